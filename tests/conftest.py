@@ -1,0 +1,116 @@
+"""Shared fixtures: the app on SQLite or PostgreSQL, a client, an injected clock, a login helper."""
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text
+
+from tracker import create_app
+from tracker.extensions import db
+
+from .factories import PASSWORD
+
+TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
+
+
+class Clock:
+    """A clock the tests move by hand; the app reads it through config CLOCK."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, value: str) -> None:
+        """Set the time from an ISO string (naive UTC)."""
+        self.now = datetime.fromisoformat(value)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """The database the tests run on: TRACKER_TEST_DATABASE_URL or a SQLite file."""
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
+                      "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads"))})
+    with app.app_context():
+        db.drop_all()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+    yield
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The injected clock, at 2020-07-15 02:00 UTC (10:00 in Beijing) unless moved."""
+    return Clock(datetime(2020, 7, 15, 2, 0, 0))
+
+
+@pytest.fixture
+def app(_schema, database_url, clock, tmp_path):
+    """The app bound to an empty test database; rows are removed after each test."""
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test",
+        "WTF_CSRF_ENABLED": False,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "CLOCK": clock,
+    })
+    with app.app_context():
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    """The app's database session."""
+    return db.session
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Sign in through the login form; return the response."""
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign the test client in as a user (object or username)."""
+    def _login(user, password: str = PASSWORD):
+        name = user if isinstance(user, str) else user.username
+        response = login(client, name, password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+    return _login
+
+
+def csrf_token(html: str) -> str:
+    """Pull the CSRF token out of a rendered form."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
+        re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no csrf token in page"
+    return match.group(1)

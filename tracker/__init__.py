@@ -1,0 +1,109 @@
+"""The tracker: rectification of inspection feedback issues (督察反馈问题整改)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate
+from .workflow import Refusal
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("tracker")
+
+
+def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
+    """Build the application; `config` overrides what the environment gives."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    # Leave room for the multipart envelope around the largest allowed file.
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    if not app.logger.handlers or app.config.get("TESTING"):
+        logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import auth, sqlite
+
+    sqlite.init_app(app)
+    auth.init_app(app)
+
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .issues import bp as issues_bp
+    from .main import bp as main_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(issues_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+
+    from . import templating
+
+    templating.init_app(app)
+    _register_errors(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(Refusal)
+    def refused(err: Refusal):
+        db.session.rollback()
+        log.warning("refused %s %s: %s (%s)", request.method, request.path, err.message, err.kind)
+        if _wants_json():
+            return jsonify(error=err.message), err.status
+        return render_template("error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(err):
+        log.warning("refused %s %s: CSRF %s", request.method, request.path, err.description)
+        return render_template("error.html", status=400,
+                               message="页面已过期或表单校验失败,请返回刷新后重试。"), 400
+
+    messages = {
+        400: "请求格式不正确。",
+        401: "请先登录。",
+        403: "您无权执行此操作。",
+        404: "页面不存在或您无权查看。",
+        405: "不支持该请求方法。",
+        413: "上传的文件太大。",
+        500: "服务器出错了,请稍后再试;如果反复出现,请联系系统管理员。",
+    }
+    for status, message in messages.items():
+        def handler(err, status=status, message=message):
+            if status >= 500:
+                db.session.rollback()
+            elif status in (401, 403, 404):
+                log.warning("refused %s %s: %s", request.method, request.path, status)
+            if _wants_json():
+                return jsonify(error=message), status
+            return render_template("error.html", status=status, message=message), status
+        app.register_error_handler(status, handler)

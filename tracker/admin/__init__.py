@@ -1,0 +1,6 @@
+"""Admin pages: units (as a tree), users and rounds."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from . import views  # noqa: E402,F401

@@ -1,0 +1,23 @@
+"""Forms of sign-in and password change."""
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=80)])
+    password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=128)])
+
+
+class PasswordForm(FlaskForm):
+    """The current password and the new one twice."""
+
+    current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码。"), Length(min=8, max=128, message="新密码须为 8-128 位。")])
+    confirm = PasswordField("确认新密码", validators=[EqualTo("new", "两次输入的新密码不一致。")])
+
+
+class LogoutForm(FlaskForm):
+    """An empty form, so that logout is a POST with a CSRF token."""

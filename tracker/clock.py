@@ -1,0 +1,28 @@
+"""The injectable clock: services take `now`; views read it from here."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+
+def utcnow() -> datetime:
+    """Return the current time as naive UTC, the form stored in the database."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def now() -> datetime:
+    """Return the app's current time (naive UTC); tests replace it via config CLOCK."""
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock else utcnow()
+
+
+def local_date(moment: datetime, tz: str = "Asia/Shanghai") -> date:
+    """Return the calendar date of a naive-UTC moment in the given zone."""
+    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+
+
+def today() -> date:
+    """Return today's date in the app's time zone, by the app's clock."""
+    return local_date(now(), current_app.config.get("TIMEZONE", "Asia/Shanghai"))

@@ -1,0 +1,45 @@
+"""Configuration read from the environment, with defaults that run on one machine."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Return the secret key kept in the instance folder, creating it once."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Written with O_EXCL so that two workers starting together agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the configuration mapping from TRACKER_* environment variables."""
+    inst = Path(instance_path)
+    env = os.environ
+    database_url = env.get("TRACKER_DATABASE_URL") or f"sqlite:///{inst / 'tracker.db'}"
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": env.get("TRACKER_SECRET_KEY") or _instance_secret(inst),
+        "UPLOAD_DIR": env.get("TRACKER_UPLOAD_DIR") or str(inst / "uploads"),
+        "BASE_URL": env.get("TRACKER_BASE_URL", "http://127.0.0.1:5000"),
+        "MAX_UPLOAD_BYTES": int(env.get("TRACKER_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # Lagging margin in percentage points and the due-soon window in days.
+        "LAGGING_MARGIN": int(env.get("TRACKER_LAGGING_MARGIN", "20")),
+        "DUE_SOON_DAYS": int(env.get("TRACKER_DUE_SOON_DAYS", "7")),
+        "TIMEZONE": env.get("TRACKER_TIMEZONE", "Asia/Shanghai"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PER_PAGE": 20,
+    }

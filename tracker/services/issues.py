@@ -1,0 +1,397 @@
+"""Issue services: register, edit, report progress, add evidence and run the workflow.
+
+Every function takes the session, the actor and the clock (`now`, naive UTC) and
+flushes; the caller commits. A refused action raises `Refusal` and writes nothing
+the caller would commit: callers roll back on Refusal.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, BinaryIO, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import workflow
+from ..models import Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
+from ..workflow import Refusal, Situation
+from . import files
+from .scoping import can_see, unit_relation
+
+STALE_MESSAGE = "该问题刚被他人修改过,请刷新页面后重试。"
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:
+    """Load an issue the user may see; otherwise refuse as not found (never 403)."""
+    issue = session.get(Issue, issue_id)
+    if issue is None or not can_see(session, user, issue):
+        raise Refusal("not_found", "问题不存在或您无权查看。")
+    return issue
+
+
+def record_event(
+    session: Session,
+    issue: Issue,
+    actor: Optional[User],
+    now: datetime,
+    action: str,
+    from_state: Optional[str] = None,
+    to_state: Optional[str] = None,
+    comment: Optional[str] = None,
+) -> Event:
+    """Append one entry to the issue's timeline."""
+    event = Event(
+        issue_id=issue.id,
+        actor_id=actor.id if actor else None,
+        at=now,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+    )
+    session.add(event)
+    return event
+
+
+def situation(session: Session, user: User, issue: Issue) -> Situation:
+    """Describe the issue for the workflow, as seen by `user`."""
+    evidence = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id))
+    reports = session.scalar(
+        select(func.count()).select_from(ProgressReport).where(ProgressReport.issue_id == issue.id)
+    )
+    merged_in = session.scalar(select(func.count()).select_from(Issue).where(Issue.merged_into_id == issue.id))
+    return Situation(
+        state=issue.state,
+        rectify_type=issue.rectify_type,
+        merged=issue.merged_into_id is not None,
+        has_merged_issues=bool(merged_in),
+        relation=unit_relation(session, user, issue),
+        has_summary=bool((issue.summary or "").strip()),
+        evidence_count=evidence or 0,
+        report_count=reports or 0,
+        verified_by_id=issue.verified_by_id,
+    )
+
+
+@dataclass(frozen=True)
+class ActionChoice:
+    """An action shown on the issue page: allowed, or why not."""
+
+    action: str
+    label: str
+    allowed: bool
+    reason: Optional[str] = None
+
+
+def available_actions(session: Session, user: User, issue: Issue) -> list[ActionChoice]:
+    """The workflow actions this user could take on this issue now.
+
+    Actions the role never takes are left out; those blocked only by a missing
+    precondition (evidence, report) are returned with the reason, so the page can
+    say what to do next.
+    """
+    sit = situation(session, user, issue)
+    choices = []
+    for action in workflow.ACTIONS:
+        try:
+            workflow.decide(action, user.role, user.id, sit, check_inputs=False)
+        except Refusal as refusal:
+            if refusal.kind == "conflict" and action == workflow.SUBMIT and sit.relation == "lead" \
+                    and user.role == "unit_head" and not sit.merged and sit.state in workflow.OPEN_STATES:
+                choices.append(ActionChoice(action, workflow.ACTION_LABELS[action], False, refusal.message))
+            continue
+        choices.append(ActionChoice(action, workflow.ACTION_LABELS[action], True))
+    return choices
+
+
+def _check_version(issue: Issue, version: Optional[int]) -> None:
+    if version is not None and int(version) != issue.version:
+        raise Refusal("conflict", STALE_MESSAGE)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Refusal("conflict", STALE_MESSAGE) from None
+
+
+def transition(
+    session: Session,
+    actor: User,
+    now: datetime,
+    issue: Issue,
+    action: str,
+    comment: Optional[str] = None,
+    summary: Optional[str] = None,
+    target_issue_id: Optional[int] = None,
+    version: Optional[int] = None,
+) -> Issue:
+    """Take a workflow action on an issue, write its events, and flush."""
+    comment = (comment or "").strip() or None
+    _check_version(issue, version)
+    if action == workflow.SUBMIT and summary is not None and summary.strip():
+        issue.summary = summary.strip()
+    sit = situation(session, actor, issue)
+    target = None
+    target_sit = None
+    if action == workflow.MERGE and target_issue_id is not None:
+        target = session.get(Issue, int(target_issue_id))
+        if target is None:
+            raise Refusal("invalid", "目标问题不存在。", "target_issue_id")
+        if target.id == issue.id:
+            raise Refusal("invalid", "不能与问题自身合并。", "target_issue_id")
+        target_sit = situation(session, actor, target)
+    to_state = workflow.decide(action, actor.role, actor.id, sit, comment=comment, target=target_sit)
+
+    from_state = issue.state
+    if action == workflow.MERGE:
+        assert target is not None
+        issue.merged_into_id = target.id
+        issue.state = target.state
+        record_event(session, issue, actor, now, action, from_state, issue.state,
+                     f"与 {target.code} 合并整改" + (f":{comment}" if comment else ""))
+        record_event(session, target, actor, now, "merged_in", target.state, target.state,
+                     f"{issue.code} 并入本问题合并整改" + (f":{comment}" if comment else ""))
+        # Touch the target too, so a concurrent action on it sees a new version.
+        target.updated_at = now
+        _flush(session)
+        return issue
+
+    _apply_state(issue, to_state, actor, now, action)
+    record_event(session, issue, actor, now, action, from_state, to_state, comment)
+    followers = session.scalars(select(Issue).where(Issue.merged_into_id == issue.id)).all()
+    for follower in followers:
+        before = follower.state
+        _apply_state(follower, to_state, actor, now, action)
+        record_event(session, follower, actor, now, "follow", before, to_state,
+                     f"随 {issue.code}「{workflow.ACTION_LABELS[action]}」")
+    _flush(session)
+    return issue
+
+
+def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action: str) -> None:
+    issue.state = to_state
+    if action == workflow.SUBMIT:
+        issue.submitted_at = now
+    if action == workflow.VERIFY:
+        issue.verified_by_id = actor.id
+    if action in (workflow.RETURN, workflow.REOPEN):
+        issue.verified_by_id = None
+        issue.closed_at = None
+    if action == workflow.APPROVE:
+        issue.closed_at = now
+
+
+def report_progress(
+    session: Session,
+    actor: User,
+    now: datetime,
+    issue: Issue,
+    period: str,
+    percent: Any,
+    text: str,
+) -> ProgressReport:
+    """File the progress report for a period; a second one replaces the first, kept as history."""
+    relation = unit_relation(session, actor, issue)
+    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
+    if why:
+        raise Refusal("forbidden" if relation is None or actor.role not in ("unit_staff", "unit_head")
+                      else "conflict", why)
+    period = (period or "").strip()
+    if not PERIOD_RE.match(period):
+        raise Refusal("invalid", "报送期次格式应为 YYYY-MM,例如 2020-06。", "period")
+    try:
+        pct = int(percent)
+    except (TypeError, ValueError):
+        raise Refusal("invalid", "进度必须是 0 到 100 的整数。", "percent") from None
+    if not 0 <= pct <= 100:
+        raise Refusal("invalid", "进度必须是 0 到 100 的整数。", "percent")
+    text = (text or "").strip()
+    if not text:
+        raise Refusal("invalid", "请填写进展情况。", "text")
+    previous = session.scalars(
+        select(ProgressReport).where(
+            ProgressReport.issue_id == issue.id,
+            ProgressReport.period == period,
+            ProgressReport.replaced_at.is_(None),
+        )
+    ).all()
+    for old in previous:
+        old.replaced_at = now
+    report = ProgressReport(issue_id=issue.id, period=period, percent=pct, text=text,
+                            author_id=actor.id, unit_id=actor.unit_id, created_at=now)
+    session.add(report)
+    issue.progress_percent = pct
+    note = f"{period} 进度 {pct}%" + ("(替换本期此前的报送)" if previous else "")
+    record_event(session, issue, actor, now, "progress", issue.state, issue.state, note)
+    _flush(session)
+    return report
+
+
+def add_evidence(
+    session: Session,
+    actor: User,
+    now: datetime,
+    issue: Issue,
+    filename: str,
+    stream: BinaryIO,
+    upload_dir: str,
+    max_bytes: int,
+) -> Attachment:
+    """Store an evidence file for the issue and record it on the timeline."""
+    relation = unit_relation(session, actor, issue)
+    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
+    if why:
+        raise Refusal("forbidden" if relation is None or actor.role not in ("unit_staff", "unit_head")
+                      else "conflict", why)
+    stored = files.store(upload_dir, stream, filename, max_bytes)
+    attachment = Attachment(issue_id=issue.id, sha256=stored.sha256, filename=stored.filename,
+                            content_type=stored.content_type, size=stored.size,
+                            uploaded_by_id=actor.id, created_at=now)
+    session.add(attachment)
+    record_event(session, issue, actor, now, "evidence", issue.state, issue.state, stored.filename)
+    session.flush()
+    return attachment
+
+
+# --- registering and editing -------------------------------------------------
+
+ISSUE_FIELDS = ("round_id", "code", "title", "description", "category", "rectify_type", "deadline",
+                "lead_unit", "cooperating_units", "target", "measures", "domain",
+                "responsible_leader", "responsible_person", "assigned_on")
+
+
+def _parse_date(value: Any, field: str, label: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError):
+        raise Refusal("invalid", f"{label}格式应为 YYYY-MM-DD。", field) from None
+
+
+def _unit_by_code(session: Session, code: Any, field: str) -> Unit:
+    unit = session.scalar(select(Unit).where(Unit.code == str(code or "").strip()))
+    if unit is None:
+        raise Refusal("invalid", f"单位编码「{code}」不存在。", field)
+    return unit
+
+
+def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, today: date) -> None:
+    def text(name: str, label: str, required: bool = False, max_len: Optional[int] = None) -> None:
+        if name not in data and not creating:
+            return
+        value = str(data.get(name) or "").strip()
+        if required and not value:
+            raise Refusal("invalid", f"请填写{label}。", name)
+        if max_len and len(value) > max_len:
+            raise Refusal("invalid", f"{label}不能超过 {max_len} 个字。", name)
+        setattr(issue, name, value or (None if name in ("domain", "responsible_leader", "responsible_person") else ""))
+
+    if creating or "round_id" in data:
+        try:
+            round_ = session.get(Round, int(data.get("round_id")))
+        except (TypeError, ValueError):
+            round_ = None
+        if round_ is None:
+            raise Refusal("invalid", "请选择存在的督察轮次。", "round_id")
+        issue.round_id = round_.id
+    if creating or "code" in data:
+        code = str(data.get("code") or "").strip()
+        if not code:
+            raise Refusal("invalid", "请填写问题编号。", "code")
+        if len(code) > 64:
+            raise Refusal("invalid", "问题编号不能超过 64 个字符。", "code")
+        clash = session.scalar(select(Issue.id).where(Issue.code == code, Issue.id != (issue.id or 0)))
+        if clash:
+            raise Refusal("conflict", f"问题编号「{code}」已存在。", "code")
+        issue.code = code
+    text("title", "问题标题", required=True, max_len=300)
+    text("description", "问题描述")
+    text("target", "整改目标")
+    text("measures", "整改措施")
+    text("responsible_leader", "责任领导", max_len=100)
+    text("responsible_person", "责任人", max_len=100)
+    if creating or "category" in data:
+        if data.get("category") not in workflow.CATEGORIES:
+            raise Refusal("invalid", "问题类别应为 " + "、".join(workflow.CATEGORIES) + " 之一。", "category")
+        issue.category = data["category"]
+    if creating or "rectify_type" in data:
+        if data.get("rectify_type") not in workflow.RECTIFY_TYPES:
+            raise Refusal("invalid", "整改类型应为 " + "、".join(workflow.RECTIFY_TYPES) + " 之一。", "rectify_type")
+        issue.rectify_type = data["rectify_type"]
+    if creating or "domain" in data:
+        domain = (data.get("domain") or "").strip() or None
+        if domain is not None and domain not in workflow.DOMAINS:
+            raise Refusal("invalid", "领域应为 " + "、".join(workflow.DOMAINS) + " 之一。", "domain")
+        issue.domain = domain
+    if creating or "deadline" in data:
+        issue.deadline = _parse_date(data.get("deadline"), "deadline", "整改时限")
+    if creating or "assigned_on" in data:
+        assigned = data.get("assigned_on")
+        issue.assigned_on = _parse_date(assigned, "assigned_on", "交办日期") if assigned else (
+            issue.assigned_on or today)
+    if issue.deadline < issue.assigned_on:
+        raise Refusal("invalid", "整改时限不能早于交办日期。", "deadline")
+    if creating or "lead_unit" in data:
+        issue.lead_unit_id = _unit_by_code(session, data.get("lead_unit"), "lead_unit").id
+    if creating or "cooperating_units" in data:
+        codes = data.get("cooperating_units") or []
+        if isinstance(codes, str):
+            codes = [c for c in re.split(r"[,,、\s]+", codes) if c]
+        if not isinstance(codes, list):
+            raise Refusal("invalid", "配合单位应为单位编码列表。", "cooperating_units")
+        unit_ids = []
+        for code in codes:
+            unit = _unit_by_code(session, code, "cooperating_units")
+            if unit.id != issue.lead_unit_id and unit.id not in unit_ids:
+                unit_ids.append(unit.id)
+        issue.cooperating = [IssueUnit(unit_id=uid) for uid in unit_ids]
+
+
+def create_issue(session: Session, actor: User, now: datetime, data: dict, today: date) -> Issue:
+    """Register a feedback issue (supervisor)."""
+    if not workflow.may_manage_issues(actor.role):
+        raise Refusal("forbidden", "只有督察整改办可以登记问题。")
+    issue = Issue(state=workflow.IN_PROGRESS, progress_percent=0, created_at=now, updated_at=now)
+    _apply_fields(session, issue, data, creating=True, today=today)
+    session.add(issue)
+    session.flush()
+    record_event(session, issue, actor, now, "create", None, issue.state, None)
+    session.flush()
+    return issue
+
+
+def update_issue(session: Session, actor: User, now: datetime, issue: Issue, data: dict,
+                 today: date, version: Optional[int] = None) -> Issue:
+    """Edit an issue's fields (supervisor); closed issues stay as they were closed."""
+    if not workflow.may_manage_issues(actor.role):
+        raise Refusal("forbidden", "只有督察整改办可以修改问题。")
+    _check_version(issue, version)
+    if issue.state == workflow.CLOSED:
+        raise Refusal("conflict", "已销号的问题不能修改;如需整改请先重新打开。")
+    data = {k: v for k, v in data.items() if k in ISSUE_FIELDS}
+    _apply_fields(session, issue, data, creating=False, today=today)
+    issue.updated_at = now
+    record_event(session, issue, actor, now, "edit", issue.state, issue.state, None)
+    _flush(session)
+    return issue
+
+
+def cooperating_codes(session: Session, issue_ids: list[int]) -> dict[int, list[Unit]]:
+    """Map issue ids to their cooperating units, in one query."""
+    result: dict[int, list[Unit]] = {i: [] for i in issue_ids}
+    if not issue_ids:
+        return result
+    rows = session.execute(
+        select(IssueUnit.issue_id, Unit).join(Unit, Unit.id == IssueUnit.unit_id)
+        .where(IssueUnit.issue_id.in_(issue_ids)).order_by(Unit.code)
+    ).all()
+    for issue_id, unit in rows:
+        result[issue_id].append(unit)
+    return result
