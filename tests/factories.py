@@ -1,10 +1,13 @@
 """Factory functions with overridable defaults; each flushes and returns the object."""
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 from datetime import date, datetime
 from typing import Optional
+
+from werkzeug.security import generate_password_hash
 
 from tracker.extensions import db
 from tracker.models import Attachment, Issue, IssueUnit, ProgressReport, Round, Unit, User
@@ -14,6 +17,11 @@ _seq = itertools.count(1)
 
 # The smallest well-formed PDF header filetype recognises.
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@functools.lru_cache(maxsize=1)
+def _default_hash() -> str:
+    return generate_password_hash(PASSWORD, method="scrypt")
 
 
 def make_unit(code: Optional[str] = None, name: Optional[str] = None, parent: Optional[Unit] = None,
@@ -34,7 +42,10 @@ def make_user(role: str = "unit_staff", unit: Optional[Unit] = None, username: O
     if role in ("unit_staff", "unit_head") and unit is None:
         unit = make_unit()
     user = User(username=username or f"{role}{n}", role=role, unit_id=unit.id if unit else None, **fields)
-    user.set_password(password)
+    if password == PASSWORD:
+        user.password_hash = _default_hash()  # scrypt is slow by design; hash the shared one once
+    else:
+        user.set_password(password)
     db.session.add(user)
     db.session.flush()
     return user

@@ -1,0 +1,142 @@
+"""The workflow table on its own: every state x action x role, allowed or refused, and each guard."""
+import itertools
+
+import pytest
+
+from tracker import workflow as wf
+from tracker.models import ROLES
+from tracker.workflow import Refusal, Situation, decide
+
+# Written out by hand from DOMAIN.md, independently of workflow.TRANSITIONS.
+ALLOWED = {
+    ("submit", "in_progress", "unit_head"): "submitted",
+    ("submit", "basically_done", "unit_head"): "submitted",
+    ("verify", "submitted", "supervisor"): "verified",
+    ("approve", "verified", "approver"): "closed",
+    ("return", "submitted", "supervisor"): "in_progress",
+    ("return", "verified", "approver"): "in_progress",
+    ("reopen", "closed", "supervisor"): "in_progress",
+    ("mark_basically_done", "in_progress", "unit_head"): "basically_done",
+    ("merge", "in_progress", "supervisor"): "in_progress",
+    ("merge", "basically_done", "supervisor"): "basically_done",
+}
+ROLES_BY_ACTION = {
+    "submit": {"unit_head"},
+    "verify": {"supervisor"},
+    "approve": {"approver"},
+    "return": {"supervisor", "approver"},
+    "reopen": {"supervisor"},
+    "mark_basically_done": {"unit_head"},
+    "merge": {"supervisor"},
+}
+READY = dict(rectify_type="long_term", has_summary=True, evidence_count=1, report_count=1)
+OPEN_TARGET = Situation(state="in_progress")
+
+
+@pytest.mark.parametrize("state, action, role", list(itertools.product(wf.STATES, wf.ACTIONS, ROLES)))
+def test_every_state_action_role(state, action, role):
+    relation = "lead" if role in ("unit_staff", "unit_head") else None
+    sit = Situation(state=state, relation=relation, **READY)
+    expected = ALLOWED.get((action, state, role))
+    if expected is not None:
+        assert decide(action, role, 1, sit, comment="理由", target=OPEN_TARGET) == expected
+        return
+    with pytest.raises(Refusal) as refused:
+        decide(action, role, 1, sit, comment="理由", target=OPEN_TARGET)
+    assert refused.value.kind == ("forbidden" if role not in ROLES_BY_ACTION[action] else "conflict")
+    assert refused.value.message  # a clear message for every refusal
+    assert refused.value.status in (403, 409)
+
+
+def test_transitions_table_matches_the_hand_written_one():
+    derived = {(a, s, r): to for (a, s), (roles, to) in wf.TRANSITIONS.items() for r in roles}
+    assert derived == ALLOWED
+
+
+def refusal(action, role="unit_head", comment="理由", target=OPEN_TARGET, actor_id=1, **fields):
+    values = dict(state="in_progress", relation="lead", **READY)
+    values.update(fields)
+    with pytest.raises(Refusal) as refused:
+        decide(action, role, actor_id, Situation(**values), comment=comment, target=target)
+    return refused.value
+
+
+def test_cooperating_unit_cannot_submit():
+    err = refusal("submit", relation="cooperating")
+    assert (err.kind, err.status) == ("forbidden", 403)
+    assert "配合单位" in err.message
+
+
+def test_other_unit_cannot_submit():
+    assert refusal("submit", relation=None).kind == "forbidden"
+
+
+@pytest.mark.parametrize("missing, words", [
+    ({"report_count": 0}, "进展"), ({"evidence_count": 0}, "佐证材料"),
+])
+def test_submit_needs_report_and_evidence(missing, words):
+    err = refusal("submit", **missing)
+    assert (err.kind, err.status) == ("conflict", 409)
+    assert words in err.message
+
+
+def test_submit_needs_summary():
+    err = refusal("submit", has_summary=False)
+    assert (err.kind, err.status) == ("invalid", 422)
+
+
+@pytest.mark.parametrize("action, role, state", [
+    ("return", "supervisor", "submitted"), ("return", "approver", "verified"), ("reopen", "supervisor", "closed"),
+])
+@pytest.mark.parametrize("comment", [None, "", "   "])
+def test_reason_required(action, role, state, comment):
+    err = refusal(action, role=role, state=state, relation=None, comment=comment)
+    assert (err.kind, err.status) == ("invalid", 422)
+    assert "理由" in err.message
+
+
+def test_approver_who_verified_cannot_approve():
+    err = refusal("approve", role="approver", state="verified", relation=None, verified_by_id=7, actor_id=7)
+    assert err.kind == "conflict"
+    assert decide("approve", "approver", 8, Situation(state="verified", verified_by_id=7)) == "closed"
+
+
+def test_basically_done_only_for_long_term():
+    err = refusal("mark_basically_done", rectify_type="deadline")
+    assert err.kind == "conflict" and "长期坚持" in err.message
+
+
+def test_merged_issue_takes_no_action():
+    err = refusal("submit", merged=True)
+    assert err.kind == "conflict" and "合并" in err.message
+
+
+@pytest.mark.parametrize("target, kind", [
+    (None, "invalid"),
+    (Situation(state="closed"), "conflict"),
+    (Situation(state="in_progress", merged=True), "conflict"),
+])
+def test_merge_target_must_be_an_open_unmerged_issue(target, kind):
+    err = refusal("merge", role="supervisor", relation=None, target=target)
+    assert err.kind == kind
+
+
+def test_issue_with_merged_issues_cannot_be_merged_itself():
+    assert refusal("merge", role="supervisor", relation=None, has_merged_issues=True).kind == "conflict"
+
+
+def test_unknown_action():
+    assert refusal("delete").kind == "invalid"
+
+
+def test_form_check_skips_inputs():
+    sit = Situation(state="submitted")
+    assert decide("return", "supervisor", 1, sit, check_inputs=False) == "in_progress"
+
+
+def test_may_report():
+    assert wf.may_report("unit_staff", "cooperating", "in_progress", False) is None
+    assert wf.may_report("unit_staff", None, "in_progress", False)
+    assert wf.may_report("supervisor", None, "in_progress", False)
+    assert wf.may_report("unit_head", "lead", "closed", False)
+    assert wf.may_report("unit_head", "lead", "in_progress", True)
