@@ -62,11 +62,25 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
 
     templating.init_app(app)
     _register_errors(app)
+    _register_headers(app)
 
     from .cli import register_commands
 
     register_commands(app)
     return app
+
+
+def _register_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        )
+        return response
 
 
 def _wants_json() -> bool:

@@ -65,7 +65,7 @@ def change_password():
             flash(refusal.message, "danger")
         else:
             db.session.commit()
-            login_user(current_user)  # keep this session; the others have ended
+            login_user(current_user._get_current_object())  # keep this session; the others have ended
             flash("密码已修改,其他设备上的登录已失效。", "success")
             return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form)
