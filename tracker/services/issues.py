@@ -6,6 +6,7 @@ the caller would commit: callers roll back on Refusal.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -120,6 +121,18 @@ def _flush(session: Session) -> None:
         raise Refusal("conflict", STALE_MESSAGE) from None
 
 
+def _stale_is_conflict(func):
+    """Turn a lost race into a conflict Refusal, also when an autoflush (a query) hits it."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError:
+            raise Refusal("conflict", STALE_MESSAGE) from None
+    return wrapper
+
+
+@_stale_is_conflict
 def transition(
     session: Session,
     actor: User,
@@ -153,6 +166,7 @@ def transition(
         assert target is not None
         issue.merged_into_id = target.id
         issue.state = target.state
+        issue.updated_at = now
         record_event(session, issue, actor, now, action, from_state, issue.state,
                      f"与 {target.code} 合并整改" + (f":{comment}" if comment else ""))
         record_event(session, target, actor, now, "merged_in", target.state, target.state,
@@ -176,6 +190,7 @@ def transition(
 
 def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action: str) -> None:
     issue.state = to_state
+    issue.updated_at = now
     if action == workflow.SUBMIT:
         issue.submitted_at = now
     if action == workflow.VERIFY:
@@ -187,6 +202,7 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
         issue.closed_at = now
 
 
+@_stale_is_conflict
 def report_progress(
     session: Session,
     actor: User,
@@ -227,6 +243,7 @@ def report_progress(
                             author_id=actor.id, unit_id=actor.unit_id, created_at=now)
     session.add(report)
     issue.progress_percent = pct
+    issue.updated_at = now
     note = f"{period} 进度 {pct}%" + ("(替换本期此前的报送)" if previous else "")
     record_event(session, issue, actor, now, "progress", issue.state, issue.state, note)
     _flush(session)
@@ -367,6 +384,7 @@ def create_issue(session: Session, actor: User, now: datetime, data: dict, today
     return issue
 
 
+@_stale_is_conflict
 def update_issue(session: Session, actor: User, now: datetime, issue: Issue, data: dict,
                  today: date, version: Optional[int] = None) -> Issue:
     """Edit an issue's fields (supervisor); closed issues stay as they were closed."""

@@ -1,0 +1,380 @@
+"""The hand-written OpenAPI 3.0 description of the API, served at /api/v1/openapi.json.
+
+Kept next to the views and checked by the tests against the URL map, so that a
+new endpoint without a description fails the build.
+"""
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from .. import workflow
+from ..models import ROLES
+from .schemas import LIGHTS, MAX_PER_PAGE, STATE_FILTERS
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(status: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{status}"}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): _error(str(status)) for status in statuses}
+
+
+NULLABLE_STR = {"type": "string", "nullable": True}
+DATE = {"type": "string", "format": "date", "example": "2020-12-31"}
+DATE_TIME = {"type": "string", "format": "date-time", "description": "UTC, e.g. 2020-07-15T02:00:00Z"}
+ISSUE_ID = {"name": "issue_id", "in": "path", "required": True, "schema": {"type": "integer"},
+            "description": "问题 id"}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "string", "description": "错误说明(中文)"}},
+    },
+    "Credentials": {
+        "type": "object", "required": ["username", "password"],
+        "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}},
+    },
+    "Token": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+    "UnitCreate": {
+        "type": "object", "required": ["code", "name"],
+        "properties": {
+            "code": {"type": "string", "maxLength": 64},
+            "name": {"type": "string", "maxLength": 200},
+            "parent_code": NULLABLE_STR,
+            "email": {"type": "string", "format": "email", "nullable": True},
+        },
+    },
+    "Unit": {
+        "type": "object", "required": ["code", "name", "parent_code", "email"],
+        "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"},
+            "parent_code": NULLABLE_STR, "email": NULLABLE_STR,
+        },
+    },
+    "UnitList": {
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": _ref("Unit")}},
+    },
+    "UserCreate": {
+        "type": "object", "required": ["username", "password", "role"],
+        "properties": {
+            "username": {"type": "string", "pattern": "^[A-Za-z0-9_.\\-]{2,80}$"},
+            "password": {"type": "string", "format": "password", "minLength": 8, "maxLength": 128},
+            "role": {"type": "string", "enum": list(ROLES)},
+            "unit_code": {"type": "string", "nullable": True,
+                          "description": "unit_staff 与 unit_head 必填"},
+            "email": {"type": "string", "format": "email", "nullable": True},
+            "display_name": NULLABLE_STR,
+        },
+    },
+    "User": {
+        "type": "object",
+        "required": ["id", "username", "role", "unit_code", "email", "display_name", "active"],
+        "properties": {
+            "id": {"type": "integer"}, "username": {"type": "string"},
+            "role": {"type": "string", "enum": list(ROLES)},
+            "unit_code": NULLABLE_STR, "email": NULLABLE_STR, "display_name": NULLABLE_STR,
+            "active": {"type": "boolean"},
+        },
+    },
+    "RoundCreate": {
+        "type": "object", "required": ["name", "level", "kind"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 200},
+            "level": {"type": "string", "enum": list(workflow.LEVELS)},
+            "kind": {"type": "string", "enum": list(workflow.ROUND_KINDS)},
+            "feedback_date": {**DATE, "nullable": True},
+            "document_no": NULLABLE_STR,
+        },
+    },
+    "Round": {
+        "type": "object", "required": ["id", "name", "level", "kind", "feedback_date", "document_no"],
+        "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"},
+            "level": {"type": "string", "enum": list(workflow.LEVELS)},
+            "kind": {"type": "string", "enum": list(workflow.ROUND_KINDS)},
+            "feedback_date": {**DATE, "nullable": True}, "document_no": NULLABLE_STR,
+        },
+    },
+    "IssueCreate": {
+        "type": "object",
+        "required": ["round_id", "code", "title", "category", "rectify_type", "deadline", "lead_unit"],
+        "properties": {
+            "round_id": {"type": "integer"},
+            "code": {"type": "string", "maxLength": 64},
+            "title": {"type": "string", "maxLength": 300},
+            "description": {"type": "string"},
+            "category": {"type": "string", "enum": list(workflow.CATEGORIES)},
+            "rectify_type": {"type": "string", "enum": list(workflow.RECTIFY_TYPES)},
+            "deadline": DATE,
+            "assigned_on": {**DATE, "nullable": True, "description": "交办日期,默认当天"},
+            "lead_unit": {"type": "string", "description": "牵头单位编码"},
+            "cooperating_units": {"type": "array", "items": {"type": "string"}, "description": "配合单位编码"},
+            "target": NULLABLE_STR,
+            "measures": NULLABLE_STR,
+            "domain": {"type": "string", "enum": list(workflow.DOMAINS), "nullable": True},
+            "responsible_leader": NULLABLE_STR,
+            "responsible_person": NULLABLE_STR,
+        },
+    },
+    "Issue": {
+        "type": "object",
+        "required": ["id", "code", "title", "round_id", "category", "rectify_type", "deadline", "lead_unit",
+                     "cooperating_units", "state", "progress_percent", "overdue", "days_overdue", "lagging",
+                     "light", "merged_into", "version", "created_at", "updated_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            "code": {"type": "string"},
+            "title": {"type": "string"},
+            "round_id": {"type": "integer"},
+            "category": {"type": "string", "enum": list(workflow.CATEGORIES)},
+            "rectify_type": {"type": "string", "enum": list(workflow.RECTIFY_TYPES)},
+            "deadline": DATE,
+            "lead_unit": {"type": "string", "description": "牵头单位编码"},
+            "cooperating_units": {"type": "array", "items": {"type": "string"}},
+            "state": {"type": "string", "enum": list(workflow.STATES)},
+            "progress_percent": {"type": "integer", "minimum": 0, "maximum": 100},
+            "overdue": {"type": "boolean"},
+            "days_overdue": {"type": "integer", "minimum": 0},
+            "lagging": {"type": "boolean"},
+            "light": {"type": "string", "enum": list(LIGHTS), "nullable": True,
+                      "description": "已销号的问题为 null"},
+            "merged_into": {"type": "integer", "nullable": True, "description": "合并整改所并入的问题 id"},
+            "version": {"type": "integer", "description": "乐观锁版本号,办理时可回传"},
+            "created_at": DATE_TIME,
+            "updated_at": DATE_TIME,
+        },
+    },
+    "IssueList": {
+        "type": "object", "required": ["items", "total", "page", "per_page"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Issue")},
+            "total": {"type": "integer"},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+        },
+    },
+    "Event": {
+        "type": "object", "required": ["at", "actor", "action", "from_state", "to_state", "comment"],
+        "properties": {
+            "at": DATE_TIME,
+            "actor": {"type": "string", "nullable": True, "description": "操作人用户名"},
+            "action": {"type": "string", "enum": list(workflow.EVENT_LABELS)},
+            "from_state": NULLABLE_STR,
+            "to_state": NULLABLE_STR,
+            "comment": NULLABLE_STR,
+        },
+    },
+    "EventList": {
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": _ref("Event")}},
+    },
+    "ProgressCreate": {
+        "type": "object", "required": ["period", "percent", "text"],
+        "properties": {
+            "period": {"type": "string", "pattern": "^\\d{4}-(0[1-9]|1[0-2])$", "example": "2020-06"},
+            "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+            "text": {"type": "string"},
+        },
+    },
+    "ProgressReport": {
+        "type": "object", "required": ["id", "issue_id", "period", "percent", "text", "author", "created_at"],
+        "properties": {
+            "id": {"type": "integer"}, "issue_id": {"type": "integer"}, "period": {"type": "string"},
+            "percent": {"type": "integer"}, "text": {"type": "string"}, "author": {"type": "string"},
+            "created_at": DATE_TIME,
+        },
+    },
+    "Attachment": {
+        "type": "object", "required": ["id", "filename", "size", "sha256"],
+        "properties": {
+            "id": {"type": "integer"}, "filename": {"type": "string"}, "size": {"type": "integer"},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        },
+    },
+    "Transition": {
+        "type": "object", "required": ["action"],
+        "properties": {
+            "action": {"type": "string", "enum": list(workflow.ACTIONS)},
+            "comment": {"type": "string", "nullable": True, "description": "理由;return 与 reopen 必填"},
+            "summary": {"type": "string", "nullable": True, "description": "整改情况总结;submit 必填"},
+            "target_issue_id": {"type": "integer", "nullable": True, "description": "merge 的目标问题"},
+            "version": {"type": "integer", "nullable": True,
+                        "description": "调用方所见的问题版本;与当前版本不符时返回 409"},
+        },
+    },
+}
+
+RESPONSES = {
+    "400": _json(_ref("Error"), "请求格式不正确:非法 JSON、字段类型错误或查询参数无效"),
+    "401": {**_json(_ref("Error"), "缺少、无效或已撤销的访问令牌"),
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
+    "403": _json(_ref("Error"), "角色或单位无权执行该操作"),
+    "404": _json(_ref("Error"), "问题不存在或不在调用者的可见范围内"),
+    "409": _json(_ref("Error"), "状态不允许、前置条件未满足、版本已过期或数据冲突"),
+    "413": _json(_ref("Error"), "上传的文件超过大小上限"),
+    "422": _json(_ref("Error"), "字段取值无效或缺少必填内容(如退回理由)"),
+}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+PATHS: dict[str, Any] = {
+    "/auth/token": {
+        "post": {
+            "tags": ["auth"], "summary": "用用户名和密码换取访问令牌", "operationId": "createToken",
+            "security": [],
+            "requestBody": _body("Credentials"),
+            "responses": {"200": _json(_ref("Token"), "访问令牌"), **_errors(400, 401)},
+        },
+        "delete": {
+            "tags": ["auth"], "summary": "撤销本次请求所用的访问令牌", "operationId": "revokeToken",
+            "responses": {"204": {"description": "已撤销"}, **_errors(401)},
+        },
+    },
+    "/units": {
+        "get": {
+            "tags": ["units"], "summary": "全部责任单位", "operationId": "listUnits",
+            "responses": {"200": _json(_ref("UnitList"), "单位列表(按编码排序)"), **_errors(401)},
+        },
+        "post": {
+            "tags": ["units"], "summary": "新增单位(系统管理员)", "operationId": "createUnit",
+            "requestBody": _body("UnitCreate"),
+            "responses": {"201": _json(_ref("Unit"), "新增的单位"), **_errors(400, 401, 403, 409, 422)},
+        },
+    },
+    "/users": {
+        "post": {
+            "tags": ["users"], "summary": "新增用户(系统管理员)", "operationId": "createUser",
+            "requestBody": _body("UserCreate"),
+            "responses": {"201": _json(_ref("User"), "新增的用户(不含密码)"), **_errors(400, 401, 403, 409, 422)},
+        },
+    },
+    "/rounds": {
+        "post": {
+            "tags": ["rounds"], "summary": "登记督察轮次(系统管理员、督察整改办)", "operationId": "createRound",
+            "requestBody": _body("RoundCreate"),
+            "responses": {"201": _json(_ref("Round"), "登记的轮次"), **_errors(400, 401, 403, 409, 422)},
+        },
+    },
+    "/issues": {
+        "get": {
+            "tags": ["issues"], "summary": "调用者可见的问题列表", "operationId": "listIssues",
+            "parameters": [
+                _query("state", {"type": "string", "enum": list(STATE_FILTERS)},
+                       "状态;open 为未销号,merged 为合并整改"),
+                _query("unit", {"type": "string"}, "单位编码:牵头或配合"),
+                _query("round_id", {"type": "integer", "minimum": 1}, "督察轮次 id"),
+                _query("overdue", {"type": "boolean"}, "是否逾期(true / false)"),
+                _query("light", {"type": "string", "enum": list(LIGHTS)}, "红黄绿灯"),
+                _query("q", {"type": "string"}, "关键字:编号、标题、描述"),
+                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "页码"),
+                _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20},
+                       "每页条数"),
+            ],
+            "responses": {"200": _json(_ref("IssueList"), "一页问题及总数"), **_errors(400, 401)},
+        },
+        "post": {
+            "tags": ["issues"], "summary": "登记问题(督察整改办)", "operationId": "createIssue",
+            "requestBody": _body("IssueCreate"),
+            "responses": {"201": _json(_ref("Issue"), "登记的问题"), **_errors(400, 401, 403, 409, 422)},
+        },
+    },
+    "/issues/{issue_id}": {
+        "get": {
+            "tags": ["issues"], "summary": "单个问题", "operationId": "getIssue",
+            "parameters": [ISSUE_ID],
+            "responses": {"200": _json(_ref("Issue"), "问题"), **_errors(401, 404)},
+        },
+    },
+    "/issues/{issue_id}/events": {
+        "get": {
+            "tags": ["issues"], "summary": "问题的流转记录(时间先后)", "operationId": "listIssueEvents",
+            "parameters": [ISSUE_ID],
+            "responses": {"200": _json(_ref("EventList"), "流转记录"), **_errors(401, 404)},
+        },
+    },
+    "/issues/{issue_id}/progress": {
+        "post": {
+            "tags": ["issues"], "summary": "报送整改进展(牵头或配合单位);同一期次再次报送将替换前一次",
+            "operationId": "reportProgress",
+            "parameters": [ISSUE_ID],
+            "requestBody": _body("ProgressCreate"),
+            "responses": {"201": _json(_ref("ProgressReport"), "报送的进展"),
+                          **_errors(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/issues/{issue_id}/attachments": {
+        "post": {
+            "tags": ["issues"], "summary": "上传佐证材料(PDF、图片、Office 文档或 ZIP)",
+            "operationId": "addAttachment",
+            "parameters": [ISSUE_ID],
+            "requestBody": {
+                "required": True,
+                "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }}},
+            },
+            "responses": {"201": _json(_ref("Attachment"), "保存的材料"),
+                          **_errors(400, 401, 403, 404, 409, 413, 422)},
+        },
+    },
+    "/issues/{issue_id}/transitions": {
+        "post": {
+            "tags": ["issues"], "summary": "办理:提交销号、验收、批准销号、退回、重新打开、标记基本完成、合并整改",
+            "operationId": "transitionIssue",
+            "parameters": [ISSUE_ID],
+            "requestBody": _body("Transition"),
+            "responses": {"200": _json(_ref("Issue"), "办理后的问题"), **_errors(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "tags": ["meta"], "summary": "本文档", "operationId": "openapi", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.0 文档",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        },
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "督察反馈问题整改跟踪系统 API",
+        "version": "1.0.0",
+        "description": (
+            "除 POST /auth/token 与本文档外,每个请求都需在请求头中提供 Authorization: Bearer <令牌>。"
+            "错误一律为 {\"error\": \"说明\"}。单位用户只能看到本单位牵头或配合的问题,范围外的问题返回 404。"
+        ),
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearerAuth": []}],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        "schemas": SCHEMAS,
+        "responses": RESPONSES,
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """A copy of the OpenAPI document (callers may not alter the module's own)."""
+    return deepcopy(DOCUMENT)
