@@ -42,3 +42,12 @@ def test_submitted_is_never_overdue_and_closed_has_no_light(session):
     assert figures_of(session, submitted, today).overdue is False
     assert figures_of(session, closed, today).light is None
     assert figures_of(session, closed, today).days_overdue == 0
+
+
+def test_merged_issue_is_measured_through_its_target(session):
+    target = make_issue(deadline=date(2020, 6, 30))
+    merged = make_issue(deadline=date(2020, 6, 30), merged_into_id=target.id)
+    today = date(2020, 7, 15)
+    assert figures_of(session, target, today).light == "red"
+    row = figures_of(session, merged, today)
+    assert (row.overdue, row.lagging, row.light) == (False, False, None)

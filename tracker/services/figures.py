@@ -55,7 +55,8 @@ class Figures:
 def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
     """Build the SQL expressions of the derived figures for `today`."""
     today_lit = literal(today)
-    is_open = Issue.state.in_(workflow.OPEN_STATES)
+    # A merged issue is rectified, and so measured, through the issue it was merged into.
+    is_open = and_(Issue.state.in_(workflow.OPEN_STATES), Issue.merged_into_id.is_(None))
     overdue = and_(is_open, Issue.deadline < today_lit)
     days_over = case((overdue, days_between(Issue.deadline, today_lit)), else_=0)
     span = days_between(Issue.assigned_on, Issue.deadline)
@@ -81,7 +82,7 @@ def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
     )
     due_soon = and_(is_open, Issue.deadline >= today_lit, days_between(today_lit, Issue.deadline) <= due_soon_days)
     light = case(
-        (Issue.state == workflow.CLOSED, None),
+        (or_(Issue.state == workflow.CLOSED, Issue.merged_into_id.is_not(None)), None),
         (overdue, "red"),
         (or_(due_soon, lagging), "yellow"),
         else_="green",
