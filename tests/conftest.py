@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 import pytest
+from flask import g
 from sqlalchemy import text
 
 from tracker import create_app
@@ -71,6 +72,9 @@ def app(_schema, database_url, clock, tmp_path):
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "CLOCK": clock,
     })
+    # The test's app context outlives each request, so Flask-Login's cached user in `g`
+    # would carry over between requests and clients: load it from each request's cookie.
+    app.before_request(lambda: g.pop("_login_user", None))
     with app.app_context():
         yield app
         db.session.remove()

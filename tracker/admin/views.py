@@ -1,26 +1,257 @@
-"""Admin views."""
-from flask import render_template
-from flask_login import login_required
+"""Admin views: units (as a tree), users and rounds.
 
+Units and users are for admins only; rounds for admins and supervisors. Anyone
+else gets the 403 page (the Refusal handler logs it). Each POST validates the
+form, calls one service, commits and redirects; a Refusal rolls back and is
+shown on the form.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from .. import workflow
+from ..extensions import db
+from ..models import Round, Unit, User
+from ..services import accounts
+from ..services import admin as admin_service
+from ..workflow import Refusal
 from . import bp
+from .forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
+                    unit_choices)
+
+# Service field names that differ from the form's.
+FIELD_ALIASES = {"parent_code": "parent", "unit_code": "unit"}
 
 
-@bp.route("/units")
+def _admin_only() -> None:
+    if current_user.role != "admin":
+        raise Refusal("forbidden", "只有系统管理员可以管理单位和用户。")
+
+
+def _round_managers_only() -> None:
+    if not workflow.may_manage_rounds(current_user.role):
+        raise Refusal("forbidden", "只有系统管理员和督察整改办可以管理督察轮次。")
+
+
+def _refused(form: FlaskForm, refusal: Refusal) -> int:
+    """Undo the attempt and put the refusal's message on its field (or atop the form)."""
+    db.session.rollback()
+    name = FIELD_ALIASES.get(refusal.field or "", refusal.field)
+    field = form._fields.get(name) if name else None
+    if field is not None:
+        field.errors = list(field.errors) + [refusal.message]
+    else:
+        form.form_errors.append(refusal.message)
+    return refusal.status
+
+
+def _get(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _excluding_subtree(tree, unit: Unit):
+    """The tree without `unit` and its descendants: the parents it may move under."""
+    kept, skip_depth = [], None
+    for node in tree:
+        if skip_depth is not None and node.depth > skip_depth:
+            continue
+        skip_depth = None
+        if node.unit.id == unit.id:
+            skip_depth = node.depth
+            continue
+        kept.append(node)
+    return kept
+
+
+# ---- units ---------------------------------------------------------------------------------
+
+@bp.route("/units", methods=["GET", "POST"])
 @login_required
 def units():
-    """Units."""
-    return render_template("main/home.html")
+    """The unit tree and the form to add a unit."""
+    _admin_only()
+    form = UnitForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                unit = accounts.create_unit(db.session, current_user, form.code.data, form.name.data,
+                                            form.parent.data or None, form.email.data)
+            except Refusal as refusal:
+                status = _refused(form, refusal)
+            else:
+                db.session.commit()
+                flash(f"已新增单位「{unit.name}」。", "success")
+                return redirect(url_for("admin.units"))
+        else:
+            status = 422
+    tree = admin_service.unit_tree(db.session)
+    form.parent.choices = unit_choices(tree)
+    return render_template("admin/units.html", tree=tree, form=form), status
 
 
-@bp.route("/users")
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_unit(unit_id: int):
+    """Rename a unit, move it in the tree or change its address."""
+    _admin_only()
+    unit = _get(Unit, unit_id)
+    status = 200
+    if request.method == "POST":
+        form = UnitEditForm()
+        if form.validate_on_submit():
+            try:
+                updated = accounts.update_unit(db.session, current_user, unit, form.name.data,
+                                                form.parent.data or None, form.email.data)
+            except Refusal as refusal:
+                status = _refused(form, refusal)
+            else:
+                db.session.commit()
+                flash(f"已保存单位「{updated.name}」。", "success")
+                return redirect(url_for("admin.units"))
+        else:
+            status = 422
+    else:
+        form = UnitEditForm(data={"name": unit.name, "email": unit.email or "",
+                                  "parent": unit.parent.code if unit.parent else ""})
+    tree = admin_service.unit_tree(db.session)
+    form.parent.choices = unit_choices(_excluding_subtree(tree, unit))
+    return render_template("admin/unit_edit.html", unit=unit, form=form), status
+
+
+# ---- users ---------------------------------------------------------------------------------
+
+@bp.route("/users", methods=["GET", "POST"])
 @login_required
 def users():
-    """Users."""
-    return render_template("main/home.html")
+    """Every user with role and unit, and the form to add one."""
+    _admin_only()
+    form = UserForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = accounts.create_user(db.session, current_user, form.username.data, form.password.data,
+                                            form.role.data, form.unit.data or None, form.email.data,
+                                            form.display_name.data)
+            except Refusal as refusal:
+                status = _refused(form, refusal)
+            else:
+                db.session.commit()
+                flash(f"已新增用户「{user.username}」。", "success")
+                return redirect(url_for("admin.users"))
+        else:
+            status = 422
+    form.unit.choices = unit_choices(admin_service.unit_tree(db.session))
+    return render_template("admin/users.html", users=admin_service.list_users(db.session), form=form), status
 
 
-@bp.route("/rounds")
+def _render_user(user: User, form: Optional[UserEditForm] = None,
+                 password_form: Optional[ResetPasswordForm] = None, status: int = 200):
+    if form is None:
+        form = UserEditForm(formdata=None, data={
+            "role": user.role, "unit": user.unit.code if user.unit else "", "email": user.email or "",
+            "display_name": user.display_name or "", "active": user.active})
+    form.unit.choices = unit_choices(admin_service.unit_tree(db.session))
+    return render_template("admin/user_edit.html", user=user, form=form,
+                           password_form=password_form or ResetPasswordForm(formdata=None)), status
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_user(user_id: int):
+    """Change a user's role, unit, address, name or activity."""
+    _admin_only()
+    user = _get(User, user_id)
+    if request.method == "GET":
+        return _render_user(user)
+    form = UserEditForm()
+    if not form.validate_on_submit():
+        return _render_user(user, form, status=422)
+    try:
+        admin_service.update_user(db.session, current_user, user, form.role.data, form.unit.data or None,
+                                  form.email.data, form.display_name.data, form.active.data)
+    except Refusal as refusal:
+        return _render_user(user, form, status=_refused(form, refusal))
+    db.session.commit()
+    flash(f"已保存用户「{user.username}」。" + ("" if user.active else "该用户已停用,其登录已失效。"), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@login_required
+def reset_password(user_id: int):
+    """Set a new password for a user; their sessions end."""
+    _admin_only()
+    user = _get(User, user_id)
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return _render_user(user, password_form=form, status=422)
+    try:
+        admin_service.reset_password(db.session, current_user, user, form.password.data)
+    except Refusal as refusal:
+        return _render_user(user, password_form=form, status=_refused(form, refusal))
+    db.session.commit()
+    flash(f"已重置用户「{user.username}」的密码,其登录已失效。", "success")
+    return redirect(url_for("admin.users"))
+
+
+# ---- rounds --------------------------------------------------------------------------------
+
+@bp.route("/rounds", methods=["GET", "POST"])
 @login_required
 def rounds():
-    """Rounds."""
-    return render_template("main/home.html")
+    """Every round with its issue count, and the form to register one."""
+    _round_managers_only()
+    form = RoundForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                round_ = accounts.create_round(db.session, current_user, form.name.data, form.level.data,
+                                               form.kind.data, form.feedback_date.data, form.document_no.data)
+            except Refusal as refusal:
+                status = _refused(form, refusal)
+            else:
+                db.session.commit()
+                flash(f"已登记督察轮次「{round_.name}」。", "success")
+                return redirect(url_for("admin.rounds"))
+        else:
+            status = 422
+    rows = admin_service.rounds_with_counts(db.session, current_user)
+    return render_template("admin/rounds.html", rows=rows, form=form), status
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_round(round_id: int):
+    """Correct a round's name, level, kind, feedback date or document number."""
+    _round_managers_only()
+    round_ = _get(Round, round_id)
+    status = 200
+    if request.method == "POST":
+        form = RoundForm()
+        if form.validate_on_submit():
+            try:
+                admin_service.update_round(db.session, current_user, round_, form.name.data, form.level.data,
+                                           form.kind.data, form.feedback_date.data, form.document_no.data)
+            except Refusal as refusal:
+                status = _refused(form, refusal)
+            else:
+                db.session.commit()
+                flash(f"已保存督察轮次「{round_.name}」。", "success")
+                return redirect(url_for("admin.rounds"))
+        else:
+            status = 422
+    else:
+        form = RoundForm(data={"name": round_.name, "level": round_.level, "kind": round_.kind,
+                               "feedback_date": round_.feedback_date.isoformat() if round_.feedback_date else "",
+                               "document_no": round_.document_no or ""})
+    return render_template("admin/round_edit.html", round=round_, form=form), status

@@ -17,7 +17,10 @@ log = logging.getLogger("tracker.auth")
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Browsers read "\" as "/" and drop tabs and newlines, so "/\evil" or "/\t/evil" would
+    # leave the site: refuse backslashes and control characters outright.
+    if (target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc
+            and "\\" not in target and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
         return target
     return url_for("main.home")
 

@@ -1,12 +1,24 @@
 """Home page views."""
-from flask import render_template
-from flask_login import login_required
+from flask import current_app, render_template
+from flask_login import current_user, login_required
 
+from .. import clock, workflow
+from ..extensions import db
+from ..services import dashboard
 from . import bp
 
 
 @bp.route("/")
 @login_required
 def home():
-    """The home page."""
-    return render_template("main/home.html")
+    """The home page: the user's to-do and, per round, the totals in their scope."""
+    today = clock.today()
+    config = current_app.config
+    return render_template(
+        "main/home.html",
+        today=today,
+        todo=dashboard.todo(db.session, current_user, today, config),
+        rounds=dashboard.round_stats(db.session, current_user, today, config),
+        due_soon_days=config.get("DUE_SOON_DAYS", 7),
+        states=workflow.STATES,
+    )

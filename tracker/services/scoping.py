@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,7 +21,9 @@ def visible_issues(user: User) -> ColumnElement[bool]:
             return false()
         return or_(
             Issue.lead_unit_id == user.unit_id,
-            exists().where(and_(IssueUnit.issue_id == Issue.id, IssueUnit.unit_id == user.unit_id)),
+            # An uncorrelated IN, not a correlated EXISTS: PostgreSQL hashes it once either way, but
+            # misestimates EXISTS under OR by ~100x and then JIT-compiles (~0.5 s at 100k issues).
+            Issue.id.in_(select(IssueUnit.issue_id).where(IssueUnit.unit_id == user.unit_id)),
         )
     return true()
 

@@ -1,0 +1,147 @@
+"""The issue list's query arguments: parsed into IssueFilters, bad values dropped with a note."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Mapping, Optional, Sequence
+
+from .. import workflow
+from ..models import Round, Unit
+from ..services.figures import LIGHT_LABELS
+from ..services.queries import SORT_LABELS, SORTS, IssueFilters
+
+DEFAULT_SORT = "deadline"
+STATE_FILTERS = {
+    "open": "未销号(全部)",
+    **workflow.STATE_LABELS,
+    "merged": workflow.MERGED_LABEL,
+}
+OVERDUE_FILTERS = {"1": "已逾期", "0": "未逾期"}
+MAX_Q = 100
+
+
+@dataclass
+class ListArgs:
+    """What the list shows: filters, sort and page, the values echoed into the form, and notes."""
+
+    filters: IssueFilters
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    values: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def filtering(self) -> bool:
+        """Whether any filter is set (the reset link is then worth showing)."""
+        return any(k not in ("sort", "page") for k in self.values)
+
+
+def _date(raw: str) -> Optional[date]:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Sequence[Unit]) -> ListArgs:
+    """Read the list's query string; every bad value is ignored and named in a note.
+
+    Arguments: round (id), state, unit (code; unit_id also taken), light, category,
+    rectify_type, overdue (1/0), deadline_from, deadline_to (YYYY-MM-DD), q, sort, page.
+    """
+    out = ListArgs(filters=IssueFilters())
+    f = out.filters
+
+    def get(name: str) -> str:
+        return (args.get(name) or "").strip()
+
+    def bad(label: str, raw: str) -> None:
+        out.notes.append(f"{label}「{raw[:40]}」无效,已忽略。")
+
+    raw = get("round") or get("round_id")
+    if raw:
+        ids = {r.id for r in rounds}
+        if raw.isdigit() and int(raw) in ids:
+            f.round_id = int(raw)
+            out.values["round"] = raw
+        else:
+            bad("督察轮次", raw)
+
+    raw = get("state")
+    if raw:
+        if raw in STATE_FILTERS:
+            f.state = raw
+            out.values["state"] = raw
+        else:
+            bad("状态", raw)
+
+    raw = get("unit")
+    by_code = {u.code: u for u in units}
+    if raw:
+        if raw in by_code:
+            f.unit_id = by_code[raw].id
+            out.values["unit"] = raw
+        else:
+            bad("责任单位", raw)
+    elif get("unit_id"):
+        raw = get("unit_id")
+        by_id = {str(u.id): u for u in units}
+        if raw in by_id:
+            f.unit_id = by_id[raw].id
+            out.values["unit"] = by_id[raw].code
+        else:
+            bad("责任单位", raw)
+
+    for name, label, allowed in (("light", "灯色", LIGHT_LABELS), ("category", "问题类别", workflow.CATEGORIES),
+                                 ("rectify_type", "整改类型", workflow.RECTIFY_TYPES)):
+        raw = get(name)
+        if raw:
+            if raw in allowed:
+                setattr(f, name, raw)
+                out.values[name] = raw
+            else:
+                bad(label, raw)
+
+    raw = get("overdue")
+    if raw:
+        if raw in OVERDUE_FILTERS:
+            f.overdue = raw == "1"
+            out.values["overdue"] = raw
+        else:
+            bad("是否逾期", raw)
+
+    for name, label in (("deadline_from", "整改时限起"), ("deadline_to", "整改时限止")):
+        raw = get(name)
+        if raw:
+            value = _date(raw)
+            if value is None:
+                bad(label + "(应为 YYYY-MM-DD)", raw)
+            else:
+                setattr(f, name, value)
+                out.values[name] = raw
+    if f.deadline_from and f.deadline_to and f.deadline_from > f.deadline_to:
+        out.notes.append("整改时限的起始日期晚于截止日期,不会有符合条件的问题。")
+
+    raw = get("q")
+    if raw:
+        if len(raw) > MAX_Q:
+            out.notes.append(f"关键词过长,只按前 {MAX_Q} 个字查找。")
+            raw = raw[:MAX_Q]
+        f.q = raw
+        out.values["q"] = raw
+
+    raw = get("sort")
+    if raw:
+        if raw in SORT_LABELS or raw in SORTS:
+            out.sort = raw
+            out.values["sort"] = raw
+        else:
+            bad("排序方式", raw)
+
+    raw = get("page")
+    if raw:
+        if raw.isdigit() and int(raw) >= 1:
+            out.page = int(raw)
+        else:
+            bad("页码", raw)
+    return out
