@@ -74,7 +74,7 @@ def app(_schema, database_url, clock, tmp_path):
     })
     # The test's app context outlives each request, so Flask-Login's cached user in `g`
     # would carry over between requests and clients: load it from each request's cookie.
-    app.before_request(lambda: g.pop("_login_user", None))
+    app.before_request(forget_cached_user)
     with app.app_context():
         yield app
         db.session.remove()
@@ -82,6 +82,11 @@ def app(_schema, database_url, clock, tmp_path):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()
+
+
+def forget_cached_user() -> None:
+    """Drop Flask-Login's per-context cached user (returns None: a before_request hook)."""
+    g.pop("_login_user", None)
 
 
 @pytest.fixture

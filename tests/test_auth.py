@@ -4,14 +4,13 @@ from __future__ import annotations
 import logging
 
 import pytest
-from flask import g
 from sqlalchemy import select
 
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import Unit, User
 
-from .conftest import csrf_token, login
+from .conftest import forget_cached_user, csrf_token, login
 from .factories import PASSWORD, make_user
 
 
@@ -170,7 +169,7 @@ def csrf_client(app, database_url, clock, tmp_path):
         "UPLOAD_DIR": str(tmp_path / "uploads-csrf"),
         "CLOCK": clock,
     })
-    protected.before_request(lambda: g.pop("_login_user", None))
+    protected.before_request(forget_cached_user)
     with protected.app_context():
         yield protected.test_client()
         db.session.remove()
