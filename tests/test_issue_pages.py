@@ -268,15 +268,17 @@ def test_reset_link_and_filter_values_echoed(app, world):
     ("-progress", "debac"),    # 100, 100 (ties by id), 90, 60, 10
     ("progress", "cabde"),
     ("-days_overdue", "adbec"),  # only a is overdue; the rest by deadline
+    ("urgent", "abecd"),
 ])
 def test_list_sorting(app, world, sort, order):
     html = client_for(app, world["supervisor"]).get(f"/issues/?sort={sort}").get_data(as_text=True)
     assert listed_ids(html) == [world[k].id for k in order]
 
 
-def test_list_default_sort_is_deadline(app, world):
+def test_list_default_sort_puts_what_is_late_first(app, world):
+    # Open before closed, the longest overdue first, then the nearest deadline.
     html = client_for(app, world["supervisor"]).get("/issues/").get_data(as_text=True)
-    assert listed_ids(html) == [world[k].id for k in "dabec"]
+    assert listed_ids(html) == [world[k].id for k in "abecd"]
 
 
 def test_list_pagination(app, world, session):

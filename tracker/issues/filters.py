@@ -10,7 +10,7 @@ from ..models import Round, Unit
 from ..services.figures import LIGHT_LABELS
 from ..services.queries import SORT_LABELS, SORTS, IssueFilters
 
-DEFAULT_SORT = "deadline"
+DEFAULT_SORT = "urgent"
 STATE_FILTERS = {
     "open": "未销号(全部)",
     **workflow.STATE_LABELS,

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .. import workflow
@@ -23,6 +23,7 @@ SORTS = {
     "updated": (Issue.updated_at.desc(), Issue.id.desc()),
 }
 SORT_LABELS = {
+    "urgent": "紧急程度(未销号、逾期久的在前)",
     "deadline": "整改时限(早→晚)",
     "-deadline": "整改时限(晚→早)",
     "-days_overdue": "逾期天数(多→少)",
@@ -128,6 +129,10 @@ def search_issues(
     )
     if sort == "-days_overdue":
         stmt = stmt.order_by(fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
+    elif sort == "urgent":
+        # What needs attention first: open before closed, the longest overdue, the nearest deadline.
+        closed_last = case((Issue.state == workflow.CLOSED, 1), else_=0)
+        stmt = stmt.order_by(closed_last, fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
     else:
         stmt = stmt.order_by(*SORTS.get(sort, SORTS["deadline"]))
     page = max(1, page)
