@@ -1,0 +1,135 @@
+"""Migrations, through the real `tracker` console script: upgrade, check, drift, downgrade.
+
+Each test runs on a scratch database of its own: a new SQLite file, and, when
+TRACKER_TEST_DATABASE_URL points at PostgreSQL, a scratch database created on that
+server and dropped afterwards.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from tracker import create_app
+from tracker.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
+NEEDS_POSTGRES = "needs PostgreSQL: set TRACKER_TEST_DATABASE_URL=postgresql+psycopg://…"
+
+
+def tracker_script() -> str:
+    """The `tracker` console script installed beside the running Python."""
+    script = Path(sys.executable).parent / "tracker"
+    if script.exists():
+        return str(script)
+    found = shutil.which("tracker")
+    assert found, "the tracker console script is not installed (pip install -e .)"
+    return found
+
+
+def tracker(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run `tracker ARGS` against the database at `url`; return the finished process."""
+    env = {
+        **os.environ,
+        "TRACKER_DATABASE_URL": url,
+        # Keep the run away from the project's own instance folder.
+        "TRACKER_SECRET_KEY": "migration-test",
+        "TRACKER_UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+    return subprocess.run([tracker_script(), *args], env=env, capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+def _postgres_scratch():
+    """Create a scratch database on the PostgreSQL server of TRACKER_TEST_DATABASE_URL."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        pytest.skip(NEEDS_POSTGRES)
+    import psycopg
+
+    server = make_url(TEST_DATABASE_URL)
+    admin_dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"tracker_migrations_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request, tmp_path):
+    """An empty database URL: a new SQLite file, or a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+    else:
+        yield from _postgres_scratch()
+
+
+def model_tables(tmp_path: Path) -> set[str]:
+    """The tables the models declare, once the app has imported every model module."""
+    create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x",
+                "UPLOAD_DIR": str(tmp_path / "uploads")})
+    return set(db.metadata.tables)
+
+
+def table_names(url: str) -> set[str]:
+    """The tables now in the database."""
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def run_sql(url: str, statement: str) -> None:
+    """Execute one statement and commit."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_check_and_downgrade(scratch_url, tmp_path):
+    upgraded = tracker(scratch_url, tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert table_names(scratch_url) == model_tables(tmp_path) | {"alembic_version"}
+
+    checked = tracker(scratch_url, tmp_path, "db", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "No new upgrade operations detected" in checked.stdout + checked.stderr
+
+    downgraded = tracker(scratch_url, tmp_path, "db", "downgrade", "base")
+    assert downgraded.returncode == 0, downgraded.stderr
+    assert table_names(scratch_url) == {"alembic_version"}
+
+    # And back up again: the downgrade left nothing in the way.
+    again = tracker(scratch_url, tmp_path, "db", "upgrade")
+    assert again.returncode == 0, again.stderr
+    assert tracker(scratch_url, tmp_path, "db", "check").returncode == 0
+
+
+def test_check_fails_on_a_drifted_database(scratch_url, tmp_path):
+    assert tracker(scratch_url, tmp_path, "db", "upgrade").returncode == 0
+    # Drift: the database lost an index the models declare.
+    run_sql(scratch_url, "DROP INDEX ix_issues_state")
+
+    checked = tracker(scratch_url, tmp_path, "db", "check")
+    assert checked.returncode != 0
+    assert "ix_issues_state" in checked.stdout + checked.stderr
+
+
+def test_check_fails_on_a_database_not_upgraded(scratch_url, tmp_path):
+    checked = tracker(scratch_url, tmp_path, "db", "check")
+    assert checked.returncode != 0
+    assert "not up to date" in checked.stdout + checked.stderr
+    assert table_names(scratch_url) <= {"alembic_version"}
