@@ -41,6 +41,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     login_manager.init_app(app)
 
     from . import auth, sqlite
+    from . import notify_models  # noqa: F401
 
     sqlite.init_app(app)
     auth.init_app(app)
@@ -90,8 +91,9 @@ def _wants_json() -> bool:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refused(err: Refusal):
-        db.session.rollback()
-        log.warning("refused %s %s: %s (%s)", request.method, request.path, err.message, err.kind)
+        from .web import undo_refused
+
+        undo_refused(err)
         if _wants_json():
             return jsonify(error=err.message), err.status
         return render_template("error.html", status=err.status, message=err.message), err.status

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..models import Round, Unit, User
 from ..services import accounts
 from ..services import admin as admin_service
+from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
 from .forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
@@ -39,7 +40,7 @@ def _round_managers_only() -> None:
 
 def _refused(form: FlaskForm, refusal: Refusal) -> int:
     """Undo the attempt and put the refusal's message on its field (or atop the form)."""
-    db.session.rollback()
+    undo_refused(refusal)
     name = FIELD_ALIASES.get(refusal.field or "", refusal.field)
     field = form._fields.get(name) if name else None
     if field is not None:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
 from ..services import accounts
+from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
 from .forms import LoginForm, LogoutForm, PasswordForm
@@ -64,7 +65,7 @@ def change_password():
         try:
             accounts.change_password(db.session, current_user, form.current.data, form.new.data)
         except Refusal as refusal:
-            db.session.rollback()
+            undo_refused(refusal)
             flash(refusal.message, "danger")
         else:
             db.session.commit()

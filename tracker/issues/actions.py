@@ -15,6 +15,7 @@ from .. import clock, workflow
 from ..extensions import db
 from ..models import Issue
 from ..services import issues as issue_svc
+from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
 from .forms import EvidenceForm, ProgressForm, TransitionForm
@@ -56,7 +57,7 @@ def _run(issue_id: int, form, call: Callable[[Issue], Optional[str]]):
     try:
         message = call(issue)
     except Refusal as refusal:
-        db.session.rollback()
+        undo_refused(refusal)
         flash(refusal.message, "danger")
         return _back(issue_id)
     db.session.commit()

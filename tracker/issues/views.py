@@ -18,6 +18,7 @@ from ..services import files
 from ..services import issues as issue_svc
 from ..services.figures import LIGHT_LABELS
 from ..services.queries import SORT_LABELS, SORTS, search_issues
+from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp, dossier
 from .filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
@@ -99,7 +100,7 @@ def create():
             issue = issue_svc.create_issue(db.session, current_user, clock.now(), form.data_for_service(),
                                            clock.today())
         except Refusal as refusal:
-            db.session.rollback()
+            undo_refused(refusal)
             _show_refusal(form, refusal)
             status = refusal.status
         else:
@@ -137,7 +138,7 @@ def edit(issue_id: int):
             issue_svc.update_issue(db.session, current_user, clock.now(), issue, form.data_for_service(),
                                    clock.today(), version=version)
         except Refusal as refusal:
-            db.session.rollback()
+            undo_refused(refusal)
             _show_refusal(form, refusal)
             status = refusal.status
         else:
