@@ -46,6 +46,10 @@ def register_commands(app: Flask) -> None:
 
         load_demo(scale=scale, echo=click.echo)
 
+    from .jobs import register_cli as register_jobs_cli
+
+    register_jobs_cli(app)
+
 
 def _create_app(*_args):
     from . import create_app

@@ -53,6 +53,13 @@ EVENT_LABELS = {
     "evidence": "上传佐证材料",
     "follow": "随合并问题流转",
     "merged_in": "其他问题并入",
+    # Written by the daily jobs (tracker.jobs), with no actor.
+    "due_soon": "临期提醒",
+    "overdue": "逾期通知",
+    "supervision_order": "挂牌督办",
+    "interview": "约谈/通报",
+    "report_reminder": "报送提醒",
+    "report_late": "未按时报送",
 }
 
 CATEGORIES = {
