@@ -236,3 +236,12 @@ def test_get_visible_issue_is_not_found_outside_scope(session, cast):
         svc.get_visible_issue(session, cast["other_head"], cast["issue"].id)
     assert err.value.status == 404
     assert svc.get_visible_issue(session, cast["coop_staff"], cast["issue"].id) is cast["issue"]
+
+
+def test_report_after_due_day_is_marked_late_when_it_comes(session, cast):
+    from tracker.jobs.flags import late_periods
+
+    svc.report_progress(session, cast["staff"], datetime(2020, 7, 17, 2, 0), cast["issue"], "2020-07", 10, "按时")
+    svc.report_progress(session, cast["staff"], datetime(2020, 8, 20, 2, 0), cast["issue"], "2020-08", 20, "晚了")
+    session.commit()
+    assert late_periods(session, cast["issue"].id) == {"2020-08"}

@@ -33,6 +33,10 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": env.get("TRACKER_SECRET_KEY") or _instance_secret(inst),
         "UPLOAD_DIR": env.get("TRACKER_UPLOAD_DIR") or str(inst / "uploads"),
         "BASE_URL": env.get("TRACKER_BASE_URL", "http://127.0.0.1:5000"),
+        # Without an SMTP URL nothing is sent: mail stays in the outbox, readable by admins.
+        "SMTP_URL": env.get("TRACKER_SMTP_URL") or None,
+        "MAIL_FROM": env.get("TRACKER_MAIL_FROM", "tracker@localhost.localdomain"),
+        "MAIL_MAX_AGE_HOURS": env.get("TRACKER_MAIL_MAX_AGE_HOURS", "48"),
         "MAX_UPLOAD_BYTES": int(env.get("TRACKER_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         # Lagging margin in percentage points and the due-soon window in days.
         "LAGGING_MARGIN": int(env.get("TRACKER_LAGGING_MARGIN", "20")),

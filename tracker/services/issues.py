@@ -247,6 +247,12 @@ def report_progress(
     note = f"{period} 进度 {pct}%" + ("(替换本期此前的报送)" if previous else "")
     record_event(session, issue, actor, now, "progress", issue.state, issue.state, note)
     _flush(session)
+    # A report that comes after the month's due day is marked late as it arrives.
+    from ..jobs.monthly import mark_if_late
+    from ..jobs.settings import get_settings
+
+    mark_if_late(session, report, get_settings(session))
+    session.flush()
     return report
 
 
