@@ -187,3 +187,34 @@ def test_no_cr_or_lf_from_names_or_titles_reaches_a_header(jobs_app, clock, smtp
     assert overdue.subject == "【逾期通知】EV-01 标题 Bcc: evil@example.net 正文注入"
     # The title still shows in the body, escaped in the HTML.
     assert "正文注入" in overdue.text()
+
+
+def test_two_schedulers_at_once_send_each_mail_once(jobs_app, clock, smtp_server):
+    """Two scheduler processes (a deploy overlap) fire the daily and the minute job together."""
+    import threading
+    from datetime import datetime
+
+    from tracker.jobs.scheduler import daily_job, minute_job
+
+    jobs_app.config["SMTP_URL"] = smtp_server.url
+    world()
+    db.session.remove()  # the schedulers open their own sessions
+    clock.now = datetime(2020, 7, 13, 0, 30)  # 08:30 in Beijing
+    barrier = threading.Barrier(2)
+
+    def scheduler_tick():
+        barrier.wait()
+        daily_job(jobs_app)
+        minute_job(jobs_app)
+
+    threads = [threading.Thread(target=scheduler_tick) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    sent = outbox(Outbox.status == "sent")
+    assert sent and len(smtp_server.messages) == len(sent) == len(outbox())
+    per_recipient_subject = [(r, m.subject) for m in smtp_server.messages for r in m.rcpt_tos]
+    assert len(per_recipient_subject) == len(set(per_recipient_subject))
+    assert count(Escalation) == count(Event, Event.action.in_(("due_soon", "overdue", "supervision_order",
+                                                               "interview")))
