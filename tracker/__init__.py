@@ -51,11 +51,13 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     from .auth import bp as auth_bp
     from .issues import bp as issues_bp
     from .main import bp as main_bp
+    from .notices import bp as notices_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(issues_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(notices_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

@@ -1,12 +1,12 @@
 """What the issue page (一问题一档案) shows, read in a fixed number of queries.
 
-Each collection (events, reports, evidence, cooperating units, merged issues) is
-one query with its people joined in, so the page's query count does not grow
-with the issue's history.
+Each collection (events, reports, evidence, cooperating units, merged issues,
+escalations with late report periods) is one query with its people joined in, so
+the page's query count does not grow with the issue's history.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from flask import current_app
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import clock, workflow
 from ..models import Attachment, Event, Issue, ProgressReport, Unit, User
 from ..services import issues as issue_svc
+from ..services.notify_views import EscalationRecord, escalation_record
 from ..services.queries import IssueRow, issue_row
 from ..services.scoping import can_see, unit_relation, visible_issues
 
@@ -64,6 +65,7 @@ class Dossier:
     can_edit: bool
     merge_candidates: list[tuple[int, str, str]]
     default_period: str
+    escalations: EscalationRecord = field(default_factory=EscalationRecord)
 
 
 def build(session: Session, user: User, issue: Issue) -> Dossier:
@@ -119,6 +121,7 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
         can_edit=workflow.may_manage_issues(user.role) and issue.state != workflow.CLOSED,
         merge_candidates=candidates,
         default_period=today.strftime("%Y-%m"),
+        escalations=escalation_record(session, issue),
     )
 
 

@@ -47,7 +47,8 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
     """Read the list's query string; every bad value is ignored and named in a note.
 
     Arguments: round (id), state, unit (code; unit_id also taken), light, category,
-    rectify_type, overdue (1/0), deadline_from, deadline_to (YYYY-MM-DD), q, sort, page.
+    rectify_type, overdue (1/0), supervised (1: only 挂牌督办), deadline_from, deadline_to (YYYY-MM-DD),
+    q, sort, page.
     """
     out = ListArgs(filters=IssueFilters())
     f = out.filters
@@ -109,6 +110,14 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
             out.values["overdue"] = raw
         else:
             bad("是否逾期", raw)
+
+    raw = get("supervised")
+    if raw:
+        if raw == "1":
+            f.supervised = True
+            out.values["supervised"] = raw
+        else:
+            bad("仅挂牌督办", raw)
 
     for name, label in (("deadline_from", "整改时限起"), ("deadline_to", "整改时限止")):
         raw = get(name)

@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .. import workflow
+from ..jobs import flags
 from ..models import Issue, IssueUnit, User
 from .figures import Figures, figures
 from .scoping import visible_issues
@@ -48,6 +49,7 @@ class IssueFilters:
     deadline_from: Optional[date] = None
     deadline_to: Optional[date] = None
     q: Optional[str] = None
+    supervised: Optional[bool] = None  # True: only issues flagged 挂牌督办
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,6 +62,7 @@ class IssueRow:
     days_overdue: int
     lagging: bool
     light: Optional[str]
+    supervised: bool = False  # flagged 挂牌督办 (set by search_issues; other readers leave it False)
 
 
 def day_figures(today: date, config: dict) -> Figures:
@@ -99,6 +102,8 @@ def filtered(user: User, filters: IssueFilters, fig: Figures) -> Select:
         conds.append(Issue.deadline >= filters.deadline_from)
     if filters.deadline_to:
         conds.append(Issue.deadline <= filters.deadline_to)
+    if filters.supervised:
+        conds.append(flags.supervised())
     if filters.q:
         like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(or_(Issue.code.ilike(like, escape="\\"), Issue.title.ilike(like, escape="\\"),
@@ -123,7 +128,7 @@ def search_issues(
     base = filtered(user, filters, fig)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = (
-        select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light)
+        select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, flags.supervised().label("supervised"))
         .where(Issue.id.in_(base))
         .options(joinedload(Issue.lead_unit), joinedload(Issue.round), joinedload(Issue.merged_into))
     )
@@ -137,7 +142,8 @@ def search_issues(
         stmt = stmt.order_by(*SORTS.get(sort, SORTS["deadline"]))
     page = max(1, page)
     stmt = stmt.limit(per_page).offset((page - 1) * per_page)
-    rows = [IssueRow(i, bool(o), int(d or 0), bool(lg), li) for i, o, d, lg, li in session.execute(stmt).all()]
+    rows = [IssueRow(i, bool(o), int(d or 0), bool(lg), li, bool(sv))
+            for i, o, d, lg, li, sv in session.execute(stmt).all()]
     return rows, total
 
 

@@ -1,0 +1,128 @@
+"""Admin page of the jobs' settings: the escalation ladder, day counting, report days, digest time.
+
+Admins only (others get the 403 page). The form checks shape only; the service
+(`jobs.settings.save_settings`) checks every value and refuses a malformed one
+with a Chinese message, which is shown on the form while nothing is saved.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
+from wtforms.validators import Length
+
+from .. import clock
+from ..extensions import db
+from ..jobs import settings as job_settings
+from ..web import undo_refused
+from ..workflow import Refusal
+from . import bp
+
+# Empty rows offered under the ladder for adding levels without JavaScript.
+BLANK_ROWS = 2
+
+
+class LevelForm(Form):
+    """One row of the ladder table: offset in days, kind, recipient roles (values checked by the service)."""
+
+    offset = StringField("天数", validators=[Length(max=10, message="天数过长。")])
+    kind = StringField("类型", validators=[Length(max=40, message="类型无效。")])
+    roles = SelectMultipleField("通知对象", choices=[], validate_choice=False)
+
+
+class SettingsForm(FlaskForm):
+    """The whole settings page; each field is passed to the service as typed."""
+
+    ladder = FieldList(FormField(LevelForm))
+    day_mode = StringField(job_settings.FIELD_LABELS["day_mode"])
+    report_due_day = StringField(job_settings.FIELD_LABELS["report_due_day"], validators=[Length(max=10)])
+    report_reminder_day = StringField(job_settings.FIELD_LABELS["report_reminder_day"], validators=[Length(max=10)])
+    unit_yellow_limit = StringField(job_settings.FIELD_LABELS["unit_yellow_limit"], validators=[Length(max=10)])
+    digest_time = StringField(job_settings.FIELD_LABELS["digest_time"], validators=[Length(max=10)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ladder_errors: list[str] = []
+
+    def ladder_rows(self) -> list[dict[str, Any]]:
+        """The ladder as the service takes it; a row with neither days nor kind is left out (deleted)."""
+        rows = []
+        for entry in self.ladder.entries:
+            offset = (entry.offset.data or "").strip()
+            kind = (entry.kind.data or "").strip()
+            if not offset and not kind:
+                continue
+            rows.append({"offset": offset, "kind": kind, "roles": list(entry.roles.data or [])})
+        return rows
+
+    def service_data(self) -> dict[str, Any]:
+        """Every setting, as the service's `save_settings` takes it."""
+        return {
+            "ladder": self.ladder_rows(),
+            "day_mode": self.day_mode.data,
+            "report_due_day": self.report_due_day.data,
+            "report_reminder_day": self.report_reminder_day.data,
+            "unit_yellow_limit": self.unit_yellow_limit.data,
+            "digest_time": self.digest_time.data,
+        }
+
+
+def _admin_only() -> None:
+    if current_user.role != "admin":
+        raise Refusal("forbidden", "只有系统管理员可以修改提醒与督办设置。")
+
+
+def _form_for(current: job_settings.JobSettings) -> SettingsForm:
+    data = current.as_data()
+    data["ladder"] = [{"offset": str(level["offset"]), "kind": level["kind"], "roles": level["roles"]}
+                      for level in data["ladder"]]
+    for name in ("report_due_day", "report_reminder_day", "unit_yellow_limit"):
+        data[name] = str(data[name])
+    return SettingsForm(formdata=None, data=data)
+
+
+def _refused(form: SettingsForm, refusal: Refusal) -> int:
+    """Undo the attempt and put the message by the setting it concerns (or atop the form)."""
+    undo_refused(refusal)
+    if refusal.field == "ladder":
+        form.ladder_errors.append(refusal.message)
+    elif refusal.field in job_settings.FIELDS and refusal.field in form._fields:
+        field = form._fields[refusal.field]
+        field.errors = list(field.errors) + [refusal.message]
+    else:
+        form.form_errors.append(refusal.message)
+    return refusal.status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """The reminder and escalation settings (提醒与督办设置), and saving them."""
+    _admin_only()
+    status = 200
+    if request.method == "POST":
+        form = SettingsForm()
+        if form.validate_on_submit():
+            try:
+                job_settings.save_settings(db.session, current_user, form.service_data(), now=clock.now())
+            except Refusal as refusal:
+                status = _refused(form, refusal)
+            else:
+                db.session.commit()
+                flash("已保存提醒与督办设置,调度进程将在一分钟内按新设置执行。", "success")
+                return redirect(url_for("admin.settings"))
+        else:
+            status = 422
+    else:
+        form = _form_for(job_settings.get_settings(db.session))
+        for _ in range(min(BLANK_ROWS, job_settings.MAX_LEVELS - len(form.ladder.entries))):
+            form.ladder.append_entry()
+    return render_template(
+        "admin/settings.html", form=form, kinds=job_settings.KINDS,
+        roles=job_settings.settings_form_data(job_settings.DEFAULTS)["roles"],
+        day_modes=job_settings.DAY_MODES, defaults=job_settings.DEFAULTS, max_levels=job_settings.MAX_LEVELS,
+        offset_range=job_settings.OFFSET_RANGE,
+    ), status
