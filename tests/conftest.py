@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
 from flask import g
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tracker import create_app
 from tracker.extensions import db
@@ -115,6 +116,21 @@ def login_as(client):
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
     return _login
+
+
+@contextmanager
+def count_queries():
+    """Count the SQL statements sent to the database inside the block (a list of their texts)."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def csrf_token(html: str) -> str:

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date
 
-from sqlalchemy import event
 
 from tracker.extensions import db
 from tracker.services.scoping import can_see
 
 from .factories import make_issue, make_round, make_unit, make_user
 from .test_api import ISSUE_KEYS, PREFIX, Api, api_for, assert_refused, snapshot, token_for
+from .conftest import count_queries
 
 
 def test_full_journey_from_registration_to_closed(client, session, clock):
@@ -133,20 +132,6 @@ def test_unit_user_lists_only_lead_and_cooperating_issues(client, session):
     everyone = Api(client, token_for(client, leader)).get("/issues").get_json()
     assert everyone["total"] == 4
 
-
-@contextmanager
-def count_queries():
-    """Count the SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def before(_conn, _cursor, statement, _params, _context, _many):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _add_issues(count: int, units, round_, start: int) -> None:

@@ -21,13 +21,13 @@ from datetime import date, datetime
 
 import pytest
 from flask import current_app
-from sqlalchemy import event
 
 from tracker.extensions import db
 from tracker.models import Unit
 from tracker.services import dashboard
 
 from .factories import make_issue, make_round, make_unit, make_user
+from .conftest import count_queries
 
 TODAY = date(2020, 7, 15)
 
@@ -187,16 +187,8 @@ def _populate(n_rounds: int, n_units: int, n_issues: int) -> None:
 def _count_queries(client) -> int:
     """The statements GET / runs, starting from an empty identity map (the test shares the session)."""
     db.session.expunge_all()
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as statements:
         response = client.get("/")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 

@@ -1,38 +1,23 @@
 """The issue list and the issue page issue a fixed number of SQL statements, however many rows."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from tracker.extensions import db
 from tracker.models import Attachment, Event, ProgressReport
 
 from .factories import make_issue, make_round, make_unit, make_user
 from .test_issue_pages import client_for, fast_passwords, fresh_login_per_request  # noqa: F401
+from .conftest import count_queries
 
-
-@contextmanager
-def counting():
-    """Count the statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def statements_for(client, path: str) -> list[str]:
     """The statements one GET makes, starting from an empty session as a real request would."""
     db.session.remove()
-    with counting() as statements:
+    with count_queries() as statements:
         response = client.get(path)
     assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
     return statements

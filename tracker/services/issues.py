@@ -202,6 +202,16 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
         issue.closed_at = now
 
 
+def _require_reporter(session: Session, actor: User, issue: Issue) -> None:
+    """Refuse unless the actor's unit may report on, and add evidence to, the issue now."""
+    relation = unit_relation(session, actor, issue)
+    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
+    if why:
+        # Not one of the issue's units: forbidden; the issue's own unit at the wrong time: conflict.
+        outsider = relation is None or actor.role not in ("unit_staff", "unit_head")
+        raise Refusal("forbidden" if outsider else "conflict", why)
+
+
 @_stale_is_conflict
 def report_progress(
     session: Session,
@@ -213,11 +223,7 @@ def report_progress(
     text: str,
 ) -> ProgressReport:
     """File the progress report for a period; a second one replaces the first, kept as history."""
-    relation = unit_relation(session, actor, issue)
-    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
-    if why:
-        raise Refusal("forbidden" if relation is None or actor.role not in ("unit_staff", "unit_head")
-                      else "conflict", why)
+    _require_reporter(session, actor, issue)
     period = (period or "").strip()
     if not PERIOD_RE.match(period):
         raise Refusal("invalid", "报送期次格式应为 YYYY-MM,例如 2020-06。", "period")
@@ -267,11 +273,7 @@ def add_evidence(
     max_bytes: int,
 ) -> Attachment:
     """Store an evidence file for the issue and record it on the timeline."""
-    relation = unit_relation(session, actor, issue)
-    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
-    if why:
-        raise Refusal("forbidden" if relation is None or actor.role not in ("unit_staff", "unit_head")
-                      else "conflict", why)
+    _require_reporter(session, actor, issue)
     stored = files.store(upload_dir, stream, filename, max_bytes)
     attachment = Attachment(issue_id=issue.id, sha256=stored.sha256, filename=stored.filename,
                             content_type=stored.content_type, size=stored.size,
