@@ -296,6 +296,27 @@ PATHS: dict[str, Any] = {
             "responses": {"201": _json(_ref("Issue"), "登记的问题"), **_errors(400, 401, 403, 409, 422)},
         },
     },
+    "/issues/export.xlsx": {
+        "get": {
+            "tags": ["issues"], "summary": "导出整改台账(Excel):调用者可见且符合筛选条件的全部问题",
+            "operationId": "exportIssuesXlsx",
+            "parameters": [
+                _query("state", {"type": "string", "enum": list(STATE_FILTERS)},
+                       "状态;open 为未销号,merged 为合并整改"),
+                _query("unit", {"type": "string"}, "单位编码:牵头或配合"),
+                _query("round_id", {"type": "integer", "minimum": 1}, "督察轮次 id"),
+                _query("overdue", {"type": "boolean"}, "是否逾期(true / false)"),
+                _query("light", {"type": "string", "enum": list(LIGHTS)}, "红黄绿灯"),
+                _query("q", {"type": "string"}, "关键字:编号、标题、描述"),
+            ],
+            "responses": {
+                "200": {"description": "整改台账工作簿(附件 整改台账-YYYY-MM-DD.xlsx)",
+                        "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                            "schema": {"type": "string", "format": "binary"}}}},
+                **_errors(400, 401),
+            },
+        },
+    },
     "/issues/{issue_id}": {
         "get": {
             "tags": ["issues"], "summary": "单个问题", "operationId": "getIssue",
@@ -343,6 +364,49 @@ PATHS: dict[str, Any] = {
             "parameters": [ISSUE_ID],
             "requestBody": _body("Transition"),
             "responses": {"200": _json(_ref("Issue"), "办理后的问题"), **_errors(400, 401, 403, 404, 409, 422)},
+        },
+    },
+    "/imports/plan": {
+        "post": {
+            "tags": ["imports"], "summary": "导入整改方案:从方案文本中识别任务、责任单位和时限(督察整改办,仅预览)",
+            "operationId": "importPlan",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["text"],
+                "properties": {
+                    "text": {"type": "string", "description": "方案全文"},
+                    "year": {"type": "integer", "nullable": True,
+                             "description": "方案年份;缺省时从标题或落款日期识别,用于“6月底前”“年底前”"},
+                    "round_id": {"type": "integer", "nullable": True, "description": "督察轮次 id"},
+                    "confirm": {"type": "boolean", "default": False,
+                                "description": "true 暂不支持(422),仅返回预览"},
+                },
+            }}}},
+            "responses": {"200": _json({
+                "type": "object", "required": ["year", "tasks", "unassigned", "unknown_units"],
+                "properties": {
+                    "year": {"type": "integer", "nullable": True},
+                    "title": NULLABLE_STR,
+                    "tasks": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["number", "text", "lead_units", "cooperating_units", "deadline",
+                                     "deadline_text", "damaged", "notes"],
+                        "properties": {
+                            "number": {"type": "string", "example": "二.(一).1.(1)-2"},
+                            "text": {"type": "string"},
+                            "lead_units": {"type": "array", "items": {"type": "string"}},
+                            "cooperating_units": {"type": "array", "items": {"type": "string"}},
+                            "deadline": {**DATE, "nullable": True},
+                            "deadline_text": NULLABLE_STR,
+                            "damaged": {"type": "boolean", "description": "文本残缺(如缺括号),已尽量识别"},
+                            "notes": {"type": "array", "items": {"type": "string"}},
+                        },
+                    }},
+                    "unassigned": {"type": "array", "description": "有编号、有正文但未找到责任单位的条目",
+                                   "items": {"type": "object"}},
+                    "unknown_units": {"type": "array", "items": {"type": "string"},
+                                      "description": "系统中没有同名单位的名称,需对应或新建"},
+                },
+            }, "识别出的任务(未写入任何数据)"), **_errors(400, 401, 403, 413, 422)},
         },
     },
     "/openapi.json": {

@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("issues", __name__, url_prefix="/issues")
 
 from . import views  # noqa: E402,F401
+from . import export_views  # noqa: E402,F401

@@ -113,6 +113,17 @@ def filtered(user: User, filters: IssueFilters, fig: Figures) -> Select:
     return stmt
 
 
+def sort_order(sort: str, fig: Figures) -> tuple:
+    """The ORDER BY clauses of a list sort key (unknown keys sort by deadline); shared by list and export."""
+    if sort == "-days_overdue":
+        return (fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
+    if sort == "urgent":
+        # What needs attention first: open before closed, the longest overdue, the nearest deadline.
+        closed_last = case((Issue.state == workflow.CLOSED, 1), else_=0)
+        return (closed_last, fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
+    return SORTS.get(sort, SORTS["deadline"])
+
+
 def search_issues(
     session: Session,
     user: User,
@@ -132,14 +143,7 @@ def search_issues(
         .where(Issue.id.in_(base))
         .options(joinedload(Issue.lead_unit), joinedload(Issue.round), joinedload(Issue.merged_into))
     )
-    if sort == "-days_overdue":
-        stmt = stmt.order_by(fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
-    elif sort == "urgent":
-        # What needs attention first: open before closed, the longest overdue, the nearest deadline.
-        closed_last = case((Issue.state == workflow.CLOSED, 1), else_=0)
-        stmt = stmt.order_by(closed_last, fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
-    else:
-        stmt = stmt.order_by(*SORTS.get(sort, SORTS["deadline"]))
+    stmt = stmt.order_by(*sort_order(sort, fig))
     page = max(1, page)
     stmt = stmt.limit(per_page).offset((page - 1) * per_page)
     rows = [IssueRow(i, bool(o), int(d or 0), bool(lg), li, bool(sv))

@@ -1,0 +1,83 @@
+"""The ledger export (台账导出) of the issue list: GET /issues/export.xlsx and /issues/export.csv.
+
+Both take the list's query arguments (filters and sort, page ignored) and export every
+issue the user may see that matches them. GET is right: an export changes nothing.
+"""
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from flask import Response, current_app, request, send_file, stream_with_context
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import clock
+from ..extensions import db
+from ..models import Round, Unit
+from ..services import ledger
+from . import bp
+from .filters import parse_list_args
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Workbooks up to this size stay in memory; larger ones go to a temporary file on disk.
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def ledger_filename(today: date, extension: str) -> str:
+    """The download's name, e.g. 整改台账-2020-07-15.xlsx."""
+    return f"整改台账-{today.isoformat()}.{extension}"
+
+
+def xlsx_response(rows: Iterable[list[Any]], today: date) -> Response:
+    """Write the ledger to a spooled temporary file (openpyxl needs a file) and send it in chunks."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        ledger.write_xlsx(rows, spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    # send_file streams the file in blocks and closes it when the response is done; the
+    # non-ASCII name goes out as RFC 5987 filename* with an ASCII fallback.
+    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                         download_name=ledger_filename(today, "xlsx"), max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def csv_response(rows: Iterable[list[Any]], today: date) -> Response:
+    """Stream the ledger as CSV, chunk by chunk, while the rows are read."""
+    name = ledger_filename(today, "csv")
+    response = Response(stream_with_context(ledger.csv_chunks(rows)), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"ledger-{today.isoformat()}.csv\"; filename*=UTF-8''{quote(name)}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _rows():
+    """The ledger rows of the list's current filters and sort, within the user's scope."""
+    rounds = list(db.session.scalars(select(Round)))
+    units = list(db.session.scalars(select(Unit)))
+    args = parse_list_args(request.args, rounds, units)
+    return ledger.ledger_rows(db.session, current_user, clock.today(), current_app.config,
+                              args.filters, sort=args.sort)
+
+
+@bp.get("/export.xlsx")
+@login_required
+def export_xlsx():
+    """The issue list as an Excel ledger (整改台账)."""
+    return xlsx_response(_rows(), clock.today())
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    """The issue list as a CSV ledger (UTF-8 with BOM, for Excel)."""
+    return csv_response(_rows(), clock.today())
