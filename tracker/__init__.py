@@ -52,12 +52,18 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     from .issues import bp as issues_bp
     from .main import bp as main_bp
     from .notices import bp as notices_bp
+    from .stats import bp as stats_bp
+    from .public import admin_bp as public_admin_bp
+    from .public import bp as public_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(issues_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(notices_bp)
+    app.register_blueprint(stats_bp)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(public_admin_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

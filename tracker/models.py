@@ -165,6 +165,8 @@ class Issue(db.Model):
     progress_percent: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(20), index=True, default="in_progress")
     summary: Mapped[Optional[str]] = mapped_column(Text)
+    # Marked by the office for the public disclosure page (整改公示); shown there once closed.
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("issues.id"), index=True)
     verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[Optional[datetime]] = mapped_column(DateTime)

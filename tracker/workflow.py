@@ -60,6 +60,9 @@ EVENT_LABELS = {
     "interview": "约谈/通报",
     "report_reminder": "报送提醒",
     "report_late": "未按时报送",
+    # The office marks an issue for, or takes it off, the public disclosure page (整改公示).
+    "publish": "公示",
+    "unpublish": "取消公示",
 }
 
 CATEGORIES = {

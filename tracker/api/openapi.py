@@ -409,6 +409,81 @@ PATHS: dict[str, Any] = {
             }, "识别出的任务(未写入任何数据)"), **_errors(400, 401, 403, 413, 422)},
         },
     },
+    "/imports/ledger": {
+        "post": {
+            "tags": ["imports"], "summary": "导入整改台账(Excel):预览每行的错误;确认后登记新问题、更新已有问题(督察整改办)",
+            "operationId": "importLedger",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "台账工作簿(.xlsx)"},
+                    "confirm": {"type": "string", "enum": ["true", "false"], "default": "false",
+                                "description": "true:无错误时写入;false:仅预览"},
+                    "round_id": {"type": "integer", "description": "督察轮次 id,用于没有“督察轮次”列或该列为空的行"},
+                },
+            }}}},
+            "responses": {"200": _json({
+                "type": "object",
+                "properties": {
+                    "rows": {"type": "integer", "description": "数据行数(预览)"},
+                    "errors": {"type": "array", "items": {
+                        "type": "object", "required": ["row", "column", "message"],
+                        "properties": {"row": {"type": "integer"}, "column": {"type": "string"},
+                                       "message": {"type": "string"}}}},
+                    "warnings": {"type": "array", "items": {"type": "object"}},
+                    "create": {"type": "integer"}, "update": {"type": "integer"}, "unchanged": {"type": "integer"},
+                    "created": {"type": "integer", "description": "确认后:新登记的问题数"},
+                    "updated": {"type": "integer", "description": "确认后:更新的问题数"},
+                },
+            }, "预览(未写入任何数据)或导入结果"), **_errors(400, 401, 403, 413, 422)},
+        },
+    },
+    "/stats": {
+        "get": {
+            "tags": ["stats"], "summary": "统计:按督察轮次和牵头单位汇总调用者可见的问题",
+            "operationId": "getStats",
+            "parameters": [_query("round_id", {"type": "integer", "minimum": 1}, "督察轮次 id(缺省为全部轮次)")],
+            "responses": {"200": _json({
+                "type": "object", "required": ["rounds", "units"],
+                "properties": {
+                    "rounds": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["round", "total", "by_category", "by_state", "closed", "basically_done",
+                                     "in_progress", "overdue", "supervised", "completion_rate", "summary"],
+                        "properties": {
+                            "round": {"type": "object"},
+                            "total": {"type": "integer"},
+                            "by_category": {"type": "object", "description": "问题类别 -> {total, closed}",
+                                            "additionalProperties": {"type": "object"}},
+                            "by_state": {"type": "object", "description": "状态 -> 数量",
+                                         "additionalProperties": {"type": "integer"}},
+                            "closed": {"type": "integer", "description": "已销号"},
+                            "basically_done": {"type": "integer", "description": "基本完成"},
+                            "in_progress": {"type": "integer", "description": "整改中"},
+                            "overdue": {"type": "integer", "description": "逾期未完成"},
+                            "supervised": {"type": "integer", "description": "挂牌督办(未销号)"},
+                            "completion_rate": {"type": "number", "description": "完成率(已销号占比,百分数)"},
+                            "summary": {"type": "string", "description": "汇报用语"},
+                        },
+                    }},
+                    "units": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["unit", "assigned", "closed", "closed_on_time", "overdue", "late_reports",
+                                     "escalations"],
+                        "properties": {
+                            "unit": {"type": "object"},
+                            "assigned": {"type": "integer", "description": "牵头问题数"},
+                            "closed": {"type": "integer"},
+                            "closed_on_time": {"type": "integer", "description": "按期销号(销号日期不晚于整改时限)"},
+                            "overdue": {"type": "integer"},
+                            "late_reports": {"type": "integer", "description": "未按时报送次数"},
+                            "escalations": {"type": "integer", "description": "挂牌督办、约谈/通报次数"},
+                        },
+                    }},
+                },
+            }, "统计结果"), **_errors(400, 401)},
+        },
+    },
     "/openapi.json": {
         "get": {
             "tags": ["meta"], "summary": "本文档", "operationId": "openapi", "security": [],

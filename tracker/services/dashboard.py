@@ -134,28 +134,29 @@ def todo(session: Session, user: User, today: date, config: dict) -> Todo:
     return Todo("overview", counts)
 
 
-def round_stats(session: Session, user: User, today: date, config: dict) -> list[RoundStats]:
-    """Per round (newest first): totals by state and category, closed, overdue, and the
-    lead units ranked by overdue issues. Three queries whatever the number of rounds.
+def round_totals(session: Session, user: User, fig: Figures, round_id: Optional[int] = None) -> dict[int, RoundStats]:
+    """Per round (newest first), the totals by state and category, closed and overdue, in the
+    user's scope: two queries. With `round_id`, that round only (listed even when it has no
+    issue in scope, if it exists); without, the rounds that have issues in scope.
     """
-    fig = day_figures(today, config)
-    scope = visible_issues(user)
-
     # One scan: counts by round, state and category; the few result rows are folded in Python.
-    grouped = session.execute(
+    stmt = (
         select(Issue.round_id, Issue.state, Issue.category, func.count(), func.sum(_flag(fig.overdue)))
-        .where(scope)
+        .where(visible_issues(user))
         .group_by(Issue.round_id, Issue.state, Issue.category)
-    ).all()
-    if not grouped:
-        return []
+    )
+    if round_id is not None:
+        stmt = stmt.where(Issue.round_id == round_id)
+    grouped = session.execute(stmt).all()
+    round_ids = {round_id} if round_id is not None else {row[0] for row in grouped}
+    if not round_ids:
+        return {}
     stats: dict[int, RoundStats] = {}
-    round_ids = sorted({row[0] for row in grouped})
-    rounds = session.scalars(select(Round).where(Round.id.in_(round_ids))).all()
+    rounds = session.scalars(select(Round).where(Round.id.in_(sorted(round_ids)))).all()
     for round_ in sorted(rounds, key=lambda r: (r.feedback_date or date.min, r.id), reverse=True):
         stats[round_.id] = RoundStats(round_)
-    for round_id, state, category, count, overdue in grouped:
-        entry, count, closed = stats[round_id], int(count), state == workflow.CLOSED
+    for round_id_, state, category, count, overdue in grouped:
+        entry, count, closed = stats[round_id_], int(count), state == workflow.CLOSED
         entry.by_state[state] = entry.by_state.get(state, 0) + count
         total, closed_count = entry.by_category.get(category, (0, 0))
         entry.by_category[category] = (total + count, closed_count + (count if closed else 0))
@@ -163,6 +164,18 @@ def round_stats(session: Session, user: User, today: date, config: dict) -> list
         entry.overdue += int(overdue or 0)
         if closed:
             entry.closed += count
+    return stats
+
+
+def round_stats(session: Session, user: User, today: date, config: dict) -> list[RoundStats]:
+    """Per round (newest first): totals by state and category, closed, overdue, and the
+    lead units ranked by overdue issues. Three queries whatever the number of rounds.
+    """
+    fig = day_figures(today, config)
+    scope = visible_issues(user)
+    stats = round_totals(session, user, fig)
+    if not stats:
+        return []
 
     # Rank lead units by overdue issues within each round; the window function keeps the top N.
     overdue_sum = func.sum(_flag(fig.overdue))

@@ -202,6 +202,28 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
         issue.closed_at = now
 
 
+# Who may mark an issue for the public disclosure page (整改公示).
+PUBLISHER_ROLES = ("supervisor",)
+
+
+@_stale_is_conflict
+def set_public(session: Session, actor: User, now: datetime, issue: Issue, public: bool,
+               version: Optional[int] = None) -> Issue:
+    """Mark an issue public (公示) or not; it shows on the public page once closed. Office only."""
+    if actor.role not in PUBLISHER_ROLES:
+        raise Refusal("forbidden", "只有督察整改办可以设置问题是否公示。")
+    _check_version(issue, version)
+    public = bool(public)
+    if bool(issue.is_public) == public:
+        raise Refusal("conflict", "该问题已在公示名单中。" if public else "该问题本就不公示。")
+    issue.is_public = public
+    issue.updated_at = now
+    record_event(session, issue, actor, now, "publish" if public else "unpublish",
+                 issue.state, issue.state)
+    _flush(session)
+    return issue
+
+
 def _require_reporter(session: Session, actor: User, issue: Issue) -> None:
     """Refuse unless the actor's unit may report on, and add evidence to, the issue now."""
     relation = unit_relation(session, actor, issue)

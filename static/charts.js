@@ -1,0 +1,44 @@
+// Draws the statistics page's charts from the JSON in <script id="chart-data">.
+// The tables on the page hold the same figures: without JavaScript (or ECharts) nothing is lost.
+(function () {
+  "use strict";
+  var source = document.getElementById("chart-data");
+  var section = document.getElementById("charts");
+  if (!source || !section || typeof echarts === "undefined") {
+    return;
+  }
+  var data = JSON.parse(source.textContent);
+  section.hidden = false;
+
+  function bars(elementId, categories, series, horizontal) {
+    var element = document.getElementById(elementId);
+    if (!element) {
+      return;
+    }
+    var chart = echarts.init(element);
+    var valueAxis = { type: "value", minInterval: 1 };
+    var categoryAxis = { type: "category", data: categories };
+    chart.setOption({
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: series.length > 1 ? {} : undefined,
+      grid: { containLabel: true, left: 8, right: 16, bottom: 8 },
+      xAxis: horizontal ? valueAxis : categoryAxis,
+      yAxis: horizontal ? Object.assign({ inverse: true }, categoryAxis) : valueAxis,
+      series: series
+    });
+    window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  // State by round: one stacked bar per round, a segment per state.
+  bars("chart-states", data.rounds.map(function (r) { return r.name; }),
+    data.states.map(function (label, i) {
+      return { name: label, type: "bar", stack: "state",
+               data: data.rounds.map(function (r) { return r.by_state[i]; }) };
+    }), false);
+
+  // Overdue by lead unit, most overdue first.
+  var units = data.units.slice().sort(function (a, b) { return b.overdue - a.overdue; });
+  bars("chart-overdue", units.map(function (u) { return u.name; }),
+    [{ name: "逾期问题", type: "bar", color: "#dc3545", data: units.map(function (u) { return u.overdue; }) }],
+    true);
+}());

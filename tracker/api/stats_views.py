@@ -1,0 +1,35 @@
+"""API statistics: GET /api/v1/stats?round_id= -> per-round and per-unit figures in the caller's scope."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+
+from .. import clock
+from ..extensions import db
+from ..services import stats
+from ..workflow import Refusal
+from . import bp
+from .auth import current_api_user
+
+
+def parse_round_id(raw: str | None) -> int | None:
+    """The optional round filter of a stats request; Refusal("bad_request") when it is not a known round."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        round_id = int(raw)
+    except ValueError:
+        raise Refusal("bad_request", "参数 round_id 应为整数。", "round_id") from None
+    if round_id < 1 or not stats.round_exists(db.session, round_id):
+        raise Refusal("bad_request", f"督察轮次 {raw} 不存在。", "round_id")
+    return round_id
+
+
+@bp.get("/stats")
+def get_stats():
+    """Per round and per lead unit figures over the issues the caller may see, optionally of one round."""
+    round_id = parse_round_id(request.args.get("round_id"))
+    user, today = current_api_user(), clock.today()
+    rounds = stats.round_stats(db.session, user, today, current_app.config, round_id)
+    units = stats.unit_stats(db.session, user, today, current_app.config, round_id)
+    return jsonify(rounds=[r.as_json() for r in rounds], units=[u.as_json() for u in units])

@@ -1,0 +1,109 @@
+"""The ledger import pages (台账导入): upload, preview with every row's errors, confirm.
+
+The uploaded file is kept on the server (UPLOAD_DIR/imports/<sha256>); the preview page and
+the confirmation both read that file, so what is written is exactly what was previewed.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import HiddenField, SelectField
+
+from .. import clock, workflow
+from ..extensions import db
+from ..models import Round
+from ..services import ledger_import
+from ..web import undo_refused
+from ..workflow import Refusal
+from . import bp
+
+PREVIEW_ROWS = 200  # rows shown in the preview table; errors are always shown in full
+
+
+class LedgerUploadForm(FlaskForm):
+    """Upload a ledger workbook, with the round for rows that do not name one."""
+
+    file = FileField("台账文件(.xlsx)", validators=[FileRequired("请选择要导入的台账文件。")])
+    round_id = SelectField("督察轮次(台账无“督察轮次”列或该列为空时使用)", choices=[], validate_choice=False)
+
+
+class LedgerConfirmForm(FlaskForm):
+    """Confirm the import of a previewed ledger."""
+
+    round_id = HiddenField()
+
+
+def _round_arg(value: Optional[str]) -> Optional[int]:
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _limits() -> dict:
+    return {"max_bytes": current_app.config["MAX_UPLOAD_BYTES"],
+            "max_rows": int(current_app.config.get("LEDGER_IMPORT_MAX_ROWS", ledger_import.DEFAULT_MAX_ROWS))}
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_ledger():
+    """Upload a ledger (督察整改办); the file is kept and the preview page opens."""
+    if not workflow.may_manage_issues(current_user.role):
+        # Refuse before an upload; the services check again.
+        raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
+    form = LedgerUploadForm()
+    rounds = list(db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())))
+    form.round_id.choices = [("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds]
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            sha256 = ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream, current_user,
+                                               _limits()["max_bytes"])
+        except Refusal as refusal:
+            undo_refused(refusal)
+            form.file.errors = [refusal.message]
+            status = refusal.status
+        else:
+            return redirect(url_for("issues.import_preview", sha256=sha256,
+                                    round_id=_round_arg(form.round_id.data)))
+    elif request.method == "POST":
+        status = 422
+    return render_template("issues/import.html", form=form, preview=None), status
+
+
+@bp.get("/import/<sha256>")
+@login_required
+def import_preview(sha256: str):
+    """The preview of a kept ledger: what would be created or updated, and every row's errors."""
+    round_id = _round_arg(request.args.get("round_id"))
+    preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
+                                      round_id=round_id, **_limits())
+    return render_template("issues/import.html", form=None, preview=preview, sha256=sha256,
+                           confirm_form=LedgerConfirmForm(round_id=round_id or ""), shown=PREVIEW_ROWS)
+
+
+@bp.post("/import/<sha256>")
+@login_required
+def import_confirm(sha256: str):
+    """Apply a kept ledger whose preview has no errors, then show the issue list."""
+    form = LedgerConfirmForm()
+    if not form.validate_on_submit():
+        flash("页面已过期,请重新确认导入。", "danger")
+        return redirect(url_for("issues.import_preview", sha256=sha256))
+    round_id = _round_arg(form.round_id.data)
+    try:
+        preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
+                                          round_id=round_id, **_limits())
+        created, updated = ledger_import.apply_ledger(db.session, current_user, clock.now(), clock.today(),
+                                                      preview)
+    except Refusal as refusal:
+        undo_refused(refusal)
+        flash(refusal.message, "danger")
+        return redirect(url_for("issues.import_preview", sha256=sha256, round_id=round_id))
+    db.session.commit()
+    flash(f"台账导入完成:新登记 {created} 个问题,更新 {updated} 个问题。", "success")
+    return redirect(url_for("issues.index"))

@@ -1,0 +1,69 @@
+"""What the public page lists: closed issues marked public, filtered and paged in SQL.
+
+Only the columns meant for the public are selected (round, code, title, description,
+measures, summary, closing time): never people, units' contacts, events or files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import workflow
+from ..models import Issue, Round
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class PublicIssue:
+    """One row of the public page."""
+
+    round_name: str
+    code: str
+    title: str
+    description: str
+    measures: str
+    summary: str
+    closed_at: Optional[datetime]
+
+
+def _published():
+    """The WHERE clause of what may be shown: closed and marked public."""
+    return (Issue.state == workflow.CLOSED) & Issue.is_public.is_(True)
+
+
+def public_rounds(session: Session) -> list[tuple[int, str, int]]:
+    """Rounds with at least one published issue: (id, name, count), newest round first."""
+    stmt = (
+        select(Round.id, Round.name, func.count(Issue.id))
+        .join(Issue, Issue.round_id == Round.id)
+        .where(_published())
+        .group_by(Round.id, Round.name)
+        .order_by(Round.id.desc())
+    )
+    return [(rid, name, count) for rid, name, count in session.execute(stmt)]
+
+
+def public_issues(session: Session, round_id: Optional[int] = None, page: int = 1,
+                  per_page: int = PER_PAGE) -> tuple[list[PublicIssue], int]:
+    """One page of published issues, latest closed first, and their total."""
+    where = _published()
+    if round_id is not None:
+        where = where & (Issue.round_id == round_id)
+    total = session.scalar(select(func.count(Issue.id)).where(where)) or 0
+    stmt = (
+        select(Round.name, Issue.code, Issue.title, Issue.description, Issue.measures,
+               Issue.summary, Issue.closed_at)
+        .join(Round, Round.id == Issue.round_id)
+        .where(where)
+        .order_by(Issue.closed_at.desc(), Issue.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    rows = [PublicIssue(name, code, title, description or "", measures or "", summary or "", closed_at)
+            for name, code, title, description, measures, summary, closed_at in session.execute(stmt)]
+    return rows, total

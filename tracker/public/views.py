@@ -1,0 +1,70 @@
+"""The public disclosure page (no login) and the admin's switch for it."""
+from __future__ import annotations
+
+import math
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import AnyOf, DataRequired
+
+from .. import clock
+from ..extensions import db
+from ..web import undo_refused
+from ..workflow import Refusal
+from . import admin_bp, bp, queries
+from . import settings as public_settings
+
+CLOSED_MESSAGE = "整改公示页面暂未开放。"
+
+
+@bp.route("/")
+def index():
+    """The closed issues marked public, by round, 20 a page; 404 while an admin has it off."""
+    if not public_settings.is_enabled(db.session):
+        return render_template("public/index.html", closed_message=CLOSED_MESSAGE), 404
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    round_id = request.args.get("round", type=int)
+    rounds = queries.public_rounds(db.session)
+    rows, total = queries.public_issues(db.session, round_id=round_id, page=page, per_page=queries.PER_PAGE)
+    pages = max(1, math.ceil(total / queries.PER_PAGE))
+    return render_template("public/index.html", rows=rows, total=total, page=page, pages=pages,
+                           per_page=queries.PER_PAGE, rounds=rounds, round_id=round_id)
+
+
+class SwitchForm(FlaskForm):
+    """Turn the public page on ("1") or off ("0")."""
+
+    enabled = HiddenField(validators=[DataRequired("请求格式不正确。"),
+                                      AnyOf(("0", "1"), message="请求格式不正确。")])
+
+
+def _admin_only() -> None:
+    if current_user.role != "admin":
+        raise Refusal("forbidden", "只有系统管理员可以开启或关闭整改公示页面。")
+
+
+@admin_bp.route("/", methods=["GET", "POST"])
+@login_required
+def switch():
+    """Show whether the public page is on, and turn it on or off (admins only)."""
+    _admin_only()
+    form = SwitchForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            for errors in form.errors.values():
+                for message in errors:
+                    flash(message, "danger")
+            return redirect(url_for("public_admin.switch"))
+        try:
+            enabled = public_settings.set_enabled(db.session, current_user, clock.now(),
+                                                  form.enabled.data == "1")
+        except Refusal as refusal:
+            undo_refused(refusal)
+            flash(refusal.message, "danger")
+            return redirect(url_for("public_admin.switch"))
+        db.session.commit()
+        flash("整改公示页面已开启。" if enabled else "整改公示页面已关闭,访问将显示“暂未开放”。", "success")
+        return redirect(url_for("public_admin.switch"))
+    return render_template("public/admin.html", enabled=public_settings.is_enabled(db.session))
