@@ -133,3 +133,31 @@ def test_check_fails_on_a_database_not_upgraded(scratch_url, tmp_path):
     assert checked.returncode != 0
     assert "not up to date" in checked.stdout + checked.stderr
     assert table_names(scratch_url) <= {"alembic_version"}
+
+
+def test_sqlite_upgrade_keeps_existing_rows(tmp_path):
+    """Batch mode rebuilds tables on SQLite: an upgrade over real data must keep every row."""
+    url = f"sqlite:///{tmp_path / 'data.db'}"
+    assert tracker(url, tmp_path, "db", "upgrade", "85657172f931").returncode == 0
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO units (id, code, name, created_at) VALUES (1, 'U1', '市住建局', '2020-01-01')"))
+        conn.execute(text("INSERT INTO rounds (id, name, level, kind, created_at) "
+                          "VALUES (1, '第一轮', 'central', 'regular', '2020-01-01')"))
+        conn.execute(text(
+            "INSERT INTO issues (id, round_id, code, title, description, category, rectify_type, deadline, "
+            "assigned_on, lead_unit_id, target, measures, progress_percent, state, created_at, updated_at, version) "
+            "VALUES (1, 1, 'A-1', '扬尘', '', 'feedback', 'deadline', '2020-12-31', '2020-01-01', 1, '', '', 0, "
+            "'in_progress', '2020-01-01', '2020-01-01', 1)"))
+        conn.execute(text("INSERT INTO events (issue_id, at, action) VALUES (1, '2020-01-01', 'create')"))
+        conn.execute(text("INSERT INTO issue_units (issue_id, unit_id) VALUES (1, 1)"))
+    engine.dispose()
+    result = tracker(url, tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr[-2000:]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM issue_units")).scalar() == 1
+        assert conn.execute(text("SELECT is_public FROM issues WHERE id = 1")).scalar() in (0, False)
+    engine.dispose()
+    assert tracker(url, tmp_path, "db", "check").returncode == 0
