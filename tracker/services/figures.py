@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Integer, and_, case, literal, or_
+from sqlalchemy import Date, Integer, and_, case, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -38,6 +38,26 @@ def _days_between_sqlite(element, compiler, **kw):
         f"CAST(julianday({compiler.process(end, **kw)}) - "
         f"julianday({compiler.process(start, **kw)}) AS INTEGER)"
     )
+
+
+class local_date_of(FunctionElement):
+    """The calendar date of a naive UTC timestamp shifted by a whole number of hours."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date_of"
+
+
+@compiles(local_date_of)
+def _local_date_default(element, compiler, **kw):
+    moment, hours = list(element.clauses)
+    return f"CAST({compiler.process(moment, **kw)} + make_interval(hours => {compiler.process(hours, **kw)}) AS DATE)"
+
+
+@compiles(local_date_of, "sqlite")
+def _local_date_sqlite(element, compiler, **kw):
+    moment, hours = list(element.clauses)
+    return f"date({compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, and_, func, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from .. import workflow
 from ..jobs.flags import SUPERVISION_KINDS, supervised
 from ..models import Issue, Round, Unit, User
 from ..notify_models import Escalation, ReportLateness
 from .dashboard import RoundStats, _flag, round_totals
+from .figures import local_date_of
 from .queries import day_figures
 from .scoping import visible_issues
 
@@ -29,26 +28,6 @@ from .scoping import visible_issues
 SENTENCE_ORDER = ("key_concern", "feedback", "petition", "self_found")
 # How the unit table may be ordered (?sort=): by unit code, or most overdue first.
 UNIT_ORDERS = ("unit", "overdue")
-
-
-class local_date_of(FunctionElement):
-    """The calendar date of a naive UTC timestamp shifted by a whole number of hours."""
-
-    type = Date()
-    inherit_cache = True
-    name = "local_date_of"
-
-
-@compiles(local_date_of)
-def _local_date_default(element, compiler, **kw):
-    moment, hours = list(element.clauses)
-    return f"CAST({compiler.process(moment, **kw)} + make_interval(hours => {compiler.process(hours, **kw)}) AS DATE)"
-
-
-@compiles(local_date_of, "sqlite")
-def _local_date_sqlite(element, compiler, **kw):
-    moment, hours = list(element.clauses)
-    return f"date({compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
 
 
 @dataclass
