@@ -7,13 +7,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import Issue, Unit
+from tracker.models import Event, Issue, Unit
 
 from .factories import PASSWORD, make_round, make_unit, make_user
 
 PREFIX = "/api/v1"
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 HUOLINGGUOLE = (FIXTURES / "huolingguole-2020-action-plan.txt").read_text(encoding="utf-8")
+TITLE_OF_6 = "实行烟花爆竹禁(限)放管制"  # item (6)'s first sentence
 ZHONGBEI = (FIXTURES / "zhongbei-2017-rectification-plan.txt").read_text(encoding="utf-8")
 
 
@@ -89,7 +90,9 @@ def test_without_a_token_the_call_is_refused(client):
     ({"text": "1.整治。(环保办)", "year": 20}, 422, "年份应在 1949 至 2100 之间。"),
     ({"text": "1.整治。(环保办)", "confirm": "yes"}, 400, "字段 confirm 应为 true 或 false。"),
     ({"text": "1.整治。(环保办)", "round_id": 999999}, 422, "请选择存在的督察轮次。"),
-    ({"text": "1.整治。(环保办)", "confirm": True}, 422, "暂不支持直接创建:请先预览,再逐条登记问题。"),
+    ({"text": "1.整治。(环保办)", "confirm": True}, 422, "创建问题需要指定督察轮次 round_id。"),
+    ({"text": "1.整治。(环保办)", "unit_map": ["环保办"]}, 400,
+     "字段 unit_map 应为对象:{\"方案中的单位名称\": \"单位编码\" 或 \"+new\"}。"),
 ])
 def test_refused_requests_say_why_and_write_nothing(client, body, status, message):
     headers = _headers(client, make_user("supervisor"))
@@ -100,12 +103,102 @@ def test_refused_requests_say_why_and_write_nothing(client, body, status, messag
     assert _counts() == before
 
 
-def test_confirm_with_a_round_is_refused_for_now(client):
+def _huolingguole_units() -> dict[str, Unit]:
+    return {"sthj": make_unit(code="HLGL-STHJ", name="市生态环境分局"),
+            "zj": make_unit(code="HLGL-ZJ", name="市住建局")}
+
+
+def test_confirmed_plan_becomes_66_issues_with_units_and_deadlines(client, clock):
+    units = _huolingguole_units()
+    round_ = make_round()
+    headers = _headers(client, make_user("supervisor"))
+    preview = client.post(f"{PREFIX}/imports/plan", json={"text": HUOLINGGUOLE}, headers=headers).get_json()
+    # The plan's abbreviation of the existing unit is suggested; the user maps it there and creates the rest.
+    assert preview["suggestions"]["市生态环境局"] == "市生态环境分局"
+    unit_map = {name: "+new" for name in preview["unknown_units"]}
+    unit_map["市生态环境局"] = "HLGL-STHJ"
+
+    response = client.post(f"{PREFIX}/imports/plan", headers=headers, json={
+        "text": HUOLINGGUOLE, "round_id": round_.id, "confirm": True, "unit_map": unit_map})
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["created"] == 66 and len(body["issue_ids"]) == 66
+    assert body["codes"][0] == "FA2020-001" and body["codes"][-1] == "FA2020-066"
+    issues = {i.code: i for i in db.session.scalars(select(Issue).where(Issue.round_id == round_.id))}
+    assert len(issues) == 66
+    tasks = preview["tasks"]
+    for seq, task in enumerate(tasks, start=1):
+        issue = issues[f"FA2020-{seq:03d}"]
+        lead = "市生态环境分局" if task["lead_units"][0] == "市生态环境局" else task["lead_units"][0]
+        assert issue.lead_unit.name == lead, task["number"]
+        coop = {"市生态环境分局" if n == "市生态环境局" else n for n in task["lead_units"][1:] + task["cooperating_units"]}
+        coop.discard(lead)
+        assert {db.session.get(Unit, c.unit_id).name for c in issue.cooperating} == coop, task["number"]
+        assert issue.description == task["text"]
+        if task["deadline"]:
+            assert (issue.deadline.isoformat(), issue.rectify_type) == (task["deadline"], "deadline"), task["number"]
+        else:  # no deadline phrase: the plan's year end, as a standing task
+            assert (issue.deadline.isoformat(), issue.rectify_type) == ("2020-12-31", "long_term"), task["number"]
+        assert issue.assigned_on.isoformat() == "2020-01-01"
+        assert issue.category == "feedback" and issue.state == "in_progress"
+    seq = next(i for i, t in enumerate(tasks, start=1) if t["number"] == "二.(一).1.(6)")
+    sixth = issues[f"FA2020-{seq:03d}"]
+    assert sixth.deadline.isoformat() == "2020-09-30"
+    assert sixth.title == TITLE_OF_6
+    first_event = db.session.scalars(select(Event).where(Event.issue_id == sixth.id).order_by(Event.id)).first()
+    assert first_event.action == "create"
+    assert "方案第 二.(一).1.(6) 项" in first_event.comment and "9月底前" in first_event.comment
+    # Units the user asked to create exist under the plan's names; the mapped one was not created.
+    assert db.session.scalar(select(func.count(Unit.id)).where(Unit.name == "市生态环境局")) == 0
+    created_units = set(db.session.scalars(select(Unit.name).where(Unit.code.like("P%"))))
+    assert created_units == set(unit_map) - {"市生态环境局"}
+    assert units["zj"].name == "市住建局"
+
+    # The same plan again: every code exists, nothing more is written.
+    before = _counts()
+    again = client.post(f"{PREFIX}/imports/plan", headers=headers, json={
+        "text": HUOLINGGUOLE, "round_id": round_.id, "confirm": True, "unit_map": unit_map})
+    assert again.status_code == 422
+    assert len([e for e in again.get_json()["errors"] if e["field"] == "code"]) == 66
+    assert _counts() == before
+
+
+def test_unmapped_units_refuse_the_whole_plan(client):
+    _huolingguole_units()
     round_ = make_round()
     headers = _headers(client, make_user("supervisor"))
     before = _counts()
-    response = client.post(f"{PREFIX}/imports/plan",
-                           json={"text": HUOLINGGUOLE, "round_id": round_.id, "confirm": True}, headers=headers)
+    response = client.post(f"{PREFIX}/imports/plan", headers=headers, json={
+        "text": HUOLINGGUOLE, "round_id": round_.id, "confirm": True, "unit_map": {"市生态环境局": "NO-SUCH"}})
     assert response.status_code == 422
-    assert "暂不支持直接创建" in response.get_json()["error"]
+    body = response.get_json()
+    assert body["error"].endswith("未创建任何问题。")
+    messages = [e["message"] for e in body["errors"]]
+    assert "单位「市生态环境局」对应的单位编码「NO-SUCH」不存在。" in messages
+    assert "系统中没有单位「达苏木」:请选择对应的单位,或新建该单位。" in messages
+    assert _counts() == before
+
+
+@pytest.mark.parametrize("extra, field, message", [
+    ({"code_prefix": "FA 2020"}, None, "编号前缀应为 1 至 40 个字母、数字、汉字或 - _ .。"),
+    ({"assigned_on": "2020/01/01"}, None, "交办日期格式应为 YYYY-MM-DD。"),
+    ({"category": "nonsense"}, "category", "请选择问题类别。"),
+    ({"rectify_type": "nonsense"}, "rectify_type", "请选择整改类型。"),
+    ({"assigned_on": "2021-01-01"}, "deadline", "整改时限 2020-12-31 早于交办日期 2021-01-01。"),
+])
+def test_bad_options_refuse_the_plan_and_write_nothing(client, extra, field, message):
+    make_unit(code="HB", name="环保办")
+    round_ = make_round()
+    headers = _headers(client, make_user("supervisor"))
+    before = _counts()
+    response = client.post(f"{PREFIX}/imports/plan", headers=headers, json={
+        "text": "2020年工作方案\n1.整治散乱污企业,年底前完成。(责任单位:环保办)", "round_id": round_.id,
+        "confirm": True, **extra})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    body = response.get_json()
+    if field is None:
+        assert body == {"error": message}
+    else:
+        assert {"task": None if field == "category" else "1", "field": field, "message": message} in body["errors"]
     assert _counts() == before

@@ -368,7 +368,7 @@ PATHS: dict[str, Any] = {
     },
     "/imports/plan": {
         "post": {
-            "tags": ["imports"], "summary": "导入整改方案:从方案文本中识别任务、责任单位和时限(督察整改办,仅预览)",
+            "tags": ["imports"], "summary": "导入整改方案:从方案文本中识别任务、责任单位和时限(督察整改办);确认后创建为问题",
             "operationId": "importPlan",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["text"],
@@ -378,7 +378,16 @@ PATHS: dict[str, Any] = {
                              "description": "方案年份;缺省时从标题或落款日期识别,用于“6月底前”“年底前”"},
                     "round_id": {"type": "integer", "nullable": True, "description": "督察轮次 id"},
                     "confirm": {"type": "boolean", "default": False,
-                                "description": "true 暂不支持(422),仅返回预览"},
+                                "description": "false 仅预览;true 且给出 round_id 时创建问题(全部成功或全部不写入)"},
+                    "category": {"type": "string", "enum": list(workflow.CATEGORIES), "default": "feedback"},
+                    "rectify_type": {"type": "string", "enum": list(workflow.RECTIFY_TYPES), "default": "deadline",
+                                     "description": "有时限任务的整改类型;无时限的任务为 long_term"},
+                    "assigned_on": {**DATE, "description": "交办日期;缺省为方案落款日期,否则方案年份的 1 月 1 日"},
+                    "default_deadline": {**DATE, "description": "未写明时限的任务的整改时限;缺省为方案年份的 12 月 31 日"},
+                    "code_prefix": {"type": "string", "example": "FA2020",
+                                    "description": "问题编号前缀,编号为“前缀-001”起;缺省 FA+年份"},
+                    "unit_map": {"type": "object", "additionalProperties": {"type": "string"},
+                                 "description": "方案中系统没有的单位名称 → 单位编码,或 \"+new\" 新建同名单位"},
                 },
             }}}},
             "responses": {"200": _json({
@@ -405,8 +414,19 @@ PATHS: dict[str, Any] = {
                                    "items": {"type": "object"}},
                     "unknown_units": {"type": "array", "items": {"type": "string"},
                                       "description": "系统中没有同名单位的名称,需对应或新建"},
+                    "suggestions": {"type": "object", "additionalProperties": {"type": "string"},
+                                    "description": "未知名称 → 最接近的现有单位名称(仅供参考)"},
                 },
-            }, "识别出的任务(未写入任何数据)"), **_errors(400, 401, 403, 413, 422)},
+            }, "识别出的任务(未写入任何数据)"),
+                "201": _json({
+                    "type": "object", "required": ["created", "issue_ids", "codes"],
+                    "properties": {
+                        "created": {"type": "integer"},
+                        "issue_ids": {"type": "array", "items": {"type": "integer"}},
+                        "codes": {"type": "array", "items": {"type": "string"}},
+                    },
+                }, "已按方案创建的问题"),
+                **_errors(400, 401, 403, 413, 422)},
         },
     },
     "/imports/ledger": {

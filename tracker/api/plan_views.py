@@ -1,10 +1,12 @@
-"""API plan import: POST /api/v1/imports/plan reads a plan's text into a preview of its tasks."""
+"""API plan import: POST /api/v1/imports/plan previews a plan's tasks, or creates them as issues."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Any, Optional
 
 from flask import jsonify
 
+from .. import clock
 from ..extensions import db
 from ..plans import Task
 from ..services import plan_import
@@ -23,19 +25,50 @@ def _task_json(task: Task) -> dict[str, Any]:
     }
 
 
+def _date_field(data: dict[str, Any], name: str, label: str) -> Optional[date]:
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Refusal("invalid", f"{label}格式应为 YYYY-MM-DD。", name) from None
+
+
 @bp.post("/imports/plan")
 def import_plan():
-    """Preview a plan's tasks (supervisor): text, units, deadlines; nothing is written."""
+    """Preview a plan's tasks (supervisor); with confirm=true and round_id, create them as issues."""
     body = json_body()
-    data = check_types(body, {"text": STR, "year": INT, "round_id": INT})
+    data = check_types(body, {"text": STR, "year": INT, "round_id": INT, "category": STR, "rectify_type": STR,
+                              "assigned_on": STR, "default_deadline": STR, "code_prefix": STR})
     confirm = body.get("confirm", False)
     if not isinstance(confirm, bool):
         raise bad_request("字段 confirm 应为 true 或 false。")
-    preview = plan_import.preview_plan(db.session, current_api_user(), data.get("text"), data.get("year"),
-                                       data.get("round_id"))
-    if confirm:
-        # Creating issues needs each task's code, category and type, which a plan does not give.
-        raise Refusal("invalid", "暂不支持直接创建:请先预览,再逐条登记问题。", "confirm")
+    unit_map = body.get("unit_map") or {}
+    if not isinstance(unit_map, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                 for k, v in unit_map.items()):
+        raise bad_request("字段 unit_map 应为对象:{\"方案中的单位名称\": \"单位编码\" 或 \"+new\"}。")
+    user = current_api_user()
+    preview = plan_import.preview_plan(db.session, user, data.get("text"), data.get("year"), data.get("round_id"))
     plan = preview.plan
-    return jsonify(year=plan.year, title=plan.title, tasks=[_task_json(t) for t in plan.tasks],
-                   unassigned=[_task_json(t) for t in plan.unassigned], unknown_units=preview.unknown_units)
+    if not confirm:
+        return jsonify(year=plan.year, title=plan.title, tasks=[_task_json(t) for t in plan.tasks],
+                       unassigned=[_task_json(t) for t in plan.unassigned], unknown_units=preview.unknown_units,
+                       suggestions=preview.suggestions)
+    if data.get("round_id") is None:
+        raise Refusal("invalid", "创建问题需要指定督察轮次 round_id。", "round_id")
+    today = clock.today()
+    prefix = plan_import.check_code_prefix(data.get("code_prefix") or plan_import.default_code_prefix(plan))
+    fallback = _date_field(data, "default_deadline", "默认整改时限") or plan_import.default_deadline(plan, today)
+    rows = plan_import.draft_rows(plan, prefix, data.get("rectify_type", plan_import.DEFAULT_RECTIFY_TYPE), fallback)
+    options = plan_import.PlanOptions(
+        round_id=data["round_id"], category=data.get("category", plan_import.DEFAULT_CATEGORY),
+        assigned_on=_date_field(data, "assigned_on", "交办日期") or plan_import.default_assigned_on(plan, today),
+        plan_title=plan.title, unit_map=unit_map)
+    try:
+        issues = plan_import.apply_plan(db.session, user, clock.now(), today, options, rows)
+    except plan_import.PlanRejected as rejected:
+        db.session.rollback()
+        return jsonify(error=rejected.message, errors=rejected.errors), rejected.status
+    db.session.commit()
+    return jsonify(created=len(issues), issue_ids=[i.id for i in issues], codes=[i.code for i in issues]), 201

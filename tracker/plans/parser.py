@@ -110,6 +110,7 @@ class Plan:
 
     year: Optional[int]
     title: Optional[str] = None
+    dated: Optional[date] = None  # the date the plan was issued, when a line gives it
     tasks: list[Task] = field(default_factory=list)
     unassigned: list[Task] = field(default_factory=list)
 
@@ -363,6 +364,18 @@ def find_year(text: str) -> Optional[int]:
     return None
 
 
+def find_date(text: str) -> Optional[date]:
+    """The date the plan was issued: a line near its top reading "2017年8月23日"."""
+    for line in [ln.strip() for ln in text.splitlines() if ln.strip()][:30]:
+        dated = re.fullmatch(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", line.translate(_FULL_TO_HALF))
+        if dated:
+            try:
+                return date(int(dated.group(1)), int(dated.group(2)), int(dated.group(3)))
+            except ValueError:
+                return None
+    return None
+
+
 def _find_title(text: str) -> Optional[str]:
     """The first short line that reads like a plan's title."""
     for line in text.splitlines()[:15]:
@@ -417,7 +430,8 @@ class _Heading:
 
 def parse_plan(text: str, year: Optional[int] = None) -> Plan:
     """Parse a plan's text into its tasks (see the module docstring for the rules)."""
-    plan = Plan(year=year if year is not None else find_year(text), title=_find_title(text))
+    plan = Plan(year=year if year is not None else find_year(text), title=_find_title(text),
+                dated=find_date(text))
     levels: dict[str, int] = {}
     stack: list[_Heading] = []
     headings: list[_Heading] = []

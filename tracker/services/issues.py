@@ -401,15 +401,16 @@ def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, to
         issue.cooperating = [IssueUnit(unit_id=uid) for uid in unit_ids]
 
 
-def create_issue(session: Session, actor: User, now: datetime, data: dict, today: date) -> Issue:
-    """Register a feedback issue (supervisor)."""
+def create_issue(session: Session, actor: User, now: datetime, data: dict, today: date,
+                 note: Optional[str] = None) -> Issue:
+    """Register a feedback issue (supervisor); `note` goes on the timeline's first entry."""
     if not workflow.may_manage_issues(actor.role):
         raise Refusal("forbidden", "只有督察整改办可以登记问题。")
     issue = Issue(state=workflow.IN_PROGRESS, progress_percent=0, created_at=now, updated_at=now)
     _apply_fields(session, issue, data, creating=True, today=today)
     session.add(issue)
     session.flush()
-    record_event(session, issue, actor, now, "create", None, issue.state, None)
+    record_event(session, issue, actor, now, "create", None, issue.state, note)
     session.flush()
     return issue
 

@@ -11,7 +11,6 @@ from the tracker's own records and are only compared, never written.
 from __future__ import annotations
 
 import calendar
-import difflib
 import hashlib
 import io
 import os
@@ -30,6 +29,7 @@ from .. import workflow
 from ..models import Issue, Round, Unit, User
 from ..workflow import Refusal
 from . import issues as issue_service
+from .unit_match import suggest_unit
 
 DEFAULT_MAX_ROWS = 20000
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -198,12 +198,7 @@ def title_from(description: str) -> str:
 
 
 def _suggest(name: str, candidates: list[str]) -> Optional[str]:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.5)
-    if close:
-        return close[0]
-    # An abbreviation ("住建局") is often a part of the full name ("市住建局").
-    containing = [c for c in candidates if name and name in c]
-    return containing[0] if len(containing) == 1 else None
+    return suggest_unit(name, candidates)
 
 
 class _Lookup:
