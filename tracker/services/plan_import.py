@@ -67,7 +67,7 @@ class PlanRow:
     text: str
     lead_unit: str  # a unit name, as in the plan or as the user edited it
     cooperating_units: list[str]
-    deadline: Optional[date]
+    deadline: Optional[date | str]  # a string as typed on the page, checked by `check_rows`
     deadline_text: Optional[str] = None
     rectify_type: str = DEFAULT_RECTIFY_TYPE
     include: bool = True
@@ -79,7 +79,7 @@ class PlanOptions:
 
     round_id: Optional[int]
     category: str = DEFAULT_CATEGORY
-    assigned_on: Optional[date] = None
+    assigned_on: Optional[date | str] = None
     plan_title: Optional[str] = None
     # plan unit name -> existing unit code, or NEW_UNIT to create a unit with that name
     unit_map: dict[str, str] = field(default_factory=dict)
@@ -229,6 +229,27 @@ def _without_marker(text: str) -> str:
     return re.sub(r"^\s*[((]?\s*[0-9一二三四五六七八九十]{1,3}\s*[))、.．]\s*", "", text)
 
 
+def split_unit_names(value: str) -> list[str]:
+    """Unit names typed in one field, separated by 、 , ; or spaces."""
+    return [n for n in re.split(r"[、,,;;\s]+", value or "") if n]
+
+
+def as_date(value: Any) -> Optional[date]:
+    """A date from a date or an ISO string; None for blank; ValueError otherwise."""
+    if value is None or isinstance(value, date):
+        return value
+    value = str(value).strip()
+    return date.fromisoformat(value) if value else None
+
+
+def read_date(value: Any, field_name: str, label: str) -> Optional[date]:
+    """A date typed on a form (YYYY-MM-DD) or None when blank; a refusal naming the field otherwise."""
+    try:
+        return as_date(value)
+    except ValueError:
+        raise Refusal("invalid", f"{label}格式应为 YYYY-MM-DD。", field_name) from None
+
+
 def check_code_prefix(prefix: Any) -> str:
     """A valid issue-code prefix, or a refusal naming the rule."""
     prefix = str(prefix or "").strip()
@@ -275,8 +296,14 @@ def check_rows(session: Session, options: PlanOptions, rows: list[PlanRow]) -> l
         error(None, "round_id", "请选择问题所属的督察轮次。")
     if options.category not in workflow.CATEGORIES:
         error(None, "category", "请选择问题类别。")
-    if options.assigned_on is None:
-        error(None, "assigned_on", "请填写交办日期。")
+    try:
+        options.assigned_on = as_date(options.assigned_on)
+    except ValueError:
+        options.assigned_on = None
+        error(None, "assigned_on", "交办日期格式应为 YYYY-MM-DD。")
+    else:
+        if options.assigned_on is None:
+            error(None, "assigned_on", "请填写交办日期。")
     chosen = [r for r in rows if r.include]
     if not chosen:
         error(None, "tasks", "没有选中任何任务。")
@@ -302,6 +329,11 @@ def check_rows(session: Session, options: PlanOptions, rows: list[PlanRow]) -> l
             error(row, "lead_unit", "请填写牵头单位。")
         if row.rectify_type not in workflow.RECTIFY_TYPES:
             error(row, "rectify_type", "请选择整改类型。")
+        try:
+            row.deadline = as_date(row.deadline)
+        except ValueError:
+            error(row, "deadline", "整改时限格式应为 YYYY-MM-DD。")
+            continue
         if row.deadline is None:
             error(row, "deadline", "请填写整改时限。")
         elif options.assigned_on and row.deadline < options.assigned_on:

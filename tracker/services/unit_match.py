@@ -45,5 +45,6 @@ def suggest_unit(name: str, candidates: Iterable[str]) -> Optional[str]:
     containing = [c for c in names if name in c]
     if len(containing) == 1:
         return containing[0]
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    # 0.6: two names sharing only 市…局 (市城管局, 市住建局) are no match.
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return close[0] if close else None
