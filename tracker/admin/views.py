@@ -7,9 +7,10 @@ shown on the form.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -50,6 +51,21 @@ def _refused(form: FlaskForm, refusal: Refusal) -> int:
     return refusal.status
 
 
+def _save(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str],
+          next_endpoint: str) -> tuple[Optional[Response], int]:
+    """Validate a posted form and call one service; on success commit, flash `done(result)` and
+    redirect. Returns (the redirect, 302) or (None, status) for the page to render again."""
+    if not form.validate_on_submit():
+        return None, 422
+    try:
+        result = save()
+    except Refusal as refusal:
+        return None, _refused(form, refusal)
+    db.session.commit()
+    flash(done(result), "success")
+    return redirect(url_for(next_endpoint)), 302
+
+
 def _get(model, object_id: int):
     obj = db.session.get(model, object_id)
     if obj is None:
@@ -81,18 +97,11 @@ def units():
     form = UnitForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                unit = accounts.create_unit(db.session, current_user, form.code.data, form.name.data,
-                                            form.parent.data or None, form.email.data)
-            except Refusal as refusal:
-                status = _refused(form, refusal)
-            else:
-                db.session.commit()
-                flash(f"已新增单位「{unit.name}」。", "success")
-                return redirect(url_for("admin.units"))
-        else:
-            status = 422
+        done, status = _save(form, lambda: accounts.create_unit(
+            db.session, current_user, form.code.data, form.name.data, form.parent.data or None, form.email.data),
+            lambda unit: f"已新增单位「{unit.name}」。", "admin.units")
+        if done:
+            return done
     tree = admin_service.unit_tree(db.session)
     form.parent.choices = unit_choices(tree)
     return render_template("admin/units.html", tree=tree, form=form), status
@@ -107,18 +116,11 @@ def edit_unit(unit_id: int):
     status = 200
     if request.method == "POST":
         form = UnitEditForm()
-        if form.validate_on_submit():
-            try:
-                updated = accounts.update_unit(db.session, current_user, unit, form.name.data,
-                                                form.parent.data or None, form.email.data)
-            except Refusal as refusal:
-                status = _refused(form, refusal)
-            else:
-                db.session.commit()
-                flash(f"已保存单位「{updated.name}」。", "success")
-                return redirect(url_for("admin.units"))
-        else:
-            status = 422
+        done, status = _save(form, lambda: accounts.update_unit(
+            db.session, current_user, unit, form.name.data, form.parent.data or None, form.email.data),
+            lambda updated: f"已保存单位「{updated.name}」。", "admin.units")
+        if done:
+            return done
     else:
         form = UnitEditForm(data={"name": unit.name, "email": unit.email or "",
                                   "parent": unit.parent.code if unit.parent else ""})
@@ -137,19 +139,12 @@ def users():
     form = UserForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                user = accounts.create_user(db.session, current_user, form.username.data, form.password.data,
-                                            form.role.data, form.unit.data or None, form.email.data,
-                                            form.display_name.data)
-            except Refusal as refusal:
-                status = _refused(form, refusal)
-            else:
-                db.session.commit()
-                flash(f"已新增用户「{user.username}」。", "success")
-                return redirect(url_for("admin.users"))
-        else:
-            status = 422
+        done, status = _save(form, lambda: accounts.create_user(
+            db.session, current_user, form.username.data, form.password.data, form.role.data,
+            form.unit.data or None, form.email.data, form.display_name.data),
+            lambda user: f"已新增用户「{user.username}」。", "admin.users")
+        if done:
+            return done
     form.unit.choices = unit_choices(admin_service.unit_tree(db.session))
     return render_template("admin/users.html", users=admin_service.list_users(db.session), form=form), status
 
@@ -214,18 +209,11 @@ def rounds():
     form = RoundForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                round_ = accounts.create_round(db.session, current_user, form.name.data, form.level.data,
-                                               form.kind.data, form.feedback_date.data, form.document_no.data)
-            except Refusal as refusal:
-                status = _refused(form, refusal)
-            else:
-                db.session.commit()
-                flash(f"已登记督察轮次「{round_.name}」。", "success")
-                return redirect(url_for("admin.rounds"))
-        else:
-            status = 422
+        done, status = _save(form, lambda: accounts.create_round(
+            db.session, current_user, form.name.data, form.level.data, form.kind.data, form.feedback_date.data,
+            form.document_no.data), lambda created: f"已登记督察轮次「{created.name}」。", "admin.rounds")
+        if done:
+            return done
     rows = admin_service.rounds_with_counts(db.session, current_user)
     return render_template("admin/rounds.html", rows=rows, form=form), status
 
@@ -239,18 +227,12 @@ def edit_round(round_id: int):
     status = 200
     if request.method == "POST":
         form = RoundForm()
-        if form.validate_on_submit():
-            try:
-                admin_service.update_round(db.session, current_user, round_, form.name.data, form.level.data,
-                                           form.kind.data, form.feedback_date.data, form.document_no.data)
-            except Refusal as refusal:
-                status = _refused(form, refusal)
-            else:
-                db.session.commit()
-                flash(f"已保存督察轮次「{round_.name}」。", "success")
-                return redirect(url_for("admin.rounds"))
-        else:
-            status = 422
+        done, status = _save(form, lambda: admin_service.update_round(
+            db.session, current_user, round_, form.name.data, form.level.data, form.kind.data,
+            form.feedback_date.data, form.document_no.data),
+            lambda _: f"已保存督察轮次「{round_.name}」。", "admin.rounds")
+        if done:
+            return done
     else:
         form = RoundForm(data={"name": round_.name, "level": round_.level, "kind": round_.kind,
                                "feedback_date": round_.feedback_date.isoformat() if round_.feedback_date else "",
