@@ -6,14 +6,16 @@ The POST endpoints of the issue page (progress, evidence, workflow actions) are 
 from __future__ import annotations
 
 import math
+from typing import Callable, Optional
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from .. import clock, workflow
 from ..extensions import db
-from ..models import Attachment, Round, Unit
+from ..models import Attachment, Issue, Round, Unit
 from ..services import files
 from ..services import issues as issue_svc
 from ..services.figures import LIGHT_LABELS
@@ -83,6 +85,22 @@ def _show_refusal(form: IssueForm, refusal: Refusal) -> None:
     flash(refusal.message, "danger")
 
 
+def _save_issue(form: IssueForm, save: Callable[[], Issue], done: str) -> tuple[Optional[Response], int]:
+    """Validate the posted form and call the service; on success commit, flash `done` (with the
+    issue's code) and go to the issue page. Otherwise (None, status) for the form to show again."""
+    if not form.validate_on_submit():
+        return None, 422
+    try:
+        issue = save()
+    except Refusal as refusal:
+        undo_refused(refusal)
+        _show_refusal(form, refusal)
+        return None, refusal.status
+    db.session.commit()
+    flash(done.format(code=issue.code), "success")
+    return redirect(url_for("issues.detail", issue_id=issue.id)), 302
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def create():
@@ -95,20 +113,11 @@ def create():
         form.assigned_on.data = clock.today().isoformat()
         if request.args.get("round", "").isdigit():
             form.round_id.data = request.args["round"]
-    elif form.validate_on_submit():
-        try:
-            issue = issue_svc.create_issue(db.session, current_user, clock.now(), form.data_for_service(),
-                                           clock.today())
-        except Refusal as refusal:
-            undo_refused(refusal)
-            _show_refusal(form, refusal)
-            status = refusal.status
-        else:
-            db.session.commit()
-            flash(f"问题 {issue.code} 已登记。", "success")
-            return redirect(url_for("issues.detail", issue_id=issue.id))
     else:
-        status = 422
+        done, status = _save_issue(form, lambda: issue_svc.create_issue(
+            db.session, current_user, clock.now(), form.data_for_service(), clock.today()), "问题 {code} 已登记。")
+        if done:
+            return done
     return render_template("issues/form.html", form=form, issue=None), status
 
 
@@ -129,24 +138,16 @@ def edit(issue_id: int):
         form.assigned_on.data = issue.assigned_on.isoformat()
         form.domain.data = issue.domain or ""
         form.version.data = str(issue.version)
-    elif form.validate_on_submit():
+    else:
         try:
             version = int(form.version.data)
         except (TypeError, ValueError):
             version = -1  # a form without its version is treated as stale
-        try:
-            issue_svc.update_issue(db.session, current_user, clock.now(), issue, form.data_for_service(),
-                                   clock.today(), version=version)
-        except Refusal as refusal:
-            undo_refused(refusal)
-            _show_refusal(form, refusal)
-            status = refusal.status
-        else:
-            db.session.commit()
-            flash(f"问题 {issue.code} 已保存。", "success")
-            return redirect(url_for("issues.detail", issue_id=issue.id))
-    else:
-        status = 422
+        done, status = _save_issue(form, lambda: issue_svc.update_issue(
+            db.session, current_user, clock.now(), issue, form.data_for_service(), clock.today(), version=version),
+            "问题 {code} 已保存。")
+        if done:
+            return done
     return render_template("issues/form.html", form=form, issue=issue), status
 
 
