@@ -262,3 +262,11 @@ def test_huolingguole_plan_becomes_66_issues_through_the_pages(client, office):
     assert db.session.scalar(select(func.count(Issue.id)).where(Issue.round_id == office.id)) == 66
     dated = db.session.scalar(select(func.count(Issue.id)).where(Issue.rectify_type == "deadline"))
     assert dated == 27  # the plan's items with a deadline phrase; the other 39 are standing tasks
+
+
+def test_damaged_items_are_kept_and_flagged_for_checking(client, office):
+    damaged = SMALL_PLAN.replace("(责任单位:环保办、住建局)", "(责任单位:环保办、住建局")
+    html = _preview(client, office, text=damaged).get_data(as_text=True)
+    fields = form_fields(html)
+    assert fields["rows-0-lead_unit"] == "环保办" and fields["rows-0-notes"] == "缺少右括号"
+    assert re.findall(r'task-note"[^>]*>([^<]*)<', html) == ["原文残缺:缺少右括号"]

@@ -66,6 +66,7 @@ class PlanRowForm(Form):
     cooperating_units = StringField("配合单位")
     deadline = StringField("整改时限", widget=DateInput())
     deadline_text = HiddenField()
+    notes = HiddenField()
     rectify_type = SelectField("整改类型", choices=TYPE_CHOICES, validate_choice=False)
 
 
@@ -171,7 +172,8 @@ def import_plan():
         "plan_title": plan.title or "",
         "rows": [{"include": True, "number": r.number, "code": r.code, "title": r.title, "text": r.text,
                   "lead_unit": r.lead_unit, "cooperating_units": "、".join(r.cooperating_units),
-                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "", "rectify_type": r.rectify_type}
+                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "", "rectify_type": r.rectify_type,
+                  "notes": ";".join(r.notes)}
                  for r in rows],
     })
     _set_unit_entries(confirm, preview.unknown_units, _preset(preview.unknown_units, preview.suggestions, {}))

@@ -71,6 +71,7 @@ class PlanRow:
     deadline_text: Optional[str] = None
     rectify_type: str = DEFAULT_RECTIFY_TYPE
     include: bool = True
+    notes: list[str] = field(default_factory=list)  # what the parser repaired in a damaged item
 
 
 @dataclass
@@ -220,6 +221,7 @@ def draft_rows(plan: Plan, code_prefix: str, rectify_type: str = DEFAULT_RECTIFY
             deadline=task.deadline or fallback_deadline,
             deadline_text=task.deadline_text,
             rectify_type=rectify_type if task.deadline else NO_DEADLINE_TYPE,
+            notes=list(task.notes),
         ))
     return rows
 
