@@ -1,92 +1,55 @@
-"""Fixtures for browser tests: the app served on a real port, and headless Chromium.
+"""Helpers for browser tests: sign in and out, press a form's button, Playwright's expect, load the demo.
 
-Import the fixtures into a test module (`from .browser_support import live_server, page`).
-Without /usr/bin/chromium (or the playwright package) the tests are skipped with the
-reason shown; with TRACKER_TEST_REQUIRE_BROWSER=1 (as in CI) they fail instead.
+Plain functions, imported by test modules (`from .browser_support import log_in, expect`).
+The fixtures (`browser`, `page`, `live_server`) are in tests/conftest.py, defined once for
+every module: never import them here or in a test module.
 """
 from __future__ import annotations
 
-import os
-import threading
-from pathlib import Path
-from typing import Iterator
+from .factories import PASSWORD
 
-import pytest
-from werkzeug.serving import make_server
-
-from tracker import create_app
-from tracker.extensions import db
-
-CHROMIUM = Path(os.environ.get("TRACKER_TEST_CHROMIUM", "/usr/bin/chromium"))
-# Flags for a sandboxed machine without network: no sandbox as root, no GPU, and no
-# background calls home that the closed network would refuse.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
+# Every demo login shares this password (tracker/demo_data/users.json).
+DEMO_PASSWORD = "demo1234"
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("TRACKER_TEST_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (TRACKER_TEST_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
+def expect():
+    """Playwright's expect, imported late so that collection works without playwright."""
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=TIMEOUT_MS)
+    return _expect
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """A headless Debian Chromium driven by Playwright, shared by the session's tests."""
-    if not CHROMIUM.exists():
-        _unavailable(f"needs Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("needs the playwright package: pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def click_and_wait(page, form_selector: str, button: str) -> None:
+    """Press a form's button and wait for the page the POST leads to."""
+    with page.expect_navigation():
+        page.locator(form_selector).get_by_role("button", name=button).click()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser page (own cookies) with generous timeouts for a slow machine."""
-    context = browser.new_context(locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
+def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form."""
+    page.goto(f"{base}/login")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
+    expect()(page.get_by_role("button", name="退出")).to_be_visible()
 
 
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    """Serve an app on 127.0.0.1 (a free port) in a thread; yield its base URL.
+def log_out(page) -> None:
+    """Sign out with the navbar's POST button."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="退出").click()
+    expect()(page.get_by_role("button", name="登录")).to_be_visible()
 
-    The served app shares the test app's database, upload folder and clock, but
-    keeps CSRF protection on, as in production. Rows the test writes must be
-    committed for the server to see them.
+
+def load_demo_data() -> None:
+    """Load the demo (tracker demo) into the test database and commit, for the served app to see.
+
+    The test schema is made by create_all, so the migrations are skipped; the demo's
+    deadlines follow the injected clock.
     """
-    served = create_app({
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "live-server-test",
-        "WTF_CSRF_ENABLED": True,
-        "UPLOAD_DIR": app.config["UPLOAD_DIR"],
-        "CLOCK": app.config["CLOCK"],
-    })
-    server = make_server("127.0.0.1", 0, served, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
-        with served.app_context():
-            db.engine.dispose()
+    from tracker.demo import load_demo
+
+    load_demo(echo=lambda _line: None, upgrade=False)

@@ -1,14 +1,27 @@
-"""Shared fixtures: the app on SQLite or PostgreSQL, a client, an injected clock, a login helper."""
+"""Shared fixtures: the app on SQLite or PostgreSQL, a client, an injected clock, a login helper,
+and for browser tests the app served on a real port (`live_server`) and headless Chromium
+(`browser`, `page`).
+
+Browser fixtures live here, defined once: a module that imported them itself would get its
+own session-scoped `browser`, and a second Playwright instance in one process fails. Without
+Chromium (or the playwright package) browser tests are skipped with the reason shown; with
+TRACKER_TEST_REQUIRE_BROWSER=1 (as in CI) they fail instead. Helpers for browser tests
+(log_in, click_and_wait, expect ...) are plain functions in tests/browser_support.py.
+"""
 from __future__ import annotations
 
 import os
 import re
+import threading
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 from flask import g
 from sqlalchemy import event, text
+from werkzeug.serving import make_server
 
 from tracker import create_app
 from tracker.extensions import db
@@ -16,6 +29,19 @@ from tracker.extensions import db
 from .factories import PASSWORD
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
+CHROMIUM = Path(os.environ.get("TRACKER_TEST_CHROMIUM", "/usr/bin/chromium"))
+# Flags for a sandboxed machine without network: no sandbox as root, no GPU, and no
+# background calls home that the closed network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_TIMEOUT_MS = 15_000
 
 
 class Clock:
@@ -139,3 +165,65 @@ def csrf_token(html: str) -> str:
         re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, "no csrf token in page"
     return match.group(1)
+
+
+# --- browser tests -------------------------------------------------------------
+
+def _browser_unavailable(reason: str) -> None:
+    if os.environ.get("TRACKER_TEST_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (TRACKER_TEST_REQUIRE_BROWSER=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Debian Chromium driven by Playwright, shared by the session's tests."""
+    if not CHROMIUM.exists():
+        _browser_unavailable(f"needs Chromium at {CHROMIUM}: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("needs the playwright package: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page (own cookies) with generous timeouts for a slow machine."""
+    context = browser.new_context(locale="zh-CN")
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """Serve an app on 127.0.0.1 (a free port) in a thread; yield its base URL.
+
+    The served app shares the test app's database, upload folder and clock, but
+    keeps CSRF protection on, as in production. Rows the test writes must be
+    committed for the server to see them.
+    """
+    served = create_app({
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "live-server-test",
+        "WTF_CSRF_ENABLED": True,
+        "UPLOAD_DIR": app.config["UPLOAD_DIR"],
+        "CLOCK": app.config["CLOCK"],
+    })
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+        with served.app_context():
+            db.engine.dispose()

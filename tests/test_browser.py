@@ -12,41 +12,10 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import Event, Issue
 
-from .browser_support import browser, live_server, page  # noqa: F401  (fixtures)
-from .factories import PASSWORD, PDF_BYTES, make_issue, make_round, make_unit, make_user
+from .browser_support import click_and_wait, expect, log_in, log_out
+from .factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
 
 pytestmark = pytest.mark.browser
-
-
-def expect():
-    """Playwright's expect, imported late so that collection works without playwright."""
-    from playwright.sync_api import expect as _expect
-
-    _expect.set_options(timeout=15_000)
-    return _expect
-
-
-def click_and_wait(page, form_selector: str, button: str) -> None:
-    """Press a form's button and wait for the page the POST leads to."""
-    with page.expect_navigation():
-        page.locator(form_selector).get_by_role("button", name=button).click()
-
-
-def log_in(page, base: str, username: str) -> None:
-    """Sign in through the login form."""
-    page.goto(f"{base}/login")
-    page.fill('input[name="username"]', username)
-    page.fill('input[name="password"]', PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="登录").click()
-    expect()(page.get_by_role("button", name="退出")).to_be_visible()
-
-
-def log_out(page) -> None:
-    """Sign out with the navbar's POST button."""
-    with page.expect_navigation():
-        page.get_by_role("button", name="退出").click()
-    expect()(page.get_by_role("button", name="登录")).to_be_visible()
 
 
 def take_action(page, base: str, issue_id: int, action: str, button: str, *, summary: str = "",
@@ -61,7 +30,7 @@ def take_action(page, base: str, issue_id: int, action: str, button: str, *, sum
     click_and_wait(page, form, button)
 
 
-def test_issue_goes_from_report_to_closed_in_the_browser(app, live_server, page, tmp_path):  # noqa: F811
+def test_issue_goes_from_report_to_closed_in_the_browser(app, live_server, page, tmp_path):
     base = live_server
     unit = make_unit(name="市住建局")
     staff = make_user("unit_staff", unit=unit)
