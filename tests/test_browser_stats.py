@@ -22,8 +22,7 @@ def test_the_statistics_page_draws_its_charts_without_errors(app, live_server, p
     errors: list[str] = []
 
     def on_console(message) -> None:
-        # The app serves no favicon: Chromium's own request for it is no error of the page.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        if message.type == "error":
             errors.append(f"console: {message.text} ({message.location.get('url')})")
 
     # Listeners first: errors while the page loads count too.
