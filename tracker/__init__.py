@@ -55,6 +55,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     from .stats import bp as stats_bp
     from .public import admin_bp as public_admin_bp
     from .public import bp as public_bp
+    from .background import bp as background_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -64,6 +65,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     app.register_blueprint(stats_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(public_admin_bp)
+    app.register_blueprint(background_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

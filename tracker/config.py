@@ -46,4 +46,9 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": 20,
+        # Larger ledger exports and imports run as background jobs (tracker/background).
+        "EXPORT_INLINE_MAX_ROWS": int(env.get("TRACKER_EXPORT_INLINE_MAX_ROWS", "5000")),
+        "IMPORT_INLINE_MAX_ROWS": int(env.get("TRACKER_IMPORT_INLINE_MAX_ROWS", "500")),
+        # Run background jobs inside the request instead (tests; never in production).
+        "BACKGROUND_JOBS_INLINE": env.get("TRACKER_BACKGROUND_JOBS_INLINE", "") == "1",
     }

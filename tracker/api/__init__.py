@@ -8,3 +8,4 @@ from . import export_views  # noqa: E402,F401
 from . import plan_views  # noqa: E402,F401
 from . import stats_views  # noqa: E402,F401
 from . import ledger_views  # noqa: E402,F401
+from . import job_views  # noqa: E402,F401

@@ -2,6 +2,8 @@
 
 The uploaded file is kept on the server (UPLOAD_DIR/imports/<sha256>); the preview page and
 the confirmation both read that file, so what is written is exactly what was previewed.
+A ledger of more than IMPORT_INLINE_MAX_ROWS rows is applied by a background job (all or
+nothing, like inline), and the user follows it on the job's page.
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ from wtforms import HiddenField, SelectField
 from .. import clock, workflow
 from ..extensions import db
 from ..models import Round
-from ..services import ledger_import
+from ..services import background_jobs, ledger_import
 from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
 
 PREVIEW_ROWS = 200  # rows shown in the preview table; errors are always shown in full
+DEFAULT_INLINE_MAX_ROWS = 500  # larger ledgers are applied by a background job
 
 
 class LedgerUploadForm(FlaskForm):
@@ -36,6 +39,9 @@ class LedgerConfirmForm(FlaskForm):
     """Confirm the import of a previewed ledger."""
 
     round_id = HiddenField()
+    # The previewed row count: it only chooses between applying here and a background job
+    # (both read and check the kept file again), so a changed value cannot change what is written.
+    rows = HiddenField()
 
 
 def _round_arg(value: Optional[str]) -> Optional[int]:
@@ -83,7 +89,8 @@ def import_preview(sha256: str):
     preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
                                       round_id=round_id, **_limits())
     return render_template("issues/import.html", form=None, preview=preview, sha256=sha256,
-                           confirm_form=LedgerConfirmForm(round_id=round_id or ""), shown=PREVIEW_ROWS)
+                           confirm_form=LedgerConfirmForm(round_id=round_id or "", rows=len(preview.rows)),
+                           shown=PREVIEW_ROWS)
 
 
 @bp.post("/import/<sha256>")
@@ -95,6 +102,9 @@ def import_confirm(sha256: str):
         flash("页面已过期,请重新确认导入。", "danger")
         return redirect(url_for("issues.import_preview", sha256=sha256))
     round_id = _round_arg(form.round_id.data)
+    rows = _round_arg(form.rows.data)
+    if rows is not None and rows > int(current_app.config.get("IMPORT_INLINE_MAX_ROWS", DEFAULT_INLINE_MAX_ROWS)):
+        return _import_in_background(sha256, round_id, rows)
     try:
         preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
                                           round_id=round_id, **_limits())
@@ -107,3 +117,18 @@ def import_confirm(sha256: str):
     db.session.commit()
     flash(f"台账导入完成:新登记 {created} 个问题,更新 {updated} 个问题。", "success")
     return redirect(url_for("issues.index"))
+
+
+def _import_in_background(sha256: str, round_id: Optional[int], rows: int):
+    """Record an import job for the kept ledger and send the user to its page."""
+    from ..background.views import start
+
+    try:
+        job = background_jobs.create_import_job(db.session, current_user, clock.now(),
+                                                current_app.config["UPLOAD_DIR"], sha256, round_id, rows)
+    except Refusal as refusal:
+        undo_refused(refusal)
+        flash(refusal.message, "danger")
+        return redirect(url_for("issues.import_preview", sha256=sha256, round_id=round_id))
+    start(current_app._get_current_object(), job)
+    return redirect(url_for("background.show", job_id=job.id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, datetime
-from typing import IO, Any, Iterable, Iterator, Optional
+from typing import IO, Any, Callable, Iterable, Iterator, Optional
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -36,6 +36,10 @@ UNIT_SEPARATOR = "、"
 # A cell starting with one of these may be run as a formula by a spreadsheet (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_TITLE = "整改台账"
+# A writer given a progress callback calls it after every this many rows (and once at the end).
+PROGRESS_EVERY = 500
+
+Progress = Optional[Callable[[int], None]]
 
 
 def _state_label(state: str, merged: bool) -> str:
@@ -68,6 +72,12 @@ def _latest_reports(session: Session, ids: list[int]) -> dict[int, str]:
     )
     rows = session.execute(select(ranked.c.issue_id, ranked.c.text).where(ranked.c.rank == 1))
     return {issue_id: text for issue_id, text in rows}
+
+
+def count_rows(session: Session, user: User, today: date, config: dict, filters: IssueFilters) -> int:
+    """How many rows `ledger_rows` would give: one COUNT over the list's scoped, filtered query."""
+    base = filtered(user, filters, day_figures(today, config))
+    return session.scalar(select(func.count()).select_from(base.subquery())) or 0
 
 
 def ledger_rows(
@@ -131,13 +141,14 @@ def is_formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
-def write_xlsx(rows: Iterable[list[Any]], stream: IO[bytes]) -> int:
+def write_xlsx(rows: Iterable[list[Any]], stream: IO[bytes], progress: Progress = None) -> int:
     """Write the ledger as an .xlsx workbook to a binary stream; return the number of rows.
 
     openpyxl's write-only mode writes each row out as it comes (inline strings, no shared
     string table), so memory stays flat however many rows there are. Text that starts like a
     formula is kept as a string cell with Excel's quote prefix (as if typed with a leading '):
-    shown and read back unchanged, never calculated.
+    shown and read back unchanged, never calculated. `progress`, when given, is called with the
+    number of rows written so far every PROGRESS_EVERY rows and once at the end.
     """
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(SHEET_TITLE)
@@ -167,7 +178,11 @@ def write_xlsx(rows: Iterable[list[Any]], stream: IO[bytes]) -> int:
                 out.append(value)
         ws.append(out)
         count += 1
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(count)
     wb.save(stream)
+    if progress:
+        progress(count)
     return count
 
 
@@ -181,25 +196,42 @@ def _csv_value(value: Any) -> str:
     return "'" + text if is_formula_like(text) else text
 
 
-def csv_chunks(rows: Iterable[list[Any]], rows_per_chunk: int = 500) -> Iterator[bytes]:
-    """The ledger as UTF-8 CSV with a BOM (so Excel reads the Chinese), in chunks for streaming."""
+def csv_chunks(rows: Iterable[list[Any]], rows_per_chunk: int = 500, progress: Progress = None) -> Iterator[bytes]:
+    """The ledger as UTF-8 CSV with a BOM (so Excel reads the Chinese), in chunks for streaming.
+
+    `progress`, when given, is called with the number of rows so far with every chunk.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(LEDGER_COLUMNS)
-    pending = 0
+    pending = count = 0
     for row in rows:
         writer.writerow([_csv_value(v) for v in row])
         pending += 1
+        count += 1
         if pending >= rows_per_chunk:
+            if progress:
+                progress(count)
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
             pending = 0
+    if progress:
+        progress(count)
     yield buffer.getvalue().encode("utf-8")
 
 
-def write_csv(rows: Iterable[list[Any]], stream: IO[bytes]) -> None:
-    """Write the ledger as UTF-8 CSV with a BOM to a binary stream."""
-    for chunk in csv_chunks(rows):
+def write_csv(rows: Iterable[list[Any]], stream: IO[bytes], progress: Progress = None) -> int:
+    """Write the ledger as UTF-8 CSV with a BOM to a binary stream; return the number of rows."""
+    count = 0
+
+    def counted(done: int) -> None:
+        nonlocal count
+        count = done
+        if progress:
+            progress(done)
+
+    for chunk in csv_chunks(rows, progress=counted):
         stream.write(chunk)
+    return count

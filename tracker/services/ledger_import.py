@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import IO, Any, Callable, Optional
 
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
@@ -36,6 +36,7 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 TITLE_LENGTH = 60
 HEADER_SCAN_ROWS = 10  # a ledger may have a title row or two above its header
 CODE_CHUNK = 500
+PROGRESS_EVERY = 200  # apply_ledger reports progress after this many rows
 
 # Field -> header names it may go by (after normalising); the export's own names come first.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -458,17 +459,22 @@ def _check_codes(session: Session, preview: Preview) -> None:
                                                     f"台账中的状态「{state}」需在问题页面办理。"})
 
 
-def apply_ledger(session: Session, actor: User, now: datetime, today: date, preview: Preview) -> tuple[int, int]:
+def apply_ledger(session: Session, actor: User, now: datetime, today: date, preview: Preview,
+                 progress: Optional[Callable[[int], None]] = None) -> tuple[int, int]:
     """Create the preview's new issues and update the changed ones; return (created, updated).
 
     Writes nothing unless the preview has no errors. The issue services check the actor's
     role and each field again; a refusal names the ledger row, and the caller rolls back.
+    `progress`, when given, is called with the number of rows applied every PROGRESS_EVERY
+    rows and once at the end.
     """
     if preview.errors:
         raise Refusal("invalid", f"台账有 {len(preview.errors)} 处错误,请修改后重新上传;未写入任何数据。")
     _require_importer(actor)
     created = updated = 0
-    for row in preview.rows:
+    for number, row in enumerate(preview.rows, 1):
+        if progress and number % PROGRESS_EVERY == 0:
+            progress(number - 1)
         try:
             if row.issue_id is None:
                 data = {k: v for k, v in row.data.items() if not k.startswith("_") and v is not None}
@@ -484,6 +490,8 @@ def apply_ledger(session: Session, actor: User, now: datetime, today: date, prev
                 updated += 1
         except Refusal as refusal:
             raise Refusal(refusal.kind, f"第 {row.row} 行:{refusal.message}", refusal.field) from None
+    if progress:
+        progress(len(preview.rows))
     return created, updated
 
 

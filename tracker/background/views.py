@@ -1,0 +1,105 @@
+"""The job pages: a user's recent jobs, one job's progress, its JSON for the page's polling, its download.
+
+Only the job's owner sees any of it; anyone else gets 404, logged like every refused access.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from flask import Flask, current_app, jsonify, render_template, send_file, url_for
+from flask_login import current_user, login_required
+
+from .. import clock
+from ..extensions import db
+from ..models import BackgroundJob
+from ..services import background_jobs as jobs
+from ..workflow import Refusal
+from . import bp, runner
+
+MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "csv": "text/csv; charset=utf-8"}
+# Seconds between reloads of a running job's page when the browser runs no JavaScript.
+REFRESH_SECONDS = 3
+
+
+def start(app: Flask, job: BackgroundJob) -> None:
+    """Commit a newly created job, then hand it to the runner (the job must exist before it runs)."""
+    db.session.commit()
+    runner.submit(app, job.id)
+
+
+def status(job: BackgroundJob) -> dict:
+    """The job as JSON, with progress this process knows of that is not yet in the database."""
+    live = runner.live_done(job.id)
+    download = url_for("background.download", job_id=job.id)
+    data = jobs.job_json(job, clock.now(), download, done=live, alive=live is not None)
+    data["message"] = progress_text(data["done"], data["total"])
+    if data["state"] == jobs.RUNNING and job.kind == jobs.IMPORT and data["done"] == 0:
+        # An import first reads and checks the whole file again before it writes the first row.
+        data["message"] += "(正在读取并检查台账)"
+    return data
+
+
+def progress_text(done: int, total: int) -> str:
+    """The progress line under the bar."""
+    return f"已处理 {done} / {total} 行"
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The user's recent jobs, newest first."""
+    rows = [(job, status(job)) for job in jobs.recent_jobs(db.session, current_user)]
+    return render_template("background/list.html", rows=rows)
+
+
+@bp.get("/<int:job_id>")
+@login_required
+def show(job_id: int):
+    """One job: its progress while it runs, then its download (export) or summary (import), or its error."""
+    job = jobs.job_for(db.session, current_user, job_id)
+    data = status(job)
+    refresh = REFRESH_SECONDS if data["state"] in jobs.ACTIVE else None
+    return render_template("background/show.html", job=job, data=data, refresh=refresh,
+                           params=jobs.params(job))
+
+
+@bp.get("/<int:job_id>/status")
+@login_required
+def status_json(job_id: int):
+    """The job's state and progress as JSON, polled by static/jobs.js (same shape as GET /api/v1/jobs/<id>)."""
+    job = jobs.job_for(db.session, current_user, job_id)
+    response = jsonify(status(job))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    """The finished export's file, as an attachment only."""
+    job = jobs.job_for(db.session, current_user, job_id)
+    state, _error = jobs.shown_state(job, clock.now())
+    if state != jobs.DONE or not job.result_path:
+        raise Refusal("not_found", "该任务没有可下载的文件。")
+    path = result_file(job)
+    if path is None:
+        raise Refusal("not_found", "导出文件已不存在,请重新导出。")
+    extension = path.suffix.lstrip(".")
+    response = send_file(path, mimetype=MIMETYPES.get(extension, "application/octet-stream"), as_attachment=True,
+                         download_name=job.download_name or path.name, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def result_file(job: BackgroundJob) -> Optional[Path]:
+    """The job's result file, only if it is inside UPLOAD_DIR/exports and still there."""
+    folder = (Path(current_app.config["UPLOAD_DIR"]) / jobs.EXPORTS_FOLDER).resolve()
+    path = (Path(current_app.config["UPLOAD_DIR"]) / (job.result_path or "")).resolve()
+    if path.parent != folder or not path.is_file():
+        return None
+    return path
+
+

@@ -1,0 +1,171 @@
+"""Background jobs (后台任务): long ledger exports and imports, recorded so their owner can follow them.
+
+A job row holds what to do (kind and JSON params), who asked (user_id), how far it has come
+(done/total, heartbeat_at) and what came out (a result file under UPLOAD_DIR/exports, or a
+JSON summary). The runner (tracker/background/runner.py) does the work; this module creates
+jobs, finds them for their owner only, and says how they look when read: a queued or running
+job whose heartbeat is older than STALE_AFTER died with its process and is shown as failed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import workflow
+from ..models import BackgroundJob, User
+from ..workflow import Refusal
+from . import ledger_import
+from .queries import IssueFilters
+
+EXPORT = "ledger_export"
+IMPORT = "ledger_import"
+KIND_LABELS = {EXPORT: "台账导出", IMPORT: "台账导入"}
+EXPORT_FORMATS = ("xlsx", "csv")
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STATE_LABELS = {QUEUED: "排队中", RUNNING: "进行中", DONE: "已完成", FAILED: "失败"}
+ACTIVE = (QUEUED, RUNNING)
+
+STALE_AFTER = timedelta(minutes=10)
+INTERRUPTED = "任务中断,请重新发起。"
+NOT_FOUND = "任务不存在或您无权查看。"
+RECENT_LIMIT = 20
+EXPORTS_FOLDER = "exports"
+
+_DATE_FILTERS = ("deadline_from", "deadline_to")
+
+
+def filters_to_json(filters: IssueFilters) -> dict[str, Any]:
+    """The list filters as JSON-ready values (dates as YYYY-MM-DD)."""
+    data = asdict(filters)
+    for name in _DATE_FILTERS:
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
+    return data
+
+
+def filters_from_json(data: dict[str, Any]) -> IssueFilters:
+    """The list filters back from `filters_to_json`."""
+    values = dict(data)
+    for name in _DATE_FILTERS:
+        if values.get(name):
+            values[name] = date.fromisoformat(values[name])
+    return IssueFilters(**values)
+
+
+def create_export_job(session: Session, actor: User, now: datetime, fmt: str, filters: IssueFilters, sort: str,
+                      today: date, total: int) -> BackgroundJob:
+    """Record a queued ledger export of the list's filters and sort, as the list looked on `today`.
+
+    The job runs with the same user's scope when it runs: it keeps only the filters, never ids.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise Refusal("invalid", "导出格式应为 xlsx 或 csv。")
+    params = {"format": fmt, "filters": filters_to_json(filters), "sort": sort, "today": today.isoformat()}
+    return _create(session, actor, now, EXPORT, params, total)
+
+
+def create_import_job(session: Session, actor: User, now: datetime, upload_dir: str, sha256: str,
+                      round_id: Optional[int], total: int) -> BackgroundJob:
+    """Record a queued import of a kept ledger file (by its sha256) with the preview's round.
+
+    Refuses who may not import and a file that is not kept; the job reads and checks it all again.
+    """
+    if not workflow.may_manage_issues(actor.role):
+        raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
+    if not ledger_import.SHA256_RE.match(sha256 or "") or \
+            not (Path(upload_dir) / ledger_import.IMPORTS_FOLDER / sha256).is_file():
+        raise Refusal("not_found", ledger_import.UPLOAD_GONE)
+    return _create(session, actor, now, IMPORT, {"sha256": sha256, "round_id": round_id}, total)
+
+
+def _create(session: Session, actor: User, now: datetime, kind: str, params: dict, total: int) -> BackgroundJob:
+    job = BackgroundJob(kind=kind, user_id=actor.id, params=json.dumps(params, ensure_ascii=False),
+                        state=QUEUED, done=0, total=max(0, int(total)), created_at=now)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def job_for(session: Session, actor: User, job_id: int) -> BackgroundJob:
+    """The job `actor` started; anyone else's (or none) is refused as not found, never as forbidden."""
+    job = session.get(BackgroundJob, job_id)
+    if job is None or job.user_id != actor.id:
+        # Not 403: whether someone else's job exists is none of the caller's business.
+        raise Refusal("not_found", NOT_FOUND)
+    return job
+
+
+def recent_jobs(session: Session, actor: User, limit: int = RECENT_LIMIT) -> list[BackgroundJob]:
+    """The user's latest jobs, newest first (one query, on the (user_id, created_at) index)."""
+    stmt = (select(BackgroundJob).where(BackgroundJob.user_id == actor.id)
+            .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def params(job: BackgroundJob) -> dict[str, Any]:
+    """The job's parameters."""
+    return json.loads(job.params or "{}")
+
+
+def summary(job: BackgroundJob) -> Optional[dict[str, Any]]:
+    """The job's result summary (e.g. created/updated), or None."""
+    return json.loads(job.summary) if job.summary else None
+
+
+def is_stale(job: BackgroundJob, now: datetime) -> bool:
+    """Whether an unfinished job has shown no sign of life for STALE_AFTER (its process is gone)."""
+    if job.state not in ACTIVE:
+        return False
+    last = job.heartbeat_at or job.started_at or job.created_at
+    return last is not None and now - last > STALE_AFTER
+
+
+def shown_state(job: BackgroundJob, now: datetime, alive: bool = False) -> tuple[str, Optional[str]]:
+    """(state, error) as the owner sees them: a stale unfinished job reads as failed, interrupted.
+
+    `alive`: the reader knows the job is running right now (in its own process), stale or not.
+    """
+    if not alive and is_stale(job, now):
+        return FAILED, INTERRUPTED
+    return job.state, job.error
+
+
+def percent(done: int, total: int) -> int:
+    """Progress in whole percent (0-100)."""
+    if total <= 0:
+        return 0
+    return max(0, min(100, done * 100 // total))
+
+
+def job_json(job: BackgroundJob, now: datetime, download_url: Optional[str],
+             done: Optional[int] = None, alive: bool = False) -> dict[str, Any]:
+    """The job as the API and the polling page read it; `done` overrides the stored count when fresher."""
+    state, error = shown_state(job, now, alive)
+    count = job.done if done is None else max(done, job.done)
+    total = job.total
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "kind_label": KIND_LABELS.get(job.kind, job.kind),
+        "state": state,
+        "state_label": STATE_LABELS.get(state, state),
+        "done": count,
+        "total": total,
+        "percent": 100 if state == DONE else percent(count, total),
+        "download_url": download_url if state == DONE and job.result_path else None,
+        "summary": summary(job) if state == DONE else None,
+        "error": error if state == FAILED else None,
+        "created_at": _iso(job.created_at),
+        "finished_at": _iso(job.finished_at),
+    }
+
+
+def _iso(value: Optional[datetime]) -> Optional[str]:
+    return value.isoformat(timespec="seconds") + "Z" if value else None
