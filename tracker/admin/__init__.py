@@ -5,3 +5,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from . import views  # noqa: E402,F401
 from . import mail_views, settings_views  # noqa: E402,F401
+from . import scorecard_views  # noqa: E402,F401

@@ -1,0 +1,71 @@
+"""Admin page of the unit scorecard's deductions (单位考评扣分规则).
+
+Admins only (others get the 403 page). The form checks shape only; the service
+(`services.scorecard.save_rules`) checks every value and refuses a malformed one
+with a Chinese message, which is shown by its field while nothing is saved.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length
+
+from .. import clock
+from ..extensions import db
+from ..services import scorecard
+from ..web import undo_refused
+from ..workflow import Refusal
+from . import bp
+
+
+class ScorecardRulesForm(FlaskForm):
+    """The base score and the deduction per occurrence, passed to the service as typed."""
+
+    base = StringField(scorecard.FIELD_LABELS["base"], validators=[Length(max=12)])
+    overdue = StringField(scorecard.FIELD_LABELS["overdue"], validators=[Length(max=12)])
+    late_report = StringField(scorecard.FIELD_LABELS["late_report"], validators=[Length(max=12)])
+    supervision_order = StringField(scorecard.FIELD_LABELS["supervision_order"], validators=[Length(max=12)])
+    interview = StringField(scorecard.FIELD_LABELS["interview"], validators=[Length(max=12)])
+
+    def service_data(self) -> dict[str, str]:
+        """Every rule, as the service's `save_rules` takes it."""
+        return {name: self._fields[name].data for name in scorecard.FIELDS}
+
+
+def _admin_only() -> None:
+    if current_user.role != "admin":
+        raise Refusal("forbidden", "只有系统管理员可以修改单位考评扣分规则。")
+
+
+@bp.route("/scorecard", methods=["GET", "POST"])
+@login_required
+def scorecard_rules():
+    """The scorecard's deductions (单位考评扣分规则), and saving them."""
+    _admin_only()
+    status = 200
+    form = ScorecardRulesForm()
+    if form.is_submitted():
+        if form.validate():
+            try:
+                scorecard.save_rules(db.session, current_user, form.service_data(), now=clock.now())
+            except Refusal as refusal:
+                undo_refused(refusal)
+                field = form._fields.get(refusal.field or "")
+                if field is not None:
+                    field.errors = list(field.errors) + [refusal.message]
+                else:
+                    form.form_errors.append(refusal.message)
+                status = refusal.status
+            else:
+                db.session.commit()
+                flash("已保存单位考评扣分规则。", "success")
+                return redirect(url_for("admin.scorecard_rules"))
+        else:
+            status = 422
+    else:
+        rules = scorecard.get_rules(db.session)
+        form = ScorecardRulesForm(formdata=None, data={
+            name: scorecard.format_number(getattr(rules, name)) for name in scorecard.FIELDS})
+    return render_template("admin/scorecard.html", form=form, defaults=scorecard.DEFAULTS.as_data()), status
