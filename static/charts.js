@@ -1,4 +1,5 @@
-// Draws the statistics page's charts from the JSON in <script id="chart-data">.
+// Draws the charts of the statistics page and the home page from the JSON in <script id="chart-data">.
+// Each chart is drawn only when its element and its data are on the page.
 // The tables on the page hold the same figures: without JavaScript (or ECharts) nothing is lost.
 (function () {
   "use strict";
@@ -20,8 +21,9 @@
     var categoryAxis = { type: "category", data: categories };
     chart.setOption({
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      legend: series.length > 1 ? {} : undefined,
-      grid: { containLabel: true, left: 8, right: 16, bottom: 8 },
+      // The legend goes above the plot so that it never covers the axis labels.
+      legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
+      grid: { containLabel: true, left: 8, right: 16, bottom: 8, top: series.length > 1 ? 40 : 16 },
       xAxis: horizontal ? valueAxis : categoryAxis,
       yAxis: horizontal ? Object.assign({ inverse: true }, categoryAxis) : valueAxis,
       series: series
@@ -30,15 +32,33 @@
   }
 
   // State by round: one stacked bar per round, a segment per state.
-  bars("chart-states", data.rounds.map(function (r) { return r.name; }),
-    data.states.map(function (label, i) {
-      return { name: label, type: "bar", stack: "state",
-               data: data.rounds.map(function (r) { return r.by_state[i]; }) };
-    }), false);
+  if (data.rounds && data.states) {
+    bars("chart-states", data.rounds.map(function (r) { return r.name; }),
+      data.states.map(function (label, i) {
+        return { name: label, type: "bar", stack: "state",
+                 data: data.rounds.map(function (r) { return r.by_state[i]; }) };
+      }), false);
+  }
 
   // Overdue by lead unit, most overdue first.
-  var units = data.units.slice().sort(function (a, b) { return b.overdue - a.overdue; });
-  bars("chart-overdue", units.map(function (u) { return u.name; }),
-    [{ name: "逾期问题", type: "bar", color: "#dc3545", data: units.map(function (u) { return u.overdue; }) }],
-    true);
+  if (data.units) {
+    var units = data.units.slice().sort(function (a, b) { return b.overdue - a.overdue; });
+    bars("chart-overdue", units.map(function (u) { return u.name; }),
+      [{ name: "逾期问题", type: "bar", color: "#dc3545", data: units.map(function (u) { return u.overdue; }) }],
+      true);
+  }
+
+  // Issues closed per month, oldest month first.
+  if (data.closures) {
+    bars("chart-closures", data.closures.map(function (c) { return c.month; }),
+      [{ name: "销号数", type: "bar", color: "#198754", data: data.closures.map(function (c) { return c.closed; }) }],
+      false);
+  }
+
+  // Unit scorecard: scores in the page's (ranked) order.
+  if (data.scores) {
+    bars("chart-scores", data.scores.map(function (u) { return u.name; }),
+      [{ name: "得分", type: "bar", color: "#0d6efd", data: data.scores.map(function (u) { return u.score; }) }],
+      true);
+  }
 }());

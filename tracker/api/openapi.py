@@ -34,8 +34,31 @@ DATE = {"type": "string", "format": "date", "example": "2020-12-31"}
 DATE_TIME = {"type": "string", "format": "date-time", "description": "UTC, e.g. 2020-07-15T02:00:00Z"}
 ISSUE_ID = {"name": "issue_id", "in": "path", "required": True, "schema": {"type": "integer"},
             "description": "问题 id"}
+JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"},
+          "description": "后台任务 id"}
 
 SCHEMAS: dict[str, Any] = {
+    "Job": {
+        "type": "object",
+        "required": ["id", "kind", "state", "done", "total", "percent", "download_url", "summary", "error"],
+        "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["ledger_export", "ledger_import"]},
+            "kind_label": {"type": "string"},
+            "state": {"type": "string", "enum": ["queued", "running", "done", "failed"],
+                      "description": "心跳超过 10 分钟的未完成任务显示为 failed(任务中断)"},
+            "state_label": {"type": "string"},
+            "done": {"type": "integer", "description": "已处理行数"},
+            "total": {"type": "integer", "description": "总行数"},
+            "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+            "download_url": {**NULLABLE_STR, "description": "完成的导出任务的下载地址"},
+            "summary": {"type": "object", "nullable": True,
+                        "description": "完成的导入任务:{\"created\": 新登记数, \"updated\": 更新数}"},
+            "error": {**NULLABLE_STR, "description": "失败原因(中文)"},
+            "created_at": DATE_TIME,
+            "finished_at": {**DATE_TIME, "nullable": True},
+        },
+    },
     "Error": {
         "type": "object", "required": ["error"],
         "properties": {"error": {"type": "string", "description": "错误说明(中文)"}},
@@ -213,6 +236,73 @@ SCHEMAS: dict[str, Any] = {
                         "description": "调用方所见的问题版本;与当前版本不符时返回 409"},
         },
     },
+    "MonthFigures": {
+        "type": "object",
+        "required": ["total", "by_category", "by_state", "closed", "closed_in_month", "basically_done",
+                     "in_progress", "overdue", "supervised", "completion_rate", "summary"],
+        "properties": {
+            "round": {"type": "object", "description": "督察轮次 {id, name};合计行没有",
+                      "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            "total": {"type": "integer", "description": "问题总数"},
+            "by_category": {"type": "object", "description": "问题类别 -> 数量",
+                            "additionalProperties": {"type": "integer"}},
+            "by_state": {"type": "object", "description": "状态 -> 数量(截至统计日)",
+                         "additionalProperties": {"type": "integer"}},
+            "closed": {"type": "integer", "description": "已销号"},
+            "closed_in_month": {"type": "integer", "description": "本月销号(按北京时间的销号日期)"},
+            "basically_done": {"type": "integer", "description": "基本完成"},
+            "in_progress": {"type": "integer", "description": "整改中"},
+            "overdue": {"type": "integer", "description": "月末逾期(本月为截至统计日)"},
+            "supervised": {"type": "integer", "description": "挂牌督办(未销号)"},
+            "completion_rate": {"type": "number", "description": "完成率(已销号占比,百分数)"},
+            "summary": {"type": "string", "description": "汇报用语"},
+        },
+    },
+    "MonthlyReport": {
+        "type": "object",
+        "required": ["month", "title", "start", "end", "as_of", "today", "rounds", "total", "closed_in_month",
+                     "overdue", "reports"],
+        "properties": {
+            "month": {"type": "string", "example": "2020-06"},
+            "title": {"type": "string", "example": "2020年6月整改进展情况"},
+            "start": DATE, "end": DATE,
+            "as_of": {**DATE, "description": "逾期的统计日:月末,本月为今天"},
+            "today": {**DATE, "description": "统计日(问题状态按这一天)"},
+            "rounds": {"type": "array", "items": _ref("MonthFigures")},
+            "total": _ref("MonthFigures"),
+            "closed_in_month": {
+                "type": "object", "required": ["count", "limit", "items"],
+                "description": "本月销号的问题(最多列出 limit 条)",
+                "properties": {
+                    "count": {"type": "integer"}, "limit": {"type": "integer"},
+                    "items": {"type": "array", "items": {"type": "object", "properties": {
+                        "issue_id": {"type": "integer"}, "code": {"type": "string"}, "title": {"type": "string"},
+                        "lead_unit": {"type": "string"}, "closed_on": DATE}}},
+                },
+            },
+            "overdue": {
+                "type": "object", "required": ["count", "limit", "items"],
+                "description": "月末逾期的问题,按逾期天数从多到少(最多列出 limit 条)",
+                "properties": {
+                    "count": {"type": "integer"}, "limit": {"type": "integer"},
+                    "items": {"type": "array", "items": {"type": "object", "properties": {
+                        "issue_id": {"type": "integer"}, "code": {"type": "string"}, "title": {"type": "string"},
+                        "lead_unit": {"type": "string"}, "deadline": DATE, "days_overdue": {"type": "integer"}}}},
+                },
+            },
+            "reports": {
+                "type": "object", "required": ["due_on", "checked", "units"],
+                "description": "本月进展逾期报送或未报送的牵头单位",
+                "properties": {
+                    "due_on": {**DATE, "description": "报送截止日"},
+                    "checked": {"type": "boolean", "description": "截止日是否已过(未过时不统计未报送)"},
+                    "units": {"type": "array", "items": {"type": "object", "properties": {
+                        "unit": {"type": "object"}, "late": {"type": "integer", "description": "逾期报送的问题数"},
+                        "missing": {"type": "integer", "description": "未报送的问题数"}}}},
+                },
+            },
+        },
+    },
 }
 
 RESPONSES = {
@@ -313,6 +403,9 @@ PATHS: dict[str, Any] = {
                 "200": {"description": "整改台账工作簿(附件 整改台账-YYYY-MM-DD.xlsx)",
                         "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                             "schema": {"type": "string", "format": "binary"}}}},
+                "202": {**_json(_ref("Job"), "行数超过 EXPORT_INLINE_MAX_ROWS:已转为后台任务,按 Location 查询进度"),
+                        "headers": {"Location": {"schema": {"type": "string"},
+                                                 "description": "/api/v1/jobs/{job_id}"}}},
                 **_errors(400, 401),
             },
         },
@@ -464,7 +557,7 @@ PATHS: dict[str, Any] = {
             "operationId": "getStats",
             "parameters": [_query("round_id", {"type": "integer", "minimum": 1}, "督察轮次 id(缺省为全部轮次)")],
             "responses": {"200": _json({
-                "type": "object", "required": ["rounds", "units"],
+                "type": "object", "required": ["rounds", "units", "closures_by_month"],
                 "properties": {
                     "rounds": {"type": "array", "items": {
                         "type": "object",
@@ -500,8 +593,87 @@ PATHS: dict[str, Any] = {
                             "escalations": {"type": "integer", "description": "挂牌督办、约谈/通报次数"},
                         },
                     }},
+                    "closures_by_month": {"type": "array", "description": "近 12 个月每月销号数(含本月,按北京时间)",
+                                          "items": {"type": "object", "required": ["month", "closed"],
+                                                    "properties": {"month": {"type": "string", "example": "2020-07"},
+                                                                   "closed": {"type": "integer"}}}},
                 },
             }, "统计结果"), **_errors(400, 401)},
+        },
+    },
+    "/stats/scorecard": {
+        "get": {
+            "tags": ["stats"], "summary": "单位考评:各牵头单位的逾期、未按时报送、督办等扣分和得分排名",
+            "description": "得分 = max(0, 基础分 − Σ 次数 × 每次扣分);按得分从高到低排名,得分相同排名相同。"
+                           "单位用户只得到本单位牵头问题的得分,不排名(rank 为 null)。",
+            "operationId": "getScorecard",
+            "parameters": [_query("round_id", {"type": "integer", "minimum": 1}, "督察轮次 id(缺省为全部轮次)")],
+            "responses": {"200": _json({
+                "type": "object", "required": ["rules", "rules_text", "ranked", "units"],
+                "properties": {
+                    "rules": {"type": "object", "description": "扣分规则(管理员设置)",
+                              "required": ["base", "overdue", "late_report", "supervision_order", "interview"],
+                              "properties": {
+                                  "base": {"type": "number", "description": "基础分"},
+                                  "overdue": {"type": "number", "description": "每个逾期问题扣分"},
+                                  "late_report": {"type": "number", "description": "每次未按时报送扣分"},
+                                  "supervision_order": {"type": "number", "description": "每次挂牌督办扣分"},
+                                  "interview": {"type": "number", "description": "每次约谈/通报扣分"},
+                              }},
+                    "rules_text": {"type": "string", "description": "扣分规则说明"},
+                    "ranked": {"type": "boolean", "description": "是否排名(单位用户为 false)"},
+                    "units": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["rank", "unit", "assigned", "closed", "closed_on_time", "overdue",
+                                     "late_reports", "supervision_orders", "interviews", "deductions", "score"],
+                        "properties": {
+                            "rank": {"type": "integer", "nullable": True},
+                            "unit": {"type": "object"},
+                            "assigned": {"type": "integer", "description": "牵头问题数"},
+                            "closed": {"type": "integer"},
+                            "closed_on_time": {"type": "integer"},
+                            "overdue": {"type": "integer", "description": "当前逾期未完成"},
+                            "late_reports": {"type": "integer", "description": "未按时报送次数"},
+                            "supervision_orders": {"type": "integer", "description": "挂牌督办次数"},
+                            "interviews": {"type": "integer", "description": "约谈/通报次数"},
+                            "deductions": {"type": "object", "description": "各项扣分",
+                                           "additionalProperties": {"type": "number"}},
+                            "score": {"type": "number", "description": "得分"},
+                        },
+                    }},
+                },
+            }, "单位考评"), **_errors(400, 401)},
+        },
+    },
+    "/reports/monthly": {
+        "get": {
+            "tags": ["stats"], "summary": "月度整改进展情况:调用者可见问题的月度汇总",
+            "operationId": "getMonthlyReport",
+            "parameters": [_query("month", {"type": "string", "pattern": "^\\d{4}-(0[1-9]|1[0-2])$"},
+                                  "月份 YYYY-MM(缺省为上个月;不能晚于本月)")],
+            "responses": {"200": _json(_ref("MonthlyReport"), "月度报告"), **_errors(400, 401)},
+        },
+    },
+    "/jobs/{job_id}": {
+        "get": {
+            "tags": ["jobs"], "summary": "后台任务(大批量导出、导入)的状态和进度;仅发起人可见",
+            "operationId": "getJob",
+            "parameters": [JOB_ID],
+            "responses": {"200": _json(_ref("Job"), "后台任务"), **_errors(401, 404)},
+        },
+    },
+    "/jobs/{job_id}/download": {
+        "get": {
+            "tags": ["jobs"], "summary": "下载已完成的导出任务的文件(附件);仅发起人可下载",
+            "operationId": "downloadJob",
+            "parameters": [JOB_ID],
+            "responses": {
+                "200": {"description": "导出的台账文件(附件)", "content": {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                        "schema": {"type": "string", "format": "binary"}},
+                    "text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+                **_errors(401, 404),
+            },
         },
     },
     "/openapi.json": {

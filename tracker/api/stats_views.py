@@ -1,11 +1,12 @@
-"""API statistics: GET /api/v1/stats?round_id= -> per-round and per-unit figures in the caller's scope."""
+"""API statistics: GET /api/v1/stats?round_id= -> per-round and per-unit figures in the caller's scope;
+GET /api/v1/reports/monthly?month= -> the monthly summary report."""
 from __future__ import annotations
 
 from flask import current_app, jsonify, request
 
 from .. import clock
 from ..extensions import db
-from ..services import stats
+from ..services import monthly_report, scorecard, stats
 from ..workflow import Refusal
 from . import bp
 from .auth import current_api_user
@@ -32,4 +33,25 @@ def get_stats():
     user, today = current_api_user(), clock.today()
     rounds = stats.round_stats(db.session, user, today, current_app.config, round_id)
     units = stats.unit_stats(db.session, user, today, current_app.config, round_id)
-    return jsonify(rounds=[r.as_json() for r in rounds], units=[u.as_json() for u in units])
+    closures = monthly_report.closures_by_month(db.session, user, today, current_app.config, round_id)
+    return jsonify(rounds=[r.as_json() for r in rounds], units=[u.as_json() for u in units],
+                   closures_by_month=[c.as_json() for c in closures])
+
+
+@bp.get("/reports/monthly")
+def get_monthly_report():
+    """The monthly summary report of ?month=YYYY-MM (default: last month) over the issues the caller may see."""
+    user, today = current_api_user(), clock.today()
+    start = monthly_report.parse_month(request.args.get("month"), today)
+    report = monthly_report.monthly_report(db.session, user, start, today, current_app.config)
+    return jsonify(report.as_json())
+
+
+@bp.get("/stats/scorecard")
+def get_scorecard():
+    """The unit scorecard (单位考评) over the issues the caller may see, optionally of one round: the rules
+    and the lead units ranked by score (a unit user gets its own unit, unranked)."""
+    round_id = parse_round_id(request.args.get("round_id"))
+    user, today = current_api_user(), clock.today()
+    card = scorecard.scorecard(db.session, user, today, current_app.config, round_id)
+    return jsonify(card.as_json())

@@ -1,10 +1,13 @@
 """Home page views."""
+import json
+
 from flask import current_app, render_template
 from flask_login import current_user, login_required
 
 from .. import clock, workflow
 from ..extensions import db
-from ..services import dashboard, notify_views
+from ..models import UNIT_ROLES
+from ..services import dashboard, monthly_report, notify_views
 from . import bp
 
 
@@ -14,11 +17,26 @@ def home():
     """The home page: the user's to-do, leaders' escalations and, per round, the totals in their scope."""
     today = clock.today()
     config = current_app.config
+    rounds = dashboard.round_stats(db.session, current_user, today, config)
+    closures, chart_json = None, None
+    # Users who see many units get charts (state by round, closures by month); a unit's user has the tables.
+    if current_user.role not in UNIT_ROLES:
+        closures = monthly_report.closures_by_month(db.session, current_user, today, config)
+        chart_data = {
+            "states": [workflow.STATE_LABELS[s] for s in workflow.STATES],
+            "rounds": [{"name": r.round.name, "by_state": [r.by_state.get(s, 0) for s in workflow.STATES]}
+                       for r in rounds],
+            "closures": [c.as_json() for c in closures],
+        }
+        # json.dumps escapes "<" so the data cannot close its <script> block.
+        chart_json = json.dumps(chart_data, ensure_ascii=False).replace("<", "\\u003c")
     return render_template(
         "main/home.html",
         today=today,
         todo=dashboard.todo(db.session, current_user, today, config),
-        rounds=dashboard.round_stats(db.session, current_user, today, config),
+        rounds=rounds,
+        closures=closures,
+        chart_json=chart_json,
         board=notify_views.leader_board(db.session, current_user),
         due_soon_days=config.get("DUE_SOON_DAYS", 7),
         states=workflow.STATES,

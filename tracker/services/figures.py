@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Date, Integer, and_, case, literal, or_
+from sqlalchemy import Date, Integer, String, and_, case, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -58,6 +58,27 @@ def _local_date_default(element, compiler, **kw):
 def _local_date_sqlite(element, compiler, **kw):
     moment, hours = list(element.clauses)
     return f"date({compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
+
+
+class local_month_of(FunctionElement):
+    """The calendar month ("YYYY-MM") of a naive UTC timestamp shifted by a whole number of hours."""
+
+    type = String()
+    inherit_cache = True
+    name = "local_month_of"
+
+
+@compiles(local_month_of)
+def _local_month_default(element, compiler, **kw):
+    moment, hours = list(element.clauses)
+    return (f"to_char({compiler.process(moment, **kw)} + make_interval(hours => {compiler.process(hours, **kw)}), "
+            f"'YYYY-MM')")
+
+
+@compiles(local_month_of, "sqlite")
+def _local_month_sqlite(element, compiler, **kw):
+    moment, hours = list(element.clauses)
+    return f"strftime('%Y-%m', {compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,9 @@ class UnitFigures:
     overdue: int = 0
     late_reports: int = 0
     escalations: int = 0
+    # The escalations split by kind (挂牌督办 / 约谈、通报), for the unit scorecard.
+    supervision_orders: int = 0
+    interviews: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form for the API."""
@@ -135,17 +138,20 @@ def _utc_offset_hours(today: date, config: dict) -> int:
 
 
 def unit_stats(session: Session, user: User, today: date, config: dict, round_id: Optional[int] = None,
-               order: str = "unit") -> list[UnitFigures]:
+               order: str = "unit", lead_unit_id: Optional[int] = None) -> list[UnitFigures]:
     """Per lead unit, over the issues in the user's scope (and round): assigned, closed, closed on time
     (closed on or before the deadline, local date), overdue, late reports (未按时报送) and escalations
-    (supervision orders and interviews / public notices). Three queries.
+    (supervision orders and interviews / public notices, also counted apart). Three queries.
 
-    `order` is "unit" (by unit code) or "overdue" (most overdue first, then by code).
+    `order` is "unit" (by unit code) or "overdue" (most overdue first, then by code);
+    `lead_unit_id` narrows to the issues that one unit leads.
     """
     fig = day_figures(today, config)
     scope = [visible_issues(user)]
     if round_id is not None:
         scope.append(Issue.round_id == round_id)
+    if lead_unit_id is not None:
+        scope.append(Issue.lead_unit_id == lead_unit_id)
     closed = Issue.state == workflow.CLOSED
     on_time = and_(closed, Issue.closed_at.is_not(None),
                    local_date_of(Issue.closed_at, _utc_offset_hours(today, config)) <= Issue.deadline)
@@ -166,14 +172,18 @@ def unit_stats(session: Session, user: User, today: date, config: dict, round_id
         select(Issue.lead_unit_id, func.count(ReportLateness.id))
         .join(Issue, Issue.id == ReportLateness.issue_id).where(*scope).group_by(Issue.lead_unit_id)
     ).all())
-    escalated = dict(session.execute(
-        select(Issue.lead_unit_id, func.count(Escalation.id))
-        .join(Issue, Issue.id == Escalation.issue_id)
-        .where(*scope, Escalation.kind.in_(SUPERVISION_KINDS)).group_by(Issue.lead_unit_id)
-    ).all())
+    escalated: dict[tuple[int, str], int] = {
+        (uid, kind): int(n) for uid, kind, n in session.execute(
+            select(Issue.lead_unit_id, Escalation.kind, func.count(Escalation.id))
+            .join(Issue, Issue.id == Escalation.issue_id)
+            .where(*scope, Escalation.kind.in_(SUPERVISION_KINDS)).group_by(Issue.lead_unit_id, Escalation.kind)
+        ).all()
+    }
     for unit in units:
         unit.late_reports = int(late.get(unit.unit_id, 0))
-        unit.escalations = int(escalated.get(unit.unit_id, 0))
+        unit.supervision_orders = escalated.get((unit.unit_id, "supervision_order"), 0)
+        unit.interviews = escalated.get((unit.unit_id, "interview"), 0)
+        unit.escalations = sum(n for (uid, _kind), n in escalated.items() if uid == unit.unit_id)
     return units
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from urllib.parse import quote
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, send_file
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,8 +13,12 @@ from .. import clock, workflow
 from ..api.stats_views import parse_round_id
 from ..extensions import db
 from ..models import Round
-from ..services import stats
+from ..services import monthly_report, scorecard, stats
 from . import bp
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Workbooks up to this size stay in memory; larger ones go to a temporary file on disk.
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @bp.route("/")
@@ -26,17 +32,20 @@ def index():
     today, config = clock.today(), current_app.config
     rounds = stats.round_stats(db.session, current_user, today, config, round_id)
     units = stats.unit_stats(db.session, current_user, today, config, round_id, order)
+    closures = monthly_report.closures_by_month(db.session, current_user, today, config, round_id)
     chart_data = {
         "states": [workflow.STATE_LABELS[s] for s in workflow.STATES],
         "rounds": [{"name": r.round.name, "by_state": [r.totals.by_state.get(s, 0) for s in workflow.STATES]}
                    for r in rounds],
         "units": [{"name": u.name, "overdue": u.overdue} for u in units if u.overdue],
+        "closures": [c.as_json() for c in closures],
     }
     return render_template(
         "stats/index.html",
         today=today,
         rounds=rounds,
         units=units,
+        closures=closures,
         round_id=round_id,
         order=order,
         all_rounds=db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())).all(),
@@ -44,3 +53,83 @@ def index():
         # json.dumps escapes "<" so the data cannot close its <script> block.
         chart_json=json.dumps(chart_data, ensure_ascii=False).replace("<", "\\u003c"),
     )
+
+
+@bp.route("/monthly")
+@login_required
+def monthly():
+    """The monthly summary report (月度整改进展情况) of ?month=YYYY-MM (default: last month), print-ready."""
+    today = clock.today()
+    start = monthly_report.parse_month(request.args.get("month"), today)
+    report = monthly_report.monthly_report(db.session, current_user, start, today, current_app.config)
+    return render_template("stats/monthly.html", report=report, states=workflow.STATES)
+
+
+@bp.route("/monthly.xlsx")
+@login_required
+def monthly_xlsx():
+    """The same report as an Excel workbook, downloaded as an attachment."""
+    today = clock.today()
+    start = monthly_report.parse_month(request.args.get("month"), today)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        monthly_report.write_xlsx(db.session, current_user, start, today, current_app.config, spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                         download_name=monthly_report.xlsx_filename(start), max_age=0)
+    # The Chinese name as RFC 5987 filename*, with a readable ASCII fallback (send_file's would be "-2020-06.xlsx").
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"monthly-report-{start:%Y-%m}.xlsx\"; "
+        f"filename*=UTF-8''{quote(monthly_report.xlsx_filename(start))}")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _scorecard_title(round_id: int | None, today) -> str:
+    """The scorecard's heading for the workbook: the round (if narrowed) and the date."""
+    round_ = db.session.get(Round, round_id) if round_id is not None else None
+    return f"单位考评{f'({round_.name})' if round_ else ''} 统计日期 {today:%Y-%m-%d}"
+
+
+@bp.route("/scorecard")
+@login_required
+def scorecard_page():
+    """The unit scorecard (单位考评): figures, deductions and scores, ranked; ?round_id= narrows to a round."""
+    round_id = parse_round_id(request.args.get("round_id"))
+    today = clock.today()
+    card = scorecard.scorecard(db.session, current_user, today, current_app.config, round_id)
+    chart_data = {"scores": [{"name": u.figures.name, "score": float(u.score)} for u in card.units]}
+    return render_template(
+        "stats/scorecard.html",
+        today=today,
+        card=card,
+        round_id=round_id,
+        deductions=scorecard.DEDUCTION_LABELS,
+        number=scorecard.format_number,
+        all_rounds=db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())).all(),
+        # json.dumps escapes "<" so the data cannot close its <script> block.
+        chart_json=json.dumps(chart_data, ensure_ascii=False).replace("<", "\\u003c"),
+    )
+
+
+@bp.route("/scorecard.xlsx")
+@login_required
+def scorecard_xlsx():
+    """The same scorecard as an Excel workbook, downloaded as an attachment."""
+    round_id = parse_round_id(request.args.get("round_id"))
+    today = clock.today()
+    card = scorecard.scorecard(db.session, current_user, today, current_app.config, round_id)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    try:
+        scorecard.write_xlsx(card, _scorecard_title(round_id, today), spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
+                         download_name=f"单位考评-{today:%Y-%m-%d}.xlsx", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
