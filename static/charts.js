@@ -18,7 +18,14 @@
     }
     var chart = echarts.init(element);
     var valueAxis = { type: "value", minInterval: 1 };
+    // Long names (rounds, units) are all labelled, wrapped within their own slot instead of skipped;
+    // short ones (months) keep ECharts' own spacing.
+    var longNames = categories.some(function (c) { return String(c).length > 8; });
+    var slot = horizontal ? 160 : Math.max(40, element.clientWidth / Math.max(1, categories.length) - 12);
     var categoryAxis = { type: "category", data: categories };
+    if (longNames) {
+      categoryAxis.axisLabel = { interval: 0, width: slot, overflow: horizontal ? "truncate" : "break" };
+    }
     chart.setOption({
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       // The legend goes above the plot so that it never covers the axis labels.

@@ -381,8 +381,11 @@ class _Demo:
         submit = max(deadline - timedelta(days=rng.randint(3, 15)), assigned + timedelta(days=6))
         verify = submit + timedelta(days=rng.randint(3, 7))
         approve = verify + timedelta(days=rng.randint(2, 8))
-        # On a clock earlier than the plans' dates (a test), move the whole history into the past.
+        # On a clock earlier than the plans' dates (a test), move the whole history into the past;
+        # "closed_ago" moves it so that the closure falls that many days ago (recent months' figures).
         shift = max(timedelta(0), approve - (self.today - timedelta(days=2)))
+        if "closed_ago" in sc:
+            shift = approve - (self.today - timedelta(days=sc["closed_ago"]))
         assigned, deadline, submit, verify, approve = (d - shift for d in (assigned, deadline, submit, verify,
                                                                           approve))
         first_submit = max(submit - timedelta(days=20), assigned + timedelta(days=4)) if sc.get("return") else None
