@@ -272,17 +272,21 @@ def save_settings(session: Session, actor: Optional[User], data: Mapping[str, An
         if name not in data:
             continue
         value = values[name]
-        encoded = json.dumps([lv.as_dict() for lv in value] if name == "ladder" else value, ensure_ascii=False)
-        row = session.get(JobSetting, name)
-        if row is None:
-            session.add(JobSetting(key=name, value=encoded, updated_at=stamp,
-                                   updated_by_id=actor.id if actor else None))
-        else:
-            row.value = encoded
-            row.updated_at = stamp
-            row.updated_by_id = actor.id if actor else None
+        put_setting(session, name, [lv.as_dict() for lv in value] if name == "ladder" else value, actor, stamp)
     session.flush()
     return JobSettings(**values)
+
+
+def put_setting(session: Session, key: str, value: Any, actor: Optional[User], now: datetime) -> None:
+    """Store one setting row as JSON, stamped with who (None: the system) and when; flushes nothing."""
+    encoded = json.dumps(value, ensure_ascii=False)
+    row = session.get(JobSetting, key)
+    if row is None:
+        session.add(JobSetting(key=key, value=encoded, updated_at=now, updated_by_id=actor.id if actor else None))
+    else:
+        row.value = encoded
+        row.updated_at = now
+        row.updated_by_id = actor.id if actor else None
 
 
 def settings_form_data(settings: JobSettings) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Optional
 from sqlalchemy.orm import Session
 
 from ..models import User
+from ..jobs.settings import put_setting
 from ..notify_models import JobSetting
 from ..workflow import Refusal
 
@@ -43,14 +44,6 @@ def set_enabled(session: Session, actor: Optional[User], now: datetime, enabled:
     if actor is not None and actor.role != "admin":
         raise Refusal("forbidden", "只有系统管理员可以开启或关闭整改公示页面。")
     enabled = bool(enabled)
-    encoded = json.dumps(enabled)
-    row = session.get(JobSetting, KEY)
-    if row is None:
-        session.add(JobSetting(key=KEY, value=encoded, updated_at=now,
-                               updated_by_id=actor.id if actor else None))
-    else:
-        row.value = encoded
-        row.updated_at = now
-        row.updated_by_id = actor.id if actor else None
+    put_setting(session, KEY, enabled, actor, now)
     session.flush()
     return enabled

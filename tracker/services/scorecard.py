@@ -27,6 +27,7 @@ from typing import IO, Any, Mapping, Optional
 from sqlalchemy.orm import Session
 
 from ..models import UNIT_ROLES, User
+from ..jobs.settings import put_setting
 from ..notify_models import JobSetting
 from ..workflow import Refusal
 from .ledger import is_formula_like
@@ -183,15 +184,7 @@ def save_rules(session: Session, actor: Optional[User], data: Mapping[str, Any],
     from ..clock import utcnow
 
     stamp = now or utcnow()
-    encoded = json.dumps(rules.as_data(), ensure_ascii=False)
-    row = session.get(JobSetting, SETTING_KEY)
-    if row is None:
-        session.add(JobSetting(key=SETTING_KEY, value=encoded, updated_at=stamp,
-                               updated_by_id=actor.id if actor else None))
-    else:
-        row.value = encoded
-        row.updated_at = stamp
-        row.updated_by_id = actor.id if actor else None
+    put_setting(session, SETTING_KEY, rules.as_data(), actor, stamp)
     session.flush()
     # Settings have no event trail of their own; the log records who changed the scoring and how.
     log.info("scorecard rules changed by %s: %s -> %s", actor.username if actor else "system",
