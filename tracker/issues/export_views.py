@@ -8,12 +8,10 @@ issue; it only records the job.
 """
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from typing import Any, Iterable
-from urllib.parse import quote
 
-from flask import Response, current_app, redirect, request, send_file, stream_with_context, url_for
+from flask import Response, current_app, redirect, request, stream_with_context, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -22,11 +20,9 @@ from ..extensions import db
 from ..models import Round, Unit
 from ..services import background_jobs, ledger
 from . import bp
+from ..web import attachment_headers, send_workbook
 from .filters import parse_list_args
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Workbooks up to this size stay in memory; larger ones go to a temporary file on disk.
-SPOOL_BYTES = 8 * 1024 * 1024
 DEFAULT_INLINE_MAX_ROWS = 5000  # larger exports run as background jobs (config EXPORT_INLINE_MAX_ROWS)
 
 
@@ -36,32 +32,16 @@ def ledger_filename(today: date, extension: str) -> str:
 
 
 def xlsx_response(rows: Iterable[list[Any]], today: date) -> Response:
-    """Write the ledger to a spooled temporary file (openpyxl needs a file) and send it in chunks."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    try:
-        ledger.write_xlsx(rows, spool)
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    # send_file streams the file in blocks and closes it when the response is done; the
-    # non-ASCII name goes out as RFC 5987 filename* with an ASCII fallback.
-    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=ledger_filename(today, "xlsx"), max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    """The ledger as an Excel download, written while the rows are read."""
+    return send_workbook(lambda spool: ledger.write_xlsx(rows, spool), ledger_filename(today, "xlsx"),
+                         f"ledger-{today.isoformat()}.xlsx")
 
 
 def csv_response(rows: Iterable[list[Any]], today: date) -> Response:
     """Stream the ledger as CSV, chunk by chunk, while the rows are read."""
-    name = ledger_filename(today, "csv")
     response = Response(stream_with_context(ledger.csv_chunks(rows)), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"ledger-{today.isoformat()}.csv\"; filename*=UTF-8''{quote(name)}"
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment_headers(response, ledger_filename(today, "csv"), f"ledger-{today.isoformat()}.csv")
 
 
 def inline_max_rows() -> int:

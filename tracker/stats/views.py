@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import tempfile
-from urllib.parse import quote
 
-from flask import current_app, render_template, request, send_file
+from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -14,11 +12,8 @@ from ..api.stats_views import parse_round_id
 from ..extensions import db
 from ..models import Round
 from ..services import monthly_report, scorecard, stats
+from ..web import send_workbook
 from . import bp
-
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Workbooks up to this size stay in memory; larger ones go to a temporary file on disk.
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 @bp.route("/")
@@ -71,21 +66,9 @@ def monthly_xlsx():
     """The same report as an Excel workbook, downloaded as an attachment."""
     today = clock.today()
     start = monthly_report.parse_month(request.args.get("month"), today)
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    try:
-        monthly_report.write_xlsx(db.session, current_user, start, today, current_app.config, spool)
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=monthly_report.xlsx_filename(start), max_age=0)
-    # The Chinese name as RFC 5987 filename*, with a readable ASCII fallback (send_file's would be "-2020-06.xlsx").
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"monthly-report-{start:%Y-%m}.xlsx\"; "
-        f"filename*=UTF-8''{quote(monthly_report.xlsx_filename(start))}")
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_workbook(
+        lambda spool: monthly_report.write_xlsx(db.session, current_user, start, today, current_app.config, spool),
+        monthly_report.xlsx_filename(start), f"monthly-report-{start:%Y-%m}.xlsx")
 
 
 def _scorecard_title(round_id: int | None, today) -> str:
@@ -122,14 +105,5 @@ def scorecard_xlsx():
     round_id = parse_round_id(request.args.get("round_id"))
     today = clock.today()
     card = scorecard.scorecard(db.session, current_user, today, current_app.config, round_id)
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    try:
-        scorecard.write_xlsx(card, _scorecard_title(round_id, today), spool)
-    except BaseException:
-        spool.close()
-        raise
-    spool.seek(0)
-    response = send_file(spool, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=f"单位考评-{today:%Y-%m-%d}.xlsx", max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_workbook(lambda spool: scorecard.write_xlsx(card, _scorecard_title(round_id, today), spool),
+                         f"单位考评-{today:%Y-%m-%d}.xlsx", f"scorecard-{today:%Y-%m-%d}.xlsx")
