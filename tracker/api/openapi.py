@@ -43,7 +43,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "kind", "state", "done", "total", "percent", "download_url", "summary", "error"],
         "properties": {
             "id": {"type": "integer"},
-            "kind": {"type": "string", "enum": ["ledger_export", "ledger_import"]},
+            "kind": {"type": "string", "enum": ["ledger_export", "ledger_import", "ledger_preview"]},
             "kind_label": {"type": "string"},
             "state": {"type": "string", "enum": ["queued", "running", "done", "failed"],
                       "description": "心跳超过 10 分钟的未完成任务显示为 failed(任务中断)"},
@@ -53,7 +53,9 @@ SCHEMAS: dict[str, Any] = {
             "percent": {"type": "integer", "minimum": 0, "maximum": 100},
             "download_url": {**NULLABLE_STR, "description": "完成的导出任务的下载地址"},
             "summary": {"type": "object", "nullable": True,
-                        "description": "完成的导入任务:{\"created\": 新登记数, \"updated\": 更新数}"},
+                        "description": "完成的导入任务:{\"created\": 新登记数, \"updated\": 更新数};"
+                                       "完成的导入预览:{\"rows\", \"create\", \"update\", \"unchanged\", "
+                                       "\"errors\", \"warnings\"}(行数和错误、提示条数)"},
             "error": {**NULLABLE_STR, "description": "失败原因(中文)"},
             "created_at": DATE_TIME,
             "finished_at": {**DATE_TIME, "nullable": True},

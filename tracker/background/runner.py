@@ -1,8 +1,8 @@
 """The background runner: one worker thread per process runs the jobs, each in its own app context.
 
 `submit` hands a queued job to a `ThreadPoolExecutor(max_workers=1)` started on first use
-(after gunicorn forks, never before), so a long export or import never holds a web worker
-past its timeout. With config BACKGROUND_JOBS_INLINE the job runs in the calling request
+(after gunicorn forks, never before), so a long export, import preview or import never holds
+a web worker past its timeout. With config BACKGROUND_JOBS_INLINE the job runs in the calling request
 instead (tests use this to stay deterministic); either way `submit` returns a Future.
 
 A job's own session does the work. Everything it says about itself while running (claimed,
@@ -96,17 +96,22 @@ class _Progress:
         self.every = every_seconds
         self.to_database = True
         self._last = time.monotonic()
+        self._total: Optional[int] = None
 
-    def __call__(self, done: int) -> None:
+    def __call__(self, done: int, total: Optional[int] = None) -> None:
         with _live_lock:
             _live[self.job_id] = done
         if not self.to_database:
             return
         moment = time.monotonic()
-        if moment - self._last < self.every:
+        values = {}
+        if total is not None and total != self._total:
+            # A total learnt while running (a preview's row estimate) goes out at once.
+            self._total = values["total"] = total
+        elif moment - self._last < self.every:
             return  # the final count goes out with the job's result anyway
         self._last = moment
-        _write(self.engine, self.job_id, done=done, heartbeat_at=clock.now())
+        _write(self.engine, self.job_id, done=done, heartbeat_at=clock.now(), **values)
 
 
 def run_job(app: Flask, job_id: int) -> None:
@@ -131,6 +136,8 @@ def run_job(app: Flask, job_id: int) -> None:
                 _export(app, engine, job, user, progress)
             elif kind == jobs.IMPORT:
                 _import(app, session, job, user, progress)
+            elif kind == jobs.PREVIEW:
+                _preview(app, session, job, user, progress)
             else:
                 raise Refusal("invalid", "未知的任务类型。")
         except Refusal as refusal:
@@ -202,6 +209,24 @@ def _import(app: Flask, session, job: BackgroundJob, user: User, progress: _Prog
             summary=json.dumps({"created": created, "updated": updated})),
         execution_options={"synchronize_session": False})
     session.commit()
+
+
+def _preview(app: Flask, session, job: BackgroundJob, user: User, progress: _Progress) -> None:
+    """Read and check the kept ledger as the preview page would, and keep what that page shows."""
+    params = jobs.params(job)
+    # Taken before the read: a change made while reading makes the stored preview out of date.
+    mark = ledger_import.data_mark(session)
+    preview = ledger_import.read_kept(
+        app.config["UPLOAD_DIR"], params.get("sha256") or "", session, user, round_id=params.get("round_id"),
+        max_rows=int(app.config.get("LEDGER_IMPORT_MAX_ROWS", ledger_import.DEFAULT_MAX_ROWS)),
+        max_bytes=app.config["MAX_UPLOAD_BYTES"], progress=progress)
+    session.rollback()  # it only read; end the read transaction before the job row is written
+    page = ledger_import.PreviewPage.from_preview(
+        preview, messages_max=int(app.config.get("PREVIEW_MESSAGES_MAX", ledger_import.STORED_MESSAGES_MAX)))
+    total = len(preview.rows)
+    now = clock.now()
+    _write(db.engine, job.id, state=jobs.DONE, done=total, total=total, finished_at=now, heartbeat_at=now,
+           summary=json.dumps({"mark": mark, "preview": page.to_json()}, ensure_ascii=False))
 
 
 def prune_exports(folder: Path, keep_days: float) -> int:

@@ -34,15 +34,17 @@ def status(job: BackgroundJob) -> dict:
     live = runner.live_done(job.id)
     download = url_for("background.download", job_id=job.id)
     data = jobs.job_json(job, clock.now(), download, done=live, alive=live is not None)
-    data["message"] = progress_text(data["done"], data["total"])
+    data["message"] = progress_text(data["done"], data["total"], job.kind)
     if data["state"] == jobs.RUNNING and job.kind == jobs.IMPORT and data["done"] == 0:
         # An import first reads and checks the whole file again before it writes the first row.
         data["message"] += "(正在读取并检查台账)"
     return data
 
 
-def progress_text(done: int, total: int) -> str:
-    """The progress line under the bar."""
+def progress_text(done: int, total: int, kind: str = "") -> str:
+    """The progress line under the bar; a preview whose row count is not known yet shows rows read only."""
+    if kind == jobs.PREVIEW:
+        return f"已检查 {done} / {total} 行" if total else f"已检查 {done} 行"
     return f"已处理 {done} / {total} 行"
 
 

@@ -2,8 +2,10 @@
 
 The uploaded file is kept on the server (UPLOAD_DIR/imports/<sha256>); the preview page and
 the confirmation both read that file, so what is written is exactly what was previewed.
-A ledger of more than IMPORT_INLINE_MAX_ROWS rows is applied by a background job (all or
-nothing, like inline), and the user follows it on the job's page.
+A kept file larger than PREVIEW_INLINE_MAX_BYTES is read and checked for the preview by a
+background job (the page then shows the job's stored result), and a ledger of more than
+IMPORT_INLINE_MAX_ROWS rows is applied by a background job (all or nothing, like inline);
+the user follows either on the job's page. The confirmation always reads and checks the file again.
 """
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
 
-PREVIEW_ROWS = 200  # rows shown in the preview table; errors are always shown in full
+PREVIEW_ROWS = ledger_import.PREVIEW_ROWS  # rows shown in the preview table
 DEFAULT_INLINE_MAX_ROWS = 500  # larger ledgers are applied by a background job
+DEFAULT_PREVIEW_INLINE_MAX_BYTES = 512 * 1024  # larger files are previewed by a background job
 
 
 class LedgerUploadForm(FlaskForm):
@@ -84,13 +87,32 @@ def import_ledger():
 @bp.get("/import/<sha256>")
 @login_required
 def import_preview(sha256: str):
-    """The preview of a kept ledger: what would be created or updated, and every row's errors."""
+    """The preview of a kept ledger: what would be created or updated, and every row's errors.
+
+    A large file is read by a background job: its stored result when there is a current one,
+    else the job's page (a new job, or the one already running for this file and round).
+    """
     round_id = _round_arg(request.args.get("round_id"))
-    preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
-                                      round_id=round_id, **_limits())
-    return render_template("issues/import.html", form=None, preview=preview, sha256=sha256,
-                           confirm_form=LedgerConfirmForm(round_id=round_id or "", rows=len(preview.rows)),
-                           shown=PREVIEW_ROWS)
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    inline_max = int(current_app.config.get("PREVIEW_INLINE_MAX_BYTES", DEFAULT_PREVIEW_INLINE_MAX_BYTES))
+    if ledger_import.kept_size(upload_dir, sha256, current_user) <= inline_max:
+        preview = ledger_import.read_kept(upload_dir, sha256, db.session, current_user, round_id=round_id,
+                                          **_limits())
+        page = ledger_import.PreviewPage.from_preview(preview, shown=PREVIEW_ROWS)
+        return _render_preview(sha256, round_id, page)
+    from ..background.views import start
+
+    job, new = background_jobs.preview_job(db.session, current_user, clock.now(), upload_dir, sha256, round_id)
+    if new:
+        start(current_app._get_current_object(), job)
+    elif job.state == background_jobs.DONE:
+        return _render_preview(sha256, round_id, background_jobs.stored_preview(job), job)
+    return redirect(url_for("background.show", job_id=job.id))
+
+
+def _render_preview(sha256: str, round_id: Optional[int], page: ledger_import.PreviewPage, job=None):
+    return render_template("issues/import.html", form=None, preview=page, sha256=sha256, job=job,
+                           confirm_form=LedgerConfirmForm(round_id=round_id or "", rows=page.row_count))
 
 
 @bp.post("/import/<sha256>")

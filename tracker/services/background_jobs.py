@@ -1,4 +1,4 @@
-"""Background jobs (后台任务): long ledger exports and imports, recorded so their owner can follow them.
+"""Background jobs (后台任务): long ledger exports, import previews and imports, recorded so their owner can follow them.
 
 A job row holds what to do (kind and JSON params), who asked (user_id), how far it has come
 (done/total, heartbeat_at) and what came out (a result file under UPLOAD_DIR/exports, or a
@@ -25,7 +25,8 @@ from .queries import IssueFilters
 
 EXPORT = "ledger_export"
 IMPORT = "ledger_import"
-KIND_LABELS = {EXPORT: "台账导出", IMPORT: "台账导入"}
+PREVIEW = "ledger_preview"
+KIND_LABELS = {EXPORT: "台账导出", IMPORT: "台账导入", PREVIEW: "台账导入预览"}
 EXPORT_FORMATS = ("xlsx", "csv")
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -85,8 +86,42 @@ def create_import_job(session: Session, actor: User, now: datetime, upload_dir: 
     return _create(session, actor, now, IMPORT, {"sha256": sha256, "round_id": round_id}, total)
 
 
+def preview_job(session: Session, actor: User, now: datetime, upload_dir: str, sha256: str,
+                round_id: Optional[int]) -> tuple[BackgroundJob, bool]:
+    """The actor's preview job for a kept ledger and round: (job, whether it is new and must be started).
+
+    A finished one whose stored result is still current (`ledger_import.data_mark` unchanged)
+    gives the preview page; a queued or running one is followed; otherwise (none, failed,
+    interrupted or out of date) a new queued job is recorded. Only the actor's own jobs count.
+    """
+    ledger_import.kept_size(upload_dir, sha256, actor)  # refuses who may not import, and a file not kept
+    key = _params_text({"sha256": sha256, "round_id": round_id})
+    latest = session.scalars(
+        select(BackgroundJob)
+        .where(BackgroundJob.user_id == actor.id, BackgroundJob.kind == PREVIEW, BackgroundJob.params == key)
+        .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc()).limit(1)).first()
+    if latest is not None:
+        state, _error = shown_state(latest, now)
+        if state in ACTIVE:
+            return latest, False
+        stored = summary(latest) if state == DONE else None
+        if stored and stored.get("mark") == ledger_import.data_mark(session):
+            return latest, False
+    return _create(session, actor, now, PREVIEW, {"sha256": sha256, "round_id": round_id}, 0), True
+
+
+def stored_preview(job: BackgroundJob) -> ledger_import.PreviewPage:
+    """The preview page kept by a finished preview job."""
+    return ledger_import.PreviewPage.from_json(summary(job)["preview"])
+
+
+def _params_text(params: dict) -> str:
+    # One spelling for the same parameters, so that a job is found by comparing the column.
+    return json.dumps(params, ensure_ascii=False)
+
+
 def _create(session: Session, actor: User, now: datetime, kind: str, params: dict, total: int) -> BackgroundJob:
-    job = BackgroundJob(kind=kind, user_id=actor.id, params=json.dumps(params, ensure_ascii=False),
+    job = BackgroundJob(kind=kind, user_id=actor.id, params=_params_text(params),
                         state=QUEUED, done=0, total=max(0, int(total)), created_at=now)
     session.add(job)
     session.flush()
@@ -117,6 +152,15 @@ def params(job: BackgroundJob) -> dict[str, Any]:
 def summary(job: BackgroundJob) -> Optional[dict[str, Any]]:
     """The job's result summary (e.g. created/updated), or None."""
     return json.loads(job.summary) if job.summary else None
+
+
+def brief_summary(job: BackgroundJob) -> Optional[dict[str, Any]]:
+    """The summary as the status JSON gives it: a preview's counts only, never its stored rows and errors."""
+    data = summary(job)
+    if data is None or job.kind != PREVIEW:
+        return data
+    page = data["preview"]
+    return {"rows": page["rows"], **page["counts"], "errors": page["error_count"], "warnings": page["warning_count"]}
 
 
 def is_stale(job: BackgroundJob, now: datetime) -> bool:
@@ -160,7 +204,7 @@ def job_json(job: BackgroundJob, now: datetime, download_url: Optional[str],
         "total": total,
         "percent": 100 if state == DONE else percent(count, total),
         "download_url": download_url if state == DONE and job.result_path else None,
-        "summary": summary(job) if state == DONE else None,
+        "summary": brief_summary(job) if state == DONE else None,
         "error": error if state == FAILED else None,
         "created_at": _iso(job.created_at),
         "finished_at": _iso(job.finished_at),

@@ -22,11 +22,11 @@ from typing import IO, Any, Callable, Optional
 
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import workflow
-from ..models import Issue, Round, Unit, User
+from ..models import Event, Issue, Round, Unit, User
 from ..workflow import Refusal
 from . import issues as issue_service
 from .unit_match import suggest_unit
@@ -36,7 +36,10 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 TITLE_LENGTH = 60
 HEADER_SCAN_ROWS = 10  # a ledger may have a title row or two above its header
 CODE_CHUNK = 500
-PROGRESS_EVERY = 200  # apply_ledger reports progress after this many rows
+PROGRESS_EVERY = 200  # read_ledger and apply_ledger report progress after this many rows
+PREVIEW_ROWS = 200  # rows shown in the preview table
+STORED_MESSAGES_MAX = 2000  # errors (and warnings) kept in a preview job's result
+ROW_TAG = b"<row "
 
 # Field -> header names it may go by (after normalising); the export's own names come first.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -117,6 +120,69 @@ class Preview:
         for row in self.rows:
             result[row.action] += 1
         return result
+
+
+@dataclass
+class ShownRow:
+    """One row of the preview table: its row number, what applying it does, and its cells."""
+
+    row: int
+    action: str
+    values: dict[str, str]
+
+
+@dataclass
+class PreviewPage:
+    """What the preview page shows, from a fresh `Preview` or from a preview job's stored result.
+
+    `errors` and `warnings` may be the first STORED_MESSAGES_MAX of `error_count` and
+    `warning_count`; `shown_rows` are the first PREVIEW_ROWS rows of `row_count`.
+    """
+
+    columns: list[str]
+    row_count: int
+    action_counts: dict[str, int]
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    error_count: int
+    warning_count: int
+    shown_rows: list[ShownRow]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the ledger may be applied (the confirmation checks the file again)."""
+        return self.error_count == 0
+
+    def counts(self) -> dict[str, int]:
+        """How many rows would create, update, or leave an issue unchanged."""
+        return dict(self.action_counts)
+
+    @classmethod
+    def from_preview(cls, preview: Preview, shown: int = PREVIEW_ROWS,
+                     messages_max: Optional[int] = None) -> "PreviewPage":
+        """The page of a fresh preview; every error and warning unless `messages_max` caps them."""
+        def first(items: list) -> list:
+            return list(items if messages_max is None else items[:messages_max])
+
+        return cls(columns=list(preview.columns), row_count=len(preview.rows), action_counts=preview.counts(),
+                   errors=first(preview.errors), warnings=first(preview.warnings),
+                   error_count=len(preview.errors), warning_count=len(preview.warnings),
+                   shown_rows=[ShownRow(row.row, row.action, dict(row.values)) for row in preview.rows[:shown]])
+
+    def to_json(self) -> dict[str, Any]:
+        """The page as JSON-ready values (a preview job's stored result)."""
+        return {"columns": self.columns, "rows": self.row_count, "counts": self.action_counts,
+                "errors": self.errors, "warnings": self.warnings, "error_count": self.error_count,
+                "warning_count": self.warning_count,
+                "shown_rows": [{"row": r.row, "action": r.action, "values": r.values} for r in self.shown_rows]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PreviewPage":
+        """The page back from `to_json`."""
+        return cls(columns=list(data["columns"]), row_count=int(data["rows"]), action_counts=dict(data["counts"]),
+                   errors=list(data["errors"]), warnings=list(data["warnings"]),
+                   error_count=int(data["error_count"]), warning_count=int(data["warning_count"]),
+                   shown_rows=[ShownRow(r["row"], r["action"], dict(r["values"])) for r in data["shown_rows"]])
 
 
 def normalise_header(value: Any) -> str:
@@ -257,15 +323,38 @@ def _find_header(wb) -> tuple[Any, int, dict[str, int]]:
     return None, 0, best or {}
 
 
+def _estimated_rows(wb, ws) -> int:
+    """The sheet's row count as its dimension says, else from counting its <row> tags; 0 if unknown.
+
+    Files from write-only mode (the tracker's own export) have no dimension; counting the tags
+    of the sheet's XML takes a few per cent of the time the parse takes.
+    """
+    if ws.max_row:
+        return int(ws.max_row)
+    try:
+        count, tail = 0, b""
+        with wb._archive.open(ws._worksheet_path) as source:  # openpyxl read-only internals
+            while chunk := source.read(1 << 20):
+                data = tail + chunk
+                count += data.count(ROW_TAG)
+                tail = data[-(len(ROW_TAG) - 1):]  # too short to hold a whole tag: nothing counted twice
+        return count
+    except Exception:  # an estimate only: any surprise means "unknown"
+        return 0
+
+
 def read_ledger(stream: IO[bytes], session: Session, max_rows: int = DEFAULT_MAX_ROWS,
                 round_id: Optional[int] = None, actor: Optional[User] = None,
-                max_bytes: int = DEFAULT_MAX_BYTES) -> Preview:
+                max_bytes: int = DEFAULT_MAX_BYTES,
+                progress: Optional[Callable[[int, int], None]] = None) -> Preview:
     """Read an Excel ledger into a preview of what importing it would do; write nothing.
 
     Refuses (Refusal) a file that is not a workbook, one without the needed columns (问题编号,
     问题描述, 牵头单位, 整改时限, and 督察轮次 unless `round_id` names the round), one with more
     than `max_rows` data rows or more than `max_bytes` bytes, and, when `actor` is given, an
     actor who may not register issues. Errors in the rows are collected, not raised.
+    `progress`, when given, is called with (rows read after the header, estimated rows after the
+    header or 0 if unknown) once the header is found, every PROGRESS_EVERY rows, and at the end.
     """
     if actor is not None:
         _require_importer(actor)
@@ -284,14 +373,23 @@ def read_ledger(stream: IO[bytes], session: Session, max_rows: int = DEFAULT_MAX
             raise Refusal("invalid", "台账缺少必需的列:" + "、".join(missing or [FIELD_LABELS["code"]])
                           + "。请使用导出的台账格式,第一行为列名。", "file")
         preview = Preview(columns=[FIELD_LABELS[n] for n in mapping], rows=[], errors=[], warnings=[])
+        total = max(0, _estimated_rows(wb, ws) - header_row) if progress else 0
+        if progress:
+            progress(0, total)
+        read = 0
         # Files from write-only mode have no dimensions: count the rows as they come.
         for number, cells in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), header_row + 1):
+            read = number - header_row
+            if progress and read % PROGRESS_EVERY == 0:
+                progress(read, total)
             if all(cell_text(c) == "" for c in cells):
                 continue
             if len(preview.rows) >= max_rows:
                 raise Refusal("invalid", f"台账行数过多:一次最多导入 {max_rows} 行,请拆分后分批导入。", "file")
             raw = {name: (cells[index] if index < len(cells) else None) for name, index in mapping.items()}
             preview.rows.append(_read_row(number, raw, lookup, default_round, preview))
+        if progress:
+            progress(read, max(total, read))
     finally:
         wb.close()
     _check_codes(session, preview)
@@ -531,7 +629,8 @@ def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int 
 
 
 def read_kept(upload_dir: str, sha256: str, session: Session, actor: User, round_id: Optional[int] = None,
-              max_rows: int = DEFAULT_MAX_ROWS, max_bytes: int = DEFAULT_MAX_BYTES) -> Preview:
+              max_rows: int = DEFAULT_MAX_ROWS, max_bytes: int = DEFAULT_MAX_BYTES,
+              progress: Optional[Callable[[int, int], None]] = None) -> Preview:
     """`read_ledger` on a file kept by `keep_upload`; refuse as not found when it is gone."""
     _require_importer(actor)
     path = _import_path(upload_dir, sha256)
@@ -539,4 +638,26 @@ def read_kept(upload_dir: str, sha256: str, session: Session, actor: User, round
         raise Refusal("not_found", UPLOAD_GONE)
     with path.open("rb") as stream:
         return read_ledger(stream, session, max_rows=max_rows, round_id=round_id, actor=actor,
-                           max_bytes=max_bytes)
+                           max_bytes=max_bytes, progress=progress)
+
+
+def kept_size(upload_dir: str, sha256: str, actor: User) -> int:
+    """The size in bytes of a file kept by `keep_upload`; refused as `read_kept` refuses."""
+    _require_importer(actor)
+    path = _import_path(upload_dir, sha256)
+    if not path.is_file():
+        raise Refusal("not_found", UPLOAD_GONE)
+    return path.stat().st_size
+
+
+def data_mark(session: Session) -> list[int]:
+    """A mark of what a preview depends on besides the file: the newest timeline event (every
+    issue change writes one), the issue count, and the units' and rounds' counts and newest ids.
+
+    A stored preview whose mark differs may be out of date. One query, on primary keys.
+    """
+    row = session.execute(select(
+        select(func.max(Event.id)).scalar_subquery(), select(func.count(Issue.id)).scalar_subquery(),
+        select(func.count(Unit.id)).scalar_subquery(), select(func.max(Unit.id)).scalar_subquery(),
+        select(func.count(Round.id)).scalar_subquery(), select(func.max(Round.id)).scalar_subquery())).one()
+    return [value or 0 for value in row]
