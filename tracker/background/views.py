@@ -9,6 +9,7 @@ from typing import Optional
 
 from flask import Flask, current_app, jsonify, render_template, send_file, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from .. import clock
 from ..extensions import db
@@ -81,16 +82,19 @@ def status_json(job_id: int):
 @login_required
 def download(job_id: int):
     """The finished export's file, as an attachment only."""
-    job = jobs.job_for(db.session, current_user, job_id)
-    state, _error = jobs.shown_state(job, clock.now())
+    return send_result(jobs.job_for(db.session, current_user, job_id))
+
+
+def send_result(job: BackgroundJob) -> Response:
+    """A finished job's file as an attachment (never shown inline); refused while there is none."""
+    state, _error = jobs.shown_state(job, clock.now(), alive=runner.live_done(job.id) is not None)
     if state != jobs.DONE or not job.result_path:
         raise Refusal("not_found", "该任务没有可下载的文件。")
     path = result_file(job)
     if path is None:
         raise Refusal("not_found", "导出文件已不存在,请重新导出。")
-    extension = path.suffix.lstrip(".")
-    response = send_file(path, mimetype=MIMETYPES.get(extension, "application/octet-stream"), as_attachment=True,
-                         download_name=job.download_name or path.name, max_age=0)
+    response = send_file(path, mimetype=MIMETYPES.get(path.suffix.lstrip("."), "application/octet-stream"),
+                         as_attachment=True, download_name=job.download_name or path.name, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
