@@ -25,6 +25,7 @@ from ..services import background_jobs, ledger_import
 from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
+from .forms import choices
 
 PREVIEW_ROWS = ledger_import.PREVIEW_ROWS  # rows shown in the preview table
 DEFAULT_INLINE_MAX_ROWS = 500  # larger ledgers are applied by a background job
@@ -66,7 +67,7 @@ def import_ledger():
         raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
     form = LedgerUploadForm()
     rounds = list(db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())))
-    form.round_id.choices = [("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds]
+    form.round_id.choices = choices([("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds])
     status = 200
     if request.method == "POST" and form.validate_on_submit():
         try:

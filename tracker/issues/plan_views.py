@@ -33,9 +33,10 @@ from ..services import plan_import
 from ..web import undo_refused
 from ..workflow import Refusal
 from . import bp
+from .forms import choices
 
-CATEGORY_CHOICES = [(k, v) for k, v in workflow.CATEGORIES.items()]
-TYPE_CHOICES = [(k, v) for k, v in workflow.RECTIFY_TYPES.items()]
+CATEGORY_CHOICES = choices(workflow.CATEGORIES.items())
+TYPE_CHOICES = choices(workflow.RECTIFY_TYPES.items())
 
 
 class PlanUploadForm(FlaskForm):
@@ -90,12 +91,12 @@ class PlanConfirmForm(FlaskForm):
 
 def _round_choices() -> list[tuple[str, str]]:
     rounds = db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc()))
-    return [(str(r.id), r.name) for r in rounds]
+    return choices((str(r.id), r.name) for r in rounds)
 
 
 def _unit_choices(name: str) -> list[tuple[str, str]]:
     units = db.session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all()
-    return [("", "(请选择)"), (plan_import.NEW_UNIT, f"新建单位「{name}」")] + [(c, f"{n}({c})") for c, n in units]
+    return choices([("", "(请选择)"), (plan_import.NEW_UNIT, f"新建单位「{name}」")] + [(c, f"{n}({c})") for c, n in units])
 
 
 def _require_importer() -> None:
@@ -135,7 +136,7 @@ def import_plan():
     """Step 1: read a plan (pasted or uploaded) into the editable preview."""
     _require_importer()
     form = PlanUploadForm()
-    form.round_id.choices = [("", "(请选择)")] + _round_choices()
+    form.round_id.choices = choices([("", "(请选择)")]) + _round_choices()
     if request.method == "GET" or not form.validate_on_submit():
         return render_template("issues/plan_import.html", form=form), (422 if request.method == "POST" else 200)
     round_id = _int(form.round_id.data)
