@@ -285,3 +285,62 @@ def test_a_preview_job_for_a_user_who_can_no_longer_import_fails(big, client, cl
     job = job_row(job.id)
     assert job.state == "failed" and job.summary is None and "只有督察整改办" in job.error
     assert job.finished_at == datetime(2020, 7, 15, 2, 0)
+
+
+# --- API: a large ledger is previewed and imported by jobs too ------------------------------------
+
+def _api_post(client, token: str, data: bytes, confirm: str = "false"):
+    return client.post("/api/v1/imports/ledger", headers={"Authorization": f"Bearer {token}"},
+                       data={"file": (io.BytesIO(data), "台账.xlsx"), "confirm": confirm},
+                       content_type="multipart/form-data")
+
+
+def test_api_previews_a_large_ledger_by_a_job_then_answers_from_it(big, client, world):
+    from .test_api import token_for
+
+    token = token_for(client, world["supervisor"])
+    data = ledger_bytes(WITH_ERRORS)
+    big.config["PREVIEW_INLINE_MAX_BYTES"] = len(data)
+    inline = _api_post(client, token, data)
+    assert inline.status_code == 200 and job_count() == 0
+    big.config["PREVIEW_INLINE_MAX_BYTES"] = len(data) - 1
+    before = issue_counts()
+
+    accepted = _api_post(client, token, data)
+
+    assert accepted.status_code == 202
+    job_id = accepted.get_json()["id"]
+    assert accepted.headers["Location"] == f"/api/v1/jobs/{job_id}"
+    polled = client.get(accepted.headers["Location"], headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert polled["state"] == "done" and polled["summary"]["errors"] == 3
+    # The same file again: the finished preview answers at once, as the inline one did.
+    stored = _api_post(client, token, data)
+    assert stored.status_code == 200 and job_count() == 1
+    body, expected = stored.get_json(), inline.get_json()
+    assert body.pop("error_count") == 3 and body.pop("warning_count") == len(expected["warnings"])
+    assert body == expected
+    assert issue_counts() == before
+
+
+def test_api_imports_a_large_ledger_by_a_job(big, client, world):
+    from .test_api import token_for
+
+    token = token_for(client, world["supervisor"])
+    data = ledger_bytes([["N-09", ROUND, "反馈问题", "新问题", "市生态环境分局", "", "2020年底前", "限期整改", "整改中"]])
+    big.config["PREVIEW_INLINE_MAX_BYTES"] = len(data) - 1
+
+    accepted = _api_post(client, token, data, confirm="true")
+
+    assert accepted.status_code == 202
+    job = job_row(accepted.get_json()["id"])
+    assert (job.kind, job.state) == ("ledger_import", "done")
+    assert db.session.scalar(select(func.count(Issue.id)).where(Issue.code == "N-09")) == 1
+
+
+def test_api_refuses_a_large_file_that_is_no_workbook_before_keeping_it(big, client, world):
+    from .test_api import token_for
+
+    token = token_for(client, world["supervisor"])
+    response = _api_post(client, token, b"not a workbook at all" * 10, confirm="true")
+    assert response.status_code == 422 and "Excel 工作簿" in response.get_json()["error"]
+    assert job_count() == 0

@@ -1,13 +1,24 @@
-"""API ledger import: POST /api/v1/imports/ledger reads an Excel ledger, previews or applies it."""
+"""API ledger import: POST /api/v1/imports/ledger reads an Excel ledger, previews or applies it.
+
+A file larger than PREVIEW_INLINE_MAX_BYTES is kept and read by a background job, as on the
+pages: the call answers 202 with the job (`Location: /api/v1/jobs/<id>`). Once a preview job is
+done, posting the same file again answers with its stored preview at once.
+"""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from typing import Optional
+
+from flask import current_app, jsonify, request, url_for
 
 from .. import clock
+from ..background.views import start
 from ..extensions import db
-from ..services import ledger_import
+from ..models import BackgroundJob, User
+from ..services import background_jobs, ledger_import
+from ..workflow import Refusal
 from . import bp, schemas
 from .auth import current_api_user
+from .job_views import job_status
 
 CONFIRM_VALUES = {"true": True, "1": True, "false": False, "0": False, "": False}
 
@@ -24,6 +35,11 @@ def import_ledger():
     round_id = request.form.get("round_id", "").strip()
     if round_id and not round_id.isdigit():
         raise schemas.bad_request("字段 round_id 应为整数。")
+    upload.stream.seek(0, 2)
+    size = upload.stream.tell()
+    upload.stream.seek(0)
+    if size > int(current_app.config["PREVIEW_INLINE_MAX_BYTES"]):
+        return _in_background(upload.stream, current_api_user(), int(round_id) if round_id else None, confirm)
     preview = ledger_import.read_ledger(
         upload.stream, db.session, actor=current_api_user(), round_id=int(round_id) if round_id else None,
         max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
@@ -40,3 +56,35 @@ def import_ledger():
                                                   preview)
     db.session.commit()
     return jsonify(created=created, updated=updated)
+
+
+def _accepted(job: BackgroundJob):
+    """202 with the job to poll."""
+    db.session.refresh(job)
+    response = jsonify(job_status(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    return response
+
+
+def _in_background(stream, user: User, round_id: Optional[int], confirm: bool):
+    """Keep a large ledger and preview or import it in a job; a finished current preview answers at once."""
+    app = current_app._get_current_object()
+    upload_dir = app.config["UPLOAD_DIR"]
+    if stream.read(4) != b"PK\x03\x04":  # every .xlsx is a zip; refuse anything else before keeping it
+        raise Refusal("invalid", ledger_import.NOT_A_WORKBOOK, "file")
+    stream.seek(0)
+    sha256 = ledger_import.keep_upload(upload_dir, stream, user, app.config["MAX_UPLOAD_BYTES"])
+    if confirm:
+        # The job reads and checks the whole file again and writes nothing if it has an error.
+        job = background_jobs.create_import_job(db.session, user, clock.now(), upload_dir, sha256, round_id, 0)
+        start(app, job)
+        return _accepted(job)
+    job, new = background_jobs.preview_job(db.session, user, clock.now(), upload_dir, sha256, round_id)
+    if new:
+        start(app, job)
+    elif job.state == background_jobs.DONE:
+        page = background_jobs.stored_preview(job)
+        return jsonify(rows=page.row_count, errors=page.errors, warnings=page.warnings, error_count=page.error_count,
+                       warning_count=page.warning_count, **page.counts())
+    return _accepted(job)

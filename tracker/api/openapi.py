@@ -549,8 +549,16 @@ PATHS: dict[str, Any] = {
                     "create": {"type": "integer"}, "update": {"type": "integer"}, "unchanged": {"type": "integer"},
                     "created": {"type": "integer", "description": "确认后:新登记的问题数"},
                     "updated": {"type": "integer", "description": "确认后:更新的问题数"},
+                    "error_count": {"type": "integer",
+                                    "description": "由后台任务预览时:错误总数(errors 最多列出 2000 条)"},
+                    "warning_count": {"type": "integer", "description": "由后台任务预览时:提示总数"},
                 },
-            }, "预览(未写入任何数据)或导入结果"), **_errors(400, 401, 403, 413, 422)},
+            }, "预览(未写入任何数据)或导入结果"),
+                "202": {**_json(_ref("Job"), "文件超过 PREVIEW_INLINE_MAX_BYTES:预览或导入已转为后台任务,按 Location "
+                                             "查询进度;预览完成后再次提交同一文件即返回预览"),
+                        "headers": {"Location": {"schema": {"type": "string"},
+                                                 "description": "/api/v1/jobs/{job_id}"}}},
+                **_errors(400, 401, 403, 413, 422)},
         },
     },
     "/stats": {
