@@ -270,3 +270,18 @@ def test_damaged_items_are_kept_and_flagged_for_checking(client, office):
     fields = form_fields(html)
     assert fields["rows-0-lead_unit"] == "环保办" and fields["rows-0-notes"] == "缺少右括号"
     assert re.findall(r'task-note"[^>]*>([^<]*)<', html) == ["原文残缺:缺少右括号"]
+
+
+def test_preview_queries_do_not_grow_with_unknown_unit_names(client, office):
+    from .conftest import count_queries
+
+    def queries(names: list[str]) -> int:
+        text = "2020年方案\n" + "\n".join(f"{i}.整治问题{i}。(责任单位:环保办、{n})" for i, n in enumerate(names, 1))
+        with count_queries() as statements:
+            response = _preview(client, office, text=text)
+        assert response.status_code == 200
+        assert len(form_fields(response.get_data(as_text=True)).getlist(f"units-{len(names) - 1}-name")) == 1
+        return len(statements)
+
+    queries(["甲办"])  # the first request after the fixture's commit reloads what it expired
+    assert queries(["甲办", "乙办"]) == queries(["甲办", "乙办", "丙办", "丁办", "戊办", "己办"])

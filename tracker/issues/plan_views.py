@@ -94,9 +94,10 @@ def _round_choices() -> list[tuple[str, str]]:
     return choices((str(r.id), r.name) for r in rounds)
 
 
-def _unit_choices(name: str) -> list[tuple[str, str]]:
-    units = db.session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all()
-    return choices([("", "(请选择)"), (plan_import.NEW_UNIT, f"新建单位「{name}」")] + [(c, f"{n}({c})") for c, n in units])
+def _unit_choices(name: str, units: list[tuple[str, str]]) -> list:
+    """A mapping entry's options: none chosen, a new unit with the plan's name, then every unit."""
+    return choices([("", "(请选择)"), (plan_import.NEW_UNIT, f"新建单位「{name}」")] +
+                   [(c, f"{n}({c})") for c, n in units])
 
 
 def _require_importer() -> None:
@@ -126,8 +127,7 @@ def _set_unit_entries(form: PlanConfirmForm, names: list[str], chosen: dict[str,
     while len(form.units.entries):
         form.units.pop_entry()
     for name in names:
-        entry = form.units.append_entry({"name": name, "target": chosen.get(name, "")})
-        entry.form.target.choices = _unit_choices(name)
+        form.units.append_entry({"name": name, "target": chosen.get(name, "")})
 
 
 @bp.route("/import-plan", methods=["GET", "POST"])
@@ -183,8 +183,10 @@ def import_plan():
 
 def _render_preview(form: PlanConfirmForm, plan, suggestions: dict[str, str], errors: list[dict], status: int = 200):
     form.round_id.choices = _round_choices()
+    # Every unit, read once for all the mapping entries.
+    units = db.session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all() if form.units else []
     for entry in form.units:
-        entry.form.target.choices = _unit_choices(entry.form["name"].data)
+        entry.form.target.choices = _unit_choices(entry.form["name"].data, units)
     by_task: dict[str, list[str]] = {}
     general = []
     for e in errors:

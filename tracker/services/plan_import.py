@@ -286,8 +286,10 @@ def _resolve_units(session: Session, rows: list[PlanRow], unit_map: dict[str, st
     return resolved
 
 
-def check_rows(session: Session, options: PlanOptions, rows: list[PlanRow]) -> list[dict[str, Any]]:
-    """Every problem that would stop the plan from being created, by task and field (reads only)."""
+def check_rows(session: Session, options: PlanOptions,
+               rows: list[PlanRow]) -> tuple[list[dict[str, Any]], dict[str, Optional[str]]]:
+    """Every problem that would stop the plan from being created, by task and field (reads only),
+    and each unit name's code (None: a unit to create)."""
     errors: list[dict[str, Any]] = []
 
     def error(row: Optional[PlanRow], field_name: str, message: str) -> None:
@@ -341,8 +343,8 @@ def check_rows(session: Session, options: PlanOptions, rows: list[PlanRow]) -> l
         elif options.assigned_on and row.deadline < options.assigned_on:
             error(row, "deadline", f"整改时限 {row.deadline.isoformat()} 早于交办日期 "
                                    f"{options.assigned_on.isoformat()}。")
-    _resolve_units(session, chosen, options.unit_map, errors)
-    return errors
+    resolved = _resolve_units(session, chosen, options.unit_map, errors)
+    return errors, resolved
 
 
 def _new_unit_code(session: Session, taken: set[str]) -> str:
@@ -358,11 +360,10 @@ def apply_plan(session: Session, actor: User, now: datetime, today: date, option
                rows: list[PlanRow]) -> list[Issue]:
     """Create the chosen rows as issues (supervisor), all or none; return them in plan order."""
     _require_importer(actor)
-    errors = check_rows(session, options, rows)
+    errors, resolved = check_rows(session, options, rows)
     if errors:
         raise PlanRejected(errors)
     chosen = [r for r in rows if r.include]
-    resolved = _resolve_units(session, chosen, options.unit_map, [])
     taken: set[str] = set()
     for name, code in list(resolved.items()):
         if code is None:
