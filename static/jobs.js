@@ -53,6 +53,11 @@
         failures += 1;
         if (failures < 40) {
           window.setTimeout(poll, INTERVAL);
+        } else {
+          var count = document.getElementById("job-count");
+          if (count) {
+            count.textContent = "无法获取任务进度,请刷新页面。";
+          }
         }
       });
   }

@@ -15,12 +15,11 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import select
 from wtforms import HiddenField, SelectField
 
 from .. import clock, workflow
 from ..extensions import db
-from ..models import Round
+from ..services.admin import rounds_newest_first
 from ..services import background_jobs, ledger_import
 from ..web import undo_refused
 from ..workflow import Refusal
@@ -66,7 +65,7 @@ def import_ledger():
         # Refuse before an upload; the services check again.
         raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
     form = LedgerUploadForm()
-    rounds = list(db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())))
+    rounds = rounds_newest_first(db.session)
     form.round_id.choices = choices([("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds])
     status = 200
     if request.method == "POST" and form.validate_on_submit():
@@ -123,7 +122,7 @@ def import_confirm(sha256: str):
     form = LedgerConfirmForm()
     if not form.validate_on_submit():
         flash("页面已过期,请重新确认导入。", "danger")
-        return redirect(url_for("issues.import_preview", sha256=sha256))
+        return redirect(url_for("issues.import_preview", sha256=sha256, round_id=_round_arg(form.round_id.data)))
     round_id = _round_arg(form.round_id.data)
     rows = _round_arg(form.rows.data)
     if rows is not None and rows > int(current_app.config.get("IMPORT_INLINE_MAX_ROWS", DEFAULT_INLINE_MAX_ROWS)):

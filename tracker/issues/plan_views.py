@@ -28,7 +28,8 @@ from wtforms.widgets import DateInput
 
 from .. import clock, workflow
 from ..extensions import db
-from ..models import Round, Unit
+from ..services.admin import rounds_newest_first
+from ..models import Unit
 from ..services import plan_import
 from ..web import undo_refused
 from ..workflow import Refusal
@@ -90,7 +91,7 @@ class PlanConfirmForm(FlaskForm):
 
 
 def _round_choices() -> list[tuple[str, str]]:
-    rounds = db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc()))
+    rounds = rounds_newest_first(db.session)
     return choices((str(r.id), r.name) for r in rounds)
 
 

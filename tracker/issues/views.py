@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from .. import clock, workflow
 from ..extensions import db
+from ..services.admin import rounds_newest_first
 from ..models import Attachment, Issue, Round, Unit
 from ..services import files
 from ..services import issues as issue_svc
@@ -31,7 +32,7 @@ EXTRA_SORT_LABELS = {"-code": "问题编号(倒序)"}
 
 
 def _rounds() -> list[Round]:
-    return list(db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())))
+    return rounds_newest_first(db.session)
 
 
 def _units() -> list[Unit]:

@@ -57,14 +57,17 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).options(joinedload(User.unit)).order_by(User.username)).all())
 
 
+def rounds_newest_first(session: Session) -> list[Round]:
+    """Every round, newest feedback first (rounds without a date last): the order of every round list."""
+    return list(session.scalars(select(Round).order_by(Round.feedback_date.desc().nulls_last(), Round.id.desc())))
+
+
 def rounds_with_counts(session: Session, actor: User) -> list[tuple[Round, int]]:
     """Every round (newest feedback first) with the number of issues the actor sees in it.
 
     Two queries: the rounds, and one grouped count.
     """
-    rounds = session.scalars(
-        select(Round).order_by(Round.feedback_date.desc().nulls_last(), Round.id.desc())
-    ).all()
+    rounds = rounds_newest_first(session)
     counts = dict(session.execute(
         select(Issue.round_id, func.count()).where(visible_issues(actor)).group_by(Issue.round_id)
     ).all())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import clock, workflow
 from ..api.stats_views import parse_round_id
 from ..extensions import db
+from ..services.admin import rounds_newest_first
 from ..models import Round
 from ..services import monthly_report, scorecard, stats
 from ..web import send_workbook
@@ -42,7 +42,7 @@ def index():
         closures=closures,
         round_id=round_id,
         order=order,
-        all_rounds=db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())).all(),
+        all_rounds=rounds_newest_first(db.session),
         states=workflow.STATES,
         chart_data=chart_data,
     )
@@ -90,7 +90,7 @@ def scorecard_page():
         round_id=round_id,
         deductions=scorecard.DEDUCTION_LABELS,
         number=scorecard.format_number,
-        all_rounds=db.session.scalars(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())).all(),
+        all_rounds=rounds_newest_first(db.session),
         chart_data=chart_data,
     )
 
