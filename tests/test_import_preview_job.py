@@ -344,3 +344,18 @@ def test_api_refuses_a_large_file_that_is_no_workbook_before_keeping_it(big, cli
     response = _api_post(client, token, b"not a workbook at all" * 10, confirm="true")
     assert response.status_code == 422 and "Excel 工作簿" in response.get_json()["error"]
     assert job_count() == 0
+
+
+def test_api_confirm_of_many_rows_in_a_small_file_runs_as_a_job(bg, client, world):
+    from .test_api import token_for
+
+    token = token_for(client, world["supervisor"])
+    rows = [[f"N-1{i}", ROUND, "反馈问题", f"新问题{i}", "市生态环境分局", "", "2020年底前", "限期整改", "整改中"]
+            for i in range(3)]  # more than the fixture's IMPORT_INLINE_MAX_ROWS (2)
+
+    accepted = _api_post(client, token, ledger_bytes(rows), confirm="true")
+
+    assert accepted.status_code == 202
+    job = job_row(accepted.get_json()["id"])
+    assert (job.kind, job.state) == ("ledger_import", "done")
+    assert db.session.scalar(select(func.count(Issue.id)).where(Issue.code.like("N-1%"))) == 3

@@ -5,7 +5,7 @@ background job: 202 with the job's JSON and `Location: /api/v1/jobs/<id>` to pol
 """
 from __future__ import annotations
 
-from flask import current_app, jsonify, url_for
+from flask import current_app
 
 from .. import clock
 from ..background.views import start
@@ -14,7 +14,7 @@ from ..issues.export_views import inline_max_rows, xlsx_response
 from ..services import background_jobs, ledger
 from . import bp, schemas
 from .auth import current_api_user
-from .job_views import job_status
+from .job_views import accepted
 
 
 @bp.get("/issues/export.xlsx")
@@ -28,10 +28,6 @@ def export_issues_xlsx():
         job = background_jobs.create_export_job(db.session, user, clock.now(), "xlsx", filters, "deadline",
                                                 today, total)
         start(current_app._get_current_object(), job)
-        db.session.refresh(job)
-        response = jsonify(job_status(job))
-        response.status_code = 202
-        response.headers["Location"] = url_for("api.get_job", job_id=job.id)
-        return response
+        return accepted(job)
     rows = ledger.ledger_rows(db.session, user, today, current_app.config, filters)
     return xlsx_response(rows, today)

@@ -1,7 +1,7 @@
 """API background jobs: GET /api/v1/jobs/<id> (state and progress) and its download, for the job's owner."""
 from __future__ import annotations
 
-from flask import jsonify, url_for
+from flask import Response, jsonify, url_for
 
 from .. import clock
 from ..background import runner
@@ -17,6 +17,15 @@ def job_status(job) -> dict:
     live = runner.live_done(job.id)
     return jobs.job_json(job, clock.now(), url_for("api.download_job", job_id=job.id), done=live,
                          alive=live is not None)
+
+
+def accepted(job) -> Response:
+    """202 Accepted with the job's JSON and `Location` to poll: work handed to a background job."""
+    db.session.refresh(job)
+    response = jsonify(job_status(job))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
+    return response
 
 
 @bp.get("/jobs/<int:job_id>")

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import current_app, jsonify, request, url_for
+from flask import current_app, jsonify, request
 
 from .. import clock
 from ..background.views import start
 from ..extensions import db
-from ..models import BackgroundJob, User
+from ..models import User
 from ..services import background_jobs, ledger_import
-from ..workflow import Refusal
 from . import bp, schemas
 from .auth import current_api_user
-from .job_views import job_status
+from .job_views import accepted
 
 CONFIRM_VALUES = {"true": True, "1": True, "false": False, "0": False, "": False}
 
@@ -35,15 +34,14 @@ def import_ledger():
     round_id = request.form.get("round_id", "").strip()
     if round_id and not round_id.isdigit():
         raise schemas.bad_request("字段 round_id 应为整数。")
+    user, round_ = current_api_user(), int(round_id) if round_id else None
     upload.stream.seek(0, 2)
     size = upload.stream.tell()
     upload.stream.seek(0)
     if size > int(current_app.config["PREVIEW_INLINE_MAX_BYTES"]):
-        return _in_background(upload.stream, current_api_user(), int(round_id) if round_id else None, confirm)
-    preview = ledger_import.read_ledger(
-        upload.stream, db.session, actor=current_api_user(), round_id=int(round_id) if round_id else None,
-        max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
-    )
+        return _in_background(upload.stream, user, round_, confirm)
+    preview = ledger_import.read_ledger(upload.stream, db.session, actor=user, round_id=round_,
+                                        **ledger_import.limits(current_app.config))
     body = {"rows": len(preview.rows), "errors": preview.errors, "warnings": preview.warnings,
             **preview.counts()}
     if not confirm:
@@ -52,34 +50,25 @@ def import_ledger():
         # Nothing is written: the caller gets every error to fix at once.
         return jsonify(error=f"台账有 {len(preview.errors)} 处错误,请修改后重新上传;未写入任何数据。",
                        **body), 422
-    created, updated = ledger_import.apply_ledger(db.session, current_api_user(), clock.now(), clock.today(),
-                                                  preview)
+    if len(preview.rows) > int(current_app.config["IMPORT_INLINE_MAX_ROWS"]):
+        # As on the pages: many rows are written by a job, which reads and checks the kept file again.
+        upload.stream.seek(0)
+        return _in_background(upload.stream, user, round_, confirm)
+    created, updated = ledger_import.apply_ledger(db.session, user, clock.now(), clock.today(), preview)
     db.session.commit()
     return jsonify(created=created, updated=updated)
-
-
-def _accepted(job: BackgroundJob):
-    """202 with the job to poll."""
-    db.session.refresh(job)
-    response = jsonify(job_status(job))
-    response.status_code = 202
-    response.headers["Location"] = url_for("api.get_job", job_id=job.id)
-    return response
 
 
 def _in_background(stream, user: User, round_id: Optional[int], confirm: bool):
     """Keep a large ledger and preview or import it in a job; a finished current preview answers at once."""
     app = current_app._get_current_object()
     upload_dir = app.config["UPLOAD_DIR"]
-    if stream.read(4) != b"PK\x03\x04":  # every .xlsx is a zip; refuse anything else before keeping it
-        raise Refusal("invalid", ledger_import.NOT_A_WORKBOOK, "file")
-    stream.seek(0)
     sha256 = ledger_import.keep_upload(upload_dir, stream, user, app.config["MAX_UPLOAD_BYTES"])
     if confirm:
         # The job reads and checks the whole file again and writes nothing if it has an error.
         job = background_jobs.create_import_job(db.session, user, clock.now(), upload_dir, sha256, round_id, 0)
         start(app, job)
-        return _accepted(job)
+        return accepted(job)
     job, new = background_jobs.preview_job(db.session, user, clock.now(), upload_dir, sha256, round_id)
     if new:
         start(app, job)
@@ -87,4 +76,4 @@ def _in_background(stream, user: User, round_id: Optional[int], confirm: bool):
         page = background_jobs.stored_preview(job)
         return jsonify(rows=page.row_count, errors=page.errors, warnings=page.warnings, error_count=page.error_count,
                        warning_count=page.warning_count, **page.counts())
-    return _accepted(job)
+    return accepted(job)

@@ -1,8 +1,7 @@
 """API plan import: POST /api/v1/imports/plan previews a plan's tasks, or creates them as issues."""
 from __future__ import annotations
 
-from datetime import date
-from typing import Any, Optional
+from typing import Any
 
 from flask import jsonify
 
@@ -23,16 +22,6 @@ def _task_json(task: Task) -> dict[str, Any]:
         "deadline": task.deadline.isoformat() if task.deadline else None,
         "deadline_text": task.deadline_text, "damaged": task.damaged, "notes": task.notes,
     }
-
-
-def _date_field(data: dict[str, Any], name: str, label: str) -> Optional[date]:
-    value = data.get(name)
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Refusal("invalid", f"{label}格式应为 YYYY-MM-DD。", name) from None
 
 
 @bp.post("/imports/plan")
@@ -59,11 +48,11 @@ def import_plan():
         raise Refusal("invalid", "创建问题需要指定督察轮次 round_id。", "round_id")
     today = clock.today()
     prefix = plan_import.check_code_prefix(data.get("code_prefix") or plan_import.default_code_prefix(plan))
-    fallback = _date_field(data, "default_deadline", "默认整改时限") or plan_import.default_deadline(plan, today)
+    fallback = plan_import.read_date(data.get("default_deadline"), "default_deadline", "默认整改时限") or plan_import.default_deadline(plan, today)
     rows = plan_import.draft_rows(plan, prefix, data.get("rectify_type", plan_import.DEFAULT_RECTIFY_TYPE), fallback)
     options = plan_import.PlanOptions(
         round_id=data["round_id"], category=data.get("category", plan_import.DEFAULT_CATEGORY),
-        assigned_on=_date_field(data, "assigned_on", "交办日期") or plan_import.default_assigned_on(plan, today),
+        assigned_on=plan_import.read_date(data.get("assigned_on"), "assigned_on", "交办日期") or plan_import.default_assigned_on(plan, today),
         plan_title=plan.title, unit_map=unit_map)
     try:
         issues = plan_import.apply_plan(db.session, user, clock.now(), today, options, rows)

@@ -192,8 +192,7 @@ def _import(app: Flask, session, job: BackgroundJob, user: User, progress: _Prog
     params = jobs.params(job)
     preview = ledger_import.read_kept(
         app.config["UPLOAD_DIR"], params.get("sha256") or "", session, user, round_id=params.get("round_id"),
-        max_rows=int(app.config.get("LEDGER_IMPORT_MAX_ROWS", ledger_import.DEFAULT_MAX_ROWS)),
-        max_bytes=app.config["MAX_UPLOAD_BYTES"])
+        **ledger_import.limits(app.config))
     total = len(preview.rows)
     session.rollback()  # nothing written yet; release the read snapshot before writing the count
     _write(db.engine, job.id, total=total, done=0, heartbeat_at=clock.now())
@@ -218,8 +217,7 @@ def _preview(app: Flask, session, job: BackgroundJob, user: User, progress: _Pro
     mark = ledger_import.data_mark(session)
     preview = ledger_import.read_kept(
         app.config["UPLOAD_DIR"], params.get("sha256") or "", session, user, round_id=params.get("round_id"),
-        max_rows=int(app.config.get("LEDGER_IMPORT_MAX_ROWS", ledger_import.DEFAULT_MAX_ROWS)),
-        max_bytes=app.config["MAX_UPLOAD_BYTES"], progress=progress)
+        **ledger_import.limits(app.config), progress=progress)
     session.rollback()  # it only read; end the read transaction before the job row is written
     page = ledger_import.PreviewPage.from_preview(
         preview, messages_max=int(app.config.get("PREVIEW_MESSAGES_MAX", ledger_import.STORED_MESSAGES_MAX)))

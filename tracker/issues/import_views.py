@@ -53,8 +53,7 @@ def _round_arg(value: Optional[str]) -> Optional[int]:
 
 
 def _limits() -> dict:
-    return {"max_bytes": current_app.config["MAX_UPLOAD_BYTES"],
-            "max_rows": int(current_app.config.get("LEDGER_IMPORT_MAX_ROWS", ledger_import.DEFAULT_MAX_ROWS))}
+    return ledger_import.limits(current_app.config)
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -618,6 +618,8 @@ def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int 
         raise Refusal("too_large", f"文件过大:台账不能超过 {max_bytes // (1024 * 1024)} MB。", "file")
     if not data:
         raise Refusal("invalid", "上传的文件是空的,请选择台账文件。", "file")
+    if not data.startswith(b"PK\x03\x04"):  # every .xlsx is a zip: refuse anything else before keeping it
+        raise Refusal("invalid", NOT_A_WORKBOOK, "file")
     sha256 = hashlib.sha256(data).hexdigest()
     path = _import_path(upload_dir, sha256)
     if not path.exists():
@@ -626,6 +628,12 @@ def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int 
         temp.write_bytes(data)
         os.replace(temp, path)  # atomic: a reader never sees half a file
     return sha256
+
+
+def limits(config: Any) -> dict[str, int]:
+    """The size limits of an import from the app's config: max_bytes and max_rows."""
+    return {"max_bytes": int(config["MAX_UPLOAD_BYTES"]),
+            "max_rows": int(config.get("LEDGER_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))}
 
 
 def read_kept(upload_dir: str, sha256: str, session: Session, actor: User, round_id: Optional[int] = None,
