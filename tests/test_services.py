@@ -245,3 +245,28 @@ def test_report_after_due_day_is_marked_late_when_it_comes(session, cast):
     svc.report_progress(session, cast["staff"], datetime(2020, 8, 20, 2, 0), cast["issue"], "2020-08", 20, "晚了")
     session.commit()
     assert late_periods(session, cast["issue"].id) == {"2020-08"}
+
+
+def test_creating_a_round_checks_its_fields_as_correcting_one_does(session):
+    from tracker.models import Round
+    from tracker.services import accounts, admin
+
+    supervisor = make_user("supervisor")
+    with pytest.raises(Refusal) as refused:
+        accounts.create_round(session, supervisor, "新轮次", "central", "regular", "2020-01-01", "文" * 101)
+    assert (refused.value.field, refused.value.message) == ("document_no", "文号不能超过 100 个字。")
+    round_ = accounts.create_round(session, supervisor, "新轮次", "central", "regular", "2020-01-01", " 环督〔2020〕1号 ")
+    assert round_.document_no == "环督〔2020〕1号"
+    with pytest.raises(Refusal) as refused:
+        admin.update_round(session, supervisor, make_round(name="另一轮"), "新轮次", "central", "regular")
+    assert refused.value.kind == "conflict"
+    assert session.scalar(select(func.count(Round.id))) == 2
+
+
+@pytest.mark.parametrize("address", ["zhang@环保.cn", "a(b)@x.cn", "a b@x.cn"])
+def test_an_address_mail_could_not_be_sent_to_is_refused(session, address):
+    from tracker.services import accounts
+
+    with pytest.raises(Refusal) as refused:
+        accounts.create_unit(session, None, "U-MAIL", "邮件单位", email=address)
+    assert refused.value.field == "email"

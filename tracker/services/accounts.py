@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from .. import workflow
 from ..models import ROLES, UNIT_ROLES, ApiToken, Round, Unit, User
+from ..mail.message import valid_address
 from ..workflow import Refusal
 
 MIN_PASSWORD = 8
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _require(actor: Optional[User], roles: tuple[str, ...], what: str) -> None:
@@ -27,7 +27,8 @@ def _email(value: Any, field: str = "email") -> Optional[str]:
     value = str(value or "").strip()
     if not value:
         return None
-    if not EMAIL_RE.match(value) or len(value) > 200 or "\r" in value or "\n" in value:
+    # The mail code's own rule: an address stored here must be one mail can be sent to.
+    if len(value) > 200 or not valid_address(value):
         raise Refusal("invalid", f"邮箱地址「{value}」格式不正确。", field)
     return value
 
@@ -140,21 +141,19 @@ def end_sessions(user: User) -> None:
     user.session_version = (user.session_version or 1) + 1
 
 
-def create_round(session: Session, actor: Optional[User], name: Any, level: Any, kind: Any,
-                 feedback_date: Any = None, document_no: Any = None) -> Round:
-    """Register an inspection round (admin or supervisor)."""
-    if actor is not None and not workflow.may_manage_rounds(actor.role):
-        raise Refusal("forbidden", "您的角色无权登记督察轮次。")
+def round_fields(session: Session, name: Any, level: Any, kind: Any, feedback_date: Any = None,
+                 document_no: Any = None, round_id: Optional[int] = None) -> dict[str, Any]:
+    """A round's checked fields (for creating it, or correcting round `round_id`); refusals name the field."""
     name = str(name or "").strip()
     if not name or len(name) > 200:
         raise Refusal("invalid", "请填写轮次名称(不超过 200 个字)。", "name")
-    if session.scalar(select(Round.id).where(Round.name == name)):
+    if session.scalar(select(Round.id).where(Round.name == name, Round.id != (round_id or 0))):
         raise Refusal("conflict", f"轮次「{name}」已存在。", "name")
     if level not in workflow.LEVELS:
         raise Refusal("invalid", "层级应为 central、provincial 或 municipal。", "level")
     if kind not in workflow.ROUND_KINDS:
         raise Refusal("invalid", "类型应为 regular、look_back 或 special。", "kind")
-    fb = None
+    fb: Optional[date] = None
     if feedback_date:
         if isinstance(feedback_date, date):
             fb = feedback_date
@@ -163,8 +162,18 @@ def create_round(session: Session, actor: Optional[User], name: Any, level: Any,
                 fb = date.fromisoformat(str(feedback_date))
             except ValueError:
                 raise Refusal("invalid", "反馈日期格式应为 YYYY-MM-DD。", "feedback_date") from None
-    round_ = Round(name=name, level=level, kind=kind, feedback_date=fb,
-                   document_no=(str(document_no).strip() or None) if document_no else None)
+    document_no = str(document_no or "").strip()
+    if len(document_no) > 100:
+        raise Refusal("invalid", "文号不能超过 100 个字。", "document_no")
+    return {"name": name, "level": level, "kind": kind, "feedback_date": fb, "document_no": document_no or None}
+
+
+def create_round(session: Session, actor: Optional[User], name: Any, level: Any, kind: Any,
+                 feedback_date: Any = None, document_no: Any = None) -> Round:
+    """Register an inspection round (admin or supervisor)."""
+    if actor is not None and not workflow.may_manage_rounds(actor.role):
+        raise Refusal("forbidden", "您的角色无权登记督察轮次。")
+    round_ = Round(**round_fields(session, name, level, kind, feedback_date, document_no))
     session.add(round_)
     session.flush()
     return round_

@@ -6,7 +6,6 @@ flushes and never commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Optional
 
 from sqlalchemy import func, select
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import workflow
 from ..models import ROLES, UNIT_ROLES, Issue, Round, Unit, User
 from ..workflow import Refusal
-from .accounts import _check_password, _email, _require, end_sessions
+from .accounts import _check_password, _email, _require, end_sessions, round_fields
 from .scoping import visible_issues
 
 
@@ -131,31 +130,8 @@ def update_round(session: Session, actor: User, round_: Round, name: Any, level:
     """Correct an inspection round's name, level, kind, feedback date or document number."""
     if not workflow.may_manage_rounds(actor.role):
         raise Refusal("forbidden", "您的角色无权管理督察轮次。")
-    name = str(name or "").strip()
-    if not name or len(name) > 200:
-        raise Refusal("invalid", "请填写轮次名称(不超过 200 个字)。", "name")
-    if session.scalar(select(Round.id).where(Round.name == name, Round.id != round_.id)):
-        raise Refusal("conflict", f"轮次「{name}」已存在。", "name")
-    if level not in workflow.LEVELS:
-        raise Refusal("invalid", "层级应为 central、provincial 或 municipal。", "level")
-    if kind not in workflow.ROUND_KINDS:
-        raise Refusal("invalid", "类型应为 regular、look_back 或 special。", "kind")
-    fb: Optional[date] = None
-    if feedback_date:
-        if isinstance(feedback_date, date):
-            fb = feedback_date
-        else:
-            try:
-                fb = date.fromisoformat(str(feedback_date))
-            except ValueError:
-                raise Refusal("invalid", "反馈日期格式应为 YYYY-MM-DD。", "feedback_date") from None
-    document_no = str(document_no or "").strip()
-    if len(document_no) > 100:
-        raise Refusal("invalid", "文号不能超过 100 个字。", "document_no")
-    round_.name = name
-    round_.level = level
-    round_.kind = kind
-    round_.feedback_date = fb
-    round_.document_no = document_no or None
+    for field, value in round_fields(session, name, level, kind, feedback_date, document_no,
+                                     round_id=round_.id).items():
+        setattr(round_, field, value)
     session.flush()
     return round_
