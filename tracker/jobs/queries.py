@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import workflow
-from ..models import Issue, IssueUnit, ProgressReport, User
-from ..services.scoping import visible_issues
+from ..models import Issue, IssueUnit, ProgressReport
+from ..services.scoping import unit_issues
 from .settings import JobSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,7 +69,7 @@ def missing_report(period: str, settings: JobSettings) -> ColumnElement[bool]:
 
 def unit_scope(unit_id: int) -> ColumnElement[bool]:
     """A unit's view: the issues it leads or cooperates on (the scoping rule of its users)."""
-    return visible_issues(User(role="unit_staff", unit_id=unit_id))
+    return unit_issues(unit_id)
 
 
 def ranked_per_unit(cond: ColumnElement[bool], order_by: list, limit: int, extra: Optional[list] = None):

@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .. import workflow
 from ..jobs import flags
-from ..models import Issue, IssueUnit, User
+from ..models import Issue, User
 from .figures import Figures, figures
-from .scoping import visible_issues
+from .scoping import unit_issues, visible_issues
 
 SORTS = {
     "deadline": (Issue.deadline.asc(), Issue.id.asc()),
@@ -84,10 +84,7 @@ def filtered(user: User, filters: IssueFilters, fig: Figures) -> Select:
         else:
             conds.append(Issue.state == filters.state)
     if filters.unit_id:
-        conds.append(or_(
-            Issue.lead_unit_id == filters.unit_id,
-            exists().where(and_(IssueUnit.issue_id == Issue.id, IssueUnit.unit_id == filters.unit_id)),
-        ))
+        conds.append(unit_issues(filters.unit_id))
     if filters.light:
         conds.append(fig.light == filters.light)
     if filters.category:

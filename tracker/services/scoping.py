@@ -19,13 +19,18 @@ def visible_issues(user: User) -> ColumnElement[bool]:
     if user.role in UNIT_ROLES:
         if user.unit_id is None:
             return false()
-        return or_(
-            Issue.lead_unit_id == user.unit_id,
-            # An uncorrelated IN, not a correlated EXISTS: PostgreSQL hashes it once either way, but
-            # misestimates EXISTS under OR by ~100x and then JIT-compiles (~0.5 s at 100k issues).
-            Issue.id.in_(select(IssueUnit.issue_id).where(IssueUnit.unit_id == user.unit_id)),
-        )
+        return unit_issues(user.unit_id)
     return true()
+
+
+def unit_issues(unit_id: int) -> ColumnElement[bool]:
+    """The issues a unit leads or cooperates on: its users' scope, and the list's unit filter."""
+    return or_(
+        Issue.lead_unit_id == unit_id,
+        # An uncorrelated IN, not a correlated EXISTS: PostgreSQL hashes it once either way, but
+        # misestimates EXISTS under OR by ~100x and then JIT-compiles (~0.5 s at 100k issues).
+        Issue.id.in_(select(IssueUnit.issue_id).where(IssueUnit.unit_id == unit_id)),
+    )
 
 
 def unit_relation(session: Session, user: User, issue: Issue) -> Optional[str]:
