@@ -76,12 +76,6 @@ def escalation_items(session: Session, user: User, kinds: tuple[str, ...] = ("in
     return [EscalationItem(i, k, f) for i, k, f in rows], int(total)
 
 
-def issue_escalations(session: Session, issue_id: int) -> list[Escalation]:
-    """The escalations of one issue, oldest first (for the issue page)."""
-    return list(session.scalars(select(Escalation).where(Escalation.issue_id == issue_id)
-                                .order_by(Escalation.fired_on, Escalation.id)))
-
-
 def late_periods(session: Session, issue_id: int) -> set[str]:
     """The report periods of an issue whose report came late (未按时报送)."""
     return set(session.scalars(select(ReportLateness.period).where(ReportLateness.issue_id == issue_id)))

@@ -264,10 +264,6 @@ def title_from(description: str) -> str:
     return first[:TITLE_LENGTH]
 
 
-def _suggest(name: str, candidates: list[str]) -> Optional[str]:
-    return suggest_unit(name, candidates)
-
-
 class _Lookup:
     """Rounds and units by name (and units by code), loaded once for the whole file."""
 
@@ -287,14 +283,14 @@ class _Lookup:
             return self.unit_by_name[name], None
         if name in self.unit_codes:
             return name, None
-        hint = _suggest(name, self.unit_names)
+        hint = suggest_unit(name, self.unit_names)
         return None, f"未找到单位「{name}」" + (f",是否为「{hint}」?" if hint else "。")
 
     def round(self, name: str) -> tuple[Optional[tuple], Optional[str]]:
         """((round id, feedback date), None) or (None, error message)."""
         if name in self.round_by_name:
             return self.round_by_name[name], None
-        hint = _suggest(name, self.round_names)
+        hint = suggest_unit(name, self.round_names)
         return None, f"未找到督察轮次「{name}」" + (f",是否为「{hint}」?" if hint else ",请先登记该轮次。")
 
 

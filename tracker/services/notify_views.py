@@ -140,7 +140,7 @@ class EscalationRecord:
 
 
 def escalation_record(session: Session, issue: Issue) -> EscalationRecord:
-    """What `flags.issue_escalations` and `flags.late_periods` give, read in one query.
+    """An issue's escalations and late report periods (`flags.late_periods`), read in one query.
 
     The issue page keeps a fixed query count, so both come back from one UNION ALL
     (a row of the second part only names a period whose report came late).

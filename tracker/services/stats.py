@@ -89,10 +89,13 @@ class UnitFigures:
     closed_on_time: int = 0
     overdue: int = 0
     late_reports: int = 0
-    escalations: int = 0
-    # The escalations split by kind (挂牌督办 / 约谈、通报), for the unit scorecard.
-    supervision_orders: int = 0
-    interviews: int = 0
+    supervision_orders: int = 0  # 挂牌督办
+    interviews: int = 0  # 约谈/通报
+
+    @property
+    def escalations(self) -> int:
+        """Supervision orders and interviews together (督办/约谈)."""
+        return self.supervision_orders + self.interviews
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form for the API."""
@@ -183,7 +186,6 @@ def unit_stats(session: Session, user: User, today: date, config: dict, round_id
         unit.late_reports = int(late.get(unit.unit_id, 0))
         unit.supervision_orders = escalated.get((unit.unit_id, "supervision_order"), 0)
         unit.interviews = escalated.get((unit.unit_id, "interview"), 0)
-        unit.escalations = sum(n for (uid, _kind), n in escalated.items() if uid == unit.unit_id)
     return units
 
 
