@@ -214,7 +214,7 @@ def report_progress(issue_id: int):
     data = check_types(json_body(), {"period": STR, "percent": INT, "text": STR})
     actor = current_api_user()
     report = issue_service.report_progress(db.session, actor, clock.now(), issue, data.get("period", ""),
-                                           data.get("percent"), data.get("text", ""))
+                                           data.get("percent"), data.get("text", ""), current_app.config["TIMEZONE"])
     db.session.commit()
     return jsonify(schemas.report_json(report, actor)), 201
 

@@ -74,7 +74,8 @@ def report(issue_id: int):
 
     def call(issue: Issue) -> str:
         report = issue_svc.report_progress(db.session, current_user, clock.now(), issue,
-                                           form.period.data, form.percent.data, form.text.data)
+                                           form.period.data, form.percent.data, form.text.data,
+                                           current_app.config["TIMEZONE"])
         return f"{report.period} 的进展已报送,进度 {report.percent}%。"
 
     return _run(issue_id, form, call)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Optional
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -243,8 +244,11 @@ def report_progress(
     period: str,
     percent: Any,
     text: str,
+    timezone: str = "Asia/Shanghai",
 ) -> ProgressReport:
-    """File the progress report for a period; a second one replaces the first, kept as history."""
+    """File the progress report for a period; a second one replaces the first, kept as history.
+
+    `timezone` (config TIMEZONE) is the one the daily run judges lateness in."""
     _require_reporter(session, actor, issue)
     period = (period or "").strip()
     if not PERIOD_RE.match(period):
@@ -279,7 +283,7 @@ def report_progress(
     from ..jobs.monthly import mark_if_late
     from ..jobs.settings import get_settings
 
-    mark_if_late(session, report, get_settings(session))
+    mark_if_late(session, report, get_settings(session), ZoneInfo(timezone))
     session.flush()
     return report
 
