@@ -596,6 +596,14 @@ def test_closed_issue_cannot_be_edited(app, world):
     assert snapshot(issue.id) == before
 
 
+def test_closed_issue_edit_page_goes_back_to_the_issue_saying_why(app, world):
+    client = client_for(app, world["supervisor"])
+    issue = world["d"]
+    response = client.get(f"/issues/{issue.id}/edit")
+    assert response.status_code == 302 and response.headers["Location"] == f"/issues/{issue.id}"
+    assert "已销号的问题不能修改;如需整改请先重新打开。" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def test_unit_user_cannot_edit(app, world):
     client = client_for(app, world["head"])
     before = snapshot(world["a"].id)

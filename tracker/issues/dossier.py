@@ -118,7 +118,7 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
         actions=actions,
         report_refusal=report_refusal,
         relation=relation,
-        can_edit=workflow.may_manage_issues(user.role) and issue.state != workflow.CLOSED,
+        can_edit=issue_svc.edit_refusal(user, issue) is None,
         merge_candidates=candidates,
         default_period=today.strftime("%Y-%m"),
         escalations=escalation_record(session, issue),

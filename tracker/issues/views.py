@@ -127,8 +127,13 @@ def create():
 def edit(issue_id: int):
     """Edit an issue's fields (督察整改办 only); the hidden version catches concurrent edits."""
     issue = dossier.load_issue(db.session, current_user, issue_id)
-    if not workflow.may_manage_issues(current_user.role):
-        raise Refusal("forbidden", "只有督察整改办可以修改问题。")
+    refusal = issue_svc.edit_refusal(current_user, issue)
+    if refusal is not None and refusal.kind != "conflict":
+        raise refusal
+    if refusal is not None and request.method == "GET":
+        # A closed issue: say why on its page rather than show a form that cannot be saved.
+        flash(refusal.message, "warning")
+        return redirect(url_for("issues.detail", issue_id=issue.id))
     form = _issue_form(IssueForm(obj=issue if request.method == "GET" else None))
     status = 200
     if request.method == "GET":

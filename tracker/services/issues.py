@@ -419,15 +419,28 @@ def create_issue(session: Session, actor: User, now: datetime, data: dict, today
     return issue
 
 
+def edit_refusal(actor: User, issue: Issue) -> Optional[Refusal]:
+    """Why `actor` may not edit the issue's fields (only the office, never a closed issue), or None."""
+    if not workflow.may_manage_issues(actor.role):
+        return Refusal("forbidden", "只有督察整改办可以修改问题。")
+    if issue.state == workflow.CLOSED:
+        return Refusal("conflict", "已销号的问题不能修改;如需整改请先重新打开。")
+    return None
+
+
+def check_editable(actor: User, issue: Issue) -> None:
+    """Refuse editing the issue's fields when `edit_refusal` gives a reason."""
+    refusal = edit_refusal(actor, issue)
+    if refusal is not None:
+        raise refusal
+
+
 @_stale_is_conflict
 def update_issue(session: Session, actor: User, now: datetime, issue: Issue, data: dict,
                  today: date, version: Optional[int] = None) -> Issue:
     """Edit an issue's fields (supervisor); closed issues stay as they were closed."""
-    if not workflow.may_manage_issues(actor.role):
-        raise Refusal("forbidden", "只有督察整改办可以修改问题。")
+    check_editable(actor, issue)
     _check_version(issue, version)
-    if issue.state == workflow.CLOSED:
-        raise Refusal("conflict", "已销号的问题不能修改;如需整改请先重新打开。")
     data = {k: v for k, v in data.items() if k in ISSUE_FIELDS}
     _apply_fields(session, issue, data, creating=False, today=today)
     issue.updated_at = now
