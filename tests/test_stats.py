@@ -232,3 +232,11 @@ def test_page_needs_login(client, world):
     response = client.get("/stats/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
+
+def test_page_with_a_round_that_no_longer_exists_shows_all_rounds_with_a_note(client, world, login_as):
+    login_as(world.leader)
+    response = client.get("/stats/?round_id=99999")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "督察轮次 99999 不存在。已显示全部轮次。" in html
+    assert world.r1.name in html and world.r2.name in html

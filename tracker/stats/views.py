@@ -1,6 +1,7 @@
 """Statistics page views: read-only, scoped like every list."""
 from __future__ import annotations
 
+from typing import Optional
 
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
@@ -12,14 +13,27 @@ from ..services.admin import rounds_newest_first
 from ..models import Round
 from ..services import monthly_report, scorecard, stats
 from ..web import send_workbook
+from ..workflow import Refusal
 from . import bp
+
+
+def _page_round() -> tuple[Optional[int], Optional[str]]:
+    """The page's ?round_id= and a note: a round that no longer exists is ignored with a note (an old
+    link), as the issue list does; a malformed value is refused."""
+    raw = (request.args.get("round_id") or "").strip()
+    if not raw.isdigit():
+        return parse_round_id(raw), None  # empty: all rounds; malformed: refused
+    try:
+        return parse_round_id(raw), None
+    except Refusal as refusal:
+        return None, f"{refusal.message}已显示全部轮次。"
 
 
 @bp.route("/")
 @login_required
 def index():
     """Per round and per lead unit figures; ?round_id= narrows to a round, ?sort=overdue ranks units."""
-    round_id = parse_round_id(request.args.get("round_id"))
+    round_id, round_note = _page_round()
     order = request.args.get("sort", "unit")
     if order not in stats.UNIT_ORDERS:
         order = "unit"
@@ -41,6 +55,7 @@ def index():
         units=units,
         closures=closures,
         round_id=round_id,
+        round_note=round_note,
         order=order,
         all_rounds=rounds_newest_first(db.session),
         states=workflow.STATES,
@@ -79,7 +94,7 @@ def _scorecard_title(round_id: int | None, today) -> str:
 @login_required
 def scorecard_page():
     """The unit scorecard (单位考评): figures, deductions and scores, ranked; ?round_id= narrows to a round."""
-    round_id = parse_round_id(request.args.get("round_id"))
+    round_id, round_note = _page_round()
     today = clock.today()
     card = scorecard.scorecard(db.session, current_user, today, current_app.config, round_id)
     chart_data = {"scores": [{"name": u.figures.name, "score": float(u.score)} for u in card.units]}
@@ -88,6 +103,7 @@ def scorecard_page():
         today=today,
         card=card,
         round_id=round_id,
+        round_note=round_note,
         deductions=scorecard.DEDUCTION_LABELS,
         number=scorecard.format_number,
         all_rounds=rounds_newest_first(db.session),
