@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import workflow
 from ..models import BackgroundJob, User
 from ..workflow import Refusal
 from . import ledger_import
@@ -78,11 +76,7 @@ def create_import_job(session: Session, actor: User, now: datetime, upload_dir: 
 
     Refuses who may not import and a file that is not kept; the job reads and checks it all again.
     """
-    if not workflow.may_manage_issues(actor.role):
-        raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
-    if not ledger_import.SHA256_RE.match(sha256 or "") or \
-            not (Path(upload_dir) / ledger_import.IMPORTS_FOLDER / sha256).is_file():
-        raise Refusal("not_found", ledger_import.UPLOAD_GONE)
+    ledger_import.kept_size(upload_dir, sha256, actor)  # refuses who may not import, and a file not kept
     return _create(session, actor, now, IMPORT, {"sha256": sha256, "round_id": round_id}, total)
 
 
