@@ -141,6 +141,24 @@ def is_formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
+def xlsx_row(ws, values: Iterable[Any]) -> list[Any]:
+    """One write-only row: dates as yyyy-mm-dd, text that looks like a formula kept as a string cell
+    with Excel's quote prefix (shown and read back unchanged, never calculated), the rest as is."""
+    out: list[Any] = []
+    for value in values:
+        if is_formula_like(value) or isinstance(value, (date, datetime)):
+            cell = WriteOnlyCell(ws, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+                cell.quotePrefix = True
+            else:
+                cell.number_format = "yyyy-mm-dd"
+            out.append(cell)
+        else:
+            out.append(value)
+    return out
+
+
 def write_xlsx(rows: Iterable[list[Any]], stream: IO[bytes], progress: Progress = None) -> int:
     """Write the ledger as an .xlsx workbook to a binary stream; return the number of rows.
 
@@ -164,19 +182,7 @@ def write_xlsx(rows: Iterable[list[Any]], stream: IO[bytes], progress: Progress 
     ws.append(header)
     count = 0
     for row in rows:
-        out: list[Any] = []
-        for value in row:
-            if is_formula_like(value) or (isinstance(value, (date, datetime))):
-                cell = WriteOnlyCell(ws, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-                    cell.quotePrefix = True
-                else:
-                    cell.number_format = "yyyy-mm-dd"
-                out.append(cell)
-            else:
-                out.append(value)
-        ws.append(out)
+        ws.append(xlsx_row(ws, row))
         count += 1
         if progress and count % PROGRESS_EVERY == 0:
             progress(count)

@@ -40,7 +40,7 @@ from ..notify_models import ReportLateness
 from ..workflow import Refusal
 from .dashboard import _flag
 from .figures import days_between, local_date_of, local_month_of
-from .ledger import is_formula_like
+from .ledger import xlsx_row
 from .scoping import visible_issues
 from .stats import RoundFigures, _utc_offset_hours, round_stats, summary_sentence
 
@@ -438,24 +438,6 @@ def _header(ws, columns: Iterable[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-def _row(ws, values: Iterable[Any]) -> list[Any]:
-    """Cells for one row: dates formatted, text that looks like a formula kept as text (as in the ledger)."""
-    out: list[Any] = []
-    for value in values:
-        if is_formula_like(value):
-            cell = WriteOnlyCell(ws, value=value)
-            cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-            cell.quotePrefix = True
-            out.append(cell)
-        elif isinstance(value, date):
-            cell = WriteOnlyCell(ws, value=value)
-            cell.number_format = "yyyy-mm-dd"
-            out.append(cell)
-        else:
-            out.append(value)
-    return out
-
-
 def write_xlsx(session: Session, user: User, start: date, today: date, config: dict, stream: IO[bytes]) -> None:
     """Write the month's report as a workbook (sheets 汇总, 本月销号, 逾期问题, 报送情况) to a binary stream.
 
@@ -467,34 +449,34 @@ def write_xlsx(session: Session, user: User, start: date, today: date, config: d
 
     ws = _sheet(wb, "汇总", SUMMARY_COLUMNS, (30,) + (10,) * (len(SUMMARY_COLUMNS) - 1))
     ws.append([WriteOnlyCell(ws, value=report.title)])
-    ws.append(_row(ws, [f"统计月份:{report.month};问题状态截至 {today:%Y-%m-%d},"
+    ws.append(xlsx_row(ws, [f"统计月份:{report.month};问题状态截至 {today:%Y-%m-%d},"
                         f"逾期截至 {report.as_of:%Y-%m-%d}。"]))
     ws.append([])
     ws.append(_header(ws, SUMMARY_COLUMNS))
     for r in report.rounds:
-        ws.append(_row(ws, _summary_row(r.round.name, r)))
-    ws.append(_row(ws, _summary_row("合计", report.total)))
+        ws.append(xlsx_row(ws, _summary_row(r.round.name, r)))
+    ws.append(xlsx_row(ws, _summary_row("合计", report.total)))
     ws.append([])
-    ws.append(_row(ws, [f"总体:{report.total.sentence()}"]))
+    ws.append(xlsx_row(ws, [f"总体:{report.total.sentence()}"]))
     for r in report.rounds:
-        ws.append(_row(ws, [f"{r.round.name}:{r.sentence()}"]))
+        ws.append(xlsx_row(ws, [f"{r.round.name}:{r.sentence()}"]))
 
     ws = _sheet(wb, "本月销号", CLOSED_COLUMNS, (6, 16, 50, 24, 12))
     ws.append(_header(ws, CLOSED_COLUMNS))
     for n, row in enumerate(closed_rows(session, user, start, config, limit=None), 1):
-        ws.append(_row(ws, [n, row.code, row.title, row.lead_unit, row.closed_on]))
+        ws.append(xlsx_row(ws, [n, row.code, row.title, row.lead_unit, row.closed_on]))
 
     ws = _sheet(wb, "逾期问题", OVERDUE_COLUMNS, (6, 16, 50, 24, 12, 10))
     ws.append(_header(ws, OVERDUE_COLUMNS))
     for n, row in enumerate(overdue_rows(session, user, report.as_of, config, limit=None), 1):
-        ws.append(_row(ws, [n, row.code, row.title, row.lead_unit, row.deadline, row.days_overdue]))
+        ws.append(xlsx_row(ws, [n, row.code, row.title, row.lead_unit, row.deadline, row.days_overdue]))
 
     ws = _sheet(wb, "报送情况", REPORTING_COLUMNS, (6, 30, 14, 12))
-    ws.append(_row(ws, [f"{report.month} 月度进展报送截止日:{report.reports_due:%Y-%m-%d}"
+    ws.append(xlsx_row(ws, [f"{report.month} 月度进展报送截止日:{report.reports_due:%Y-%m-%d}"
                         + ("" if report.reports_checked else "(尚未到期,暂不统计未报送)")]))
     ws.append(_header(ws, REPORTING_COLUMNS))
     for n, unit in enumerate(report.reporting, 1):
-        ws.append(_row(ws, [n, unit.name, unit.late, unit.missing]))
+        ws.append(xlsx_row(ws, [n, unit.name, unit.late, unit.missing]))
     wb.save(stream)
 
 

@@ -30,7 +30,7 @@ from ..models import UNIT_ROLES, User
 from ..jobs.settings import put_setting
 from ..notify_models import JobSetting
 from ..workflow import Refusal
-from .ledger import is_formula_like
+from .ledger import xlsx_row
 from .stats import UnitFigures, unit_stats
 
 log = logging.getLogger(__name__)
@@ -275,22 +275,23 @@ COLUMNS = ("排名", "单位编码", "单位", "牵头问题", "已销号", "按
            "约谈/通报", "逾期扣分", "未按时报送扣分", "挂牌督办扣分", "约谈/通报扣分", "得分")
 
 
-def _cells(ws, values: list[Any], bold: bool = False) -> list[Any]:
-    """Cells for one row; text that looks like a formula is kept as text with Excel's quote prefix."""
+def _header(ws, values: list[Any]) -> list[Any]:
+    """Bold, centred header cells."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    out: list[Any] = []
+    out = []
     for value in values:
-        cell = WriteOnlyCell(ws, value=_plain(value) if isinstance(value, Decimal) else value)
-        if is_formula_like(value):
-            cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-            cell.quotePrefix = True
-        if bold:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell = WriteOnlyCell(ws, value=value)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         out.append(cell)
     return out
+
+
+def _cells(ws, values: list[Any]) -> list[Any]:
+    """One data row as the ledger writes it (formula-like text kept as text), Decimals as numbers."""
+    return xlsx_row(ws, [_plain(v) if isinstance(v, Decimal) else v for v in values])
 
 
 def write_xlsx(card: Scorecard, title: str, stream: IO[bytes]) -> None:
@@ -302,10 +303,10 @@ def write_xlsx(card: Scorecard, title: str, stream: IO[bytes]) -> None:
     ws = wb.create_sheet("单位考评")
     for index, width in enumerate((6, 14, 28) + (10,) * (len(COLUMNS) - 3), 1):
         ws.column_dimensions[get_column_letter(index)].width = width
-    ws.append(_cells(ws, [title], bold=True))
+    ws.append(_header(ws, [title]))
     ws.append(_cells(ws, [f"扣分规则:{card.rules.sentence()}"]))
     ws.append([])
-    ws.append(_cells(ws, list(COLUMNS), bold=True))
+    ws.append(_header(ws, list(COLUMNS)))
     for line in card.units:
         f = line.figures
         ws.append(_cells(ws, [
