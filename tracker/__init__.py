@@ -31,8 +31,12 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
-    if not app.logger.handlers or app.config.get("TESTING"):
-        logging.basicConfig(level=logging.INFO)
+    # The app's records (refusals, settings changed, units an import created, job runs) are INFO
+    # and above, under the "tracker" logger; Flask's handler on it writes them to stderr (gunicorn's
+    # error log) unless the host has configured logging itself. No root handler is added here:
+    # that printed every record twice and left INFO dropped outside tests.
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
