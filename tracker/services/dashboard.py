@@ -101,7 +101,8 @@ def _overdue_by(fig: Figures, at_least: int):
 
 
 def _rows(session: Session, stmt) -> list[IssueRow]:
-    return [IssueRow(i, bool(o), int(d or 0), bool(lg), li) for i, o, d, lg, li in session.execute(stmt).all()]
+    return [IssueRow(i, bool(o), int(d or 0), bool(lg), li, due_soon=bool(ds))
+            for i, o, d, lg, li, ds in session.execute(stmt).all()]
 
 
 def todo(session: Session, user: User, today: date, config: dict) -> Todo:
@@ -114,7 +115,7 @@ def todo(session: Session, user: User, today: date, config: dict) -> Todo:
     fig = day_figures(today, config)
     counts = _counts(session, user, fig)
     select_rows = (
-        select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light)
+        select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, fig.due_soon)
         .where(visible_issues(user))
         .options(joinedload(Issue.lead_unit), joinedload(Issue.round))
         .limit(TODO_LIMIT)

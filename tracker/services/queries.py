@@ -63,6 +63,7 @@ class IssueRow:
     lagging: bool
     light: Optional[str]
     supervised: bool = False  # flagged 挂牌督办 (set by search_issues; other readers leave it False)
+    due_soon: bool = False  # open and due within the due-soon window (set by the home page's queue)
 
 
 def day_figures(today: date, config: dict) -> Figures:
