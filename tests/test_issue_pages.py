@@ -611,3 +611,16 @@ def test_unit_user_cannot_edit(app, world):
     response = client.post(f"/issues/{world['a'].id}/edit", data=issue_form(world, code="A-01", version="1"))
     assert response.status_code == 403
     assert snapshot(world["a"].id) == before
+
+
+def test_a_refused_report_comes_back_with_what_was_typed(app, world):
+    client = client_for(app, world["staff"])
+    issue = world["a"]
+    before = snapshot(issue.id)
+    response = client.post(f"/issues/{issue.id}/progress",
+                           data={"period": "2020-07", "percent": "150", "text": "已完成管网排查,正在整治"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "进度必须是 0 到 100 的整数。" in html
+    assert '>已完成管网排查,正在整治</textarea>' in html and 'name="percent" min="0" max="100" value="150"' in html
+    assert snapshot(issue.id) == before

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from ..models import Issue
 from ..services import issues as issue_svc
 from ..web import undo_refused
 from ..workflow import Refusal
-from . import bp
+from . import bp, dossier
 from .forms import EvidenceForm, ProgressForm, TransitionForm
 
 SUCCESS = {
@@ -42,6 +42,14 @@ def _flash_form_errors(form) -> None:
             flash(message, "danger")
 
 
+def _again(issue_id: int, status: int):
+    """The issue page again, with the reasons on top and what the user typed still in its form."""
+    issue = dossier.load_issue(db.session, current_user, issue_id)
+    posted = {**request.form.to_dict(), "for": request.form.get("action") or request.endpoint.rsplit(".", 1)[-1]}
+    return render_template("issues/detail.html", posted=posted,
+                           **dossier.as_context(dossier.build(db.session, current_user, issue))), status
+
+
 def _run(issue_id: int, form, call: Callable[[Issue], Optional[str]]):
     """Validate `form`, run `call(issue)` (one service call), commit and flash its message.
 
@@ -53,13 +61,13 @@ def _run(issue_id: int, form, call: Callable[[Issue], Optional[str]]):
         return _back(issue.id)
     if not form.validate():
         _flash_form_errors(form)
-        return _back(issue.id)
+        return _again(issue.id, 422)
     try:
         message = call(issue)
     except Refusal as refusal:
         undo_refused(refusal)
         flash(refusal.message, "danger")
-        return _back(issue_id)
+        return _again(issue_id, refusal.status)
     db.session.commit()
     if message:
         flash(message, "success")
