@@ -54,10 +54,6 @@ def import_plan():
         round_id=data["round_id"], category=data.get("category", plan_import.DEFAULT_CATEGORY),
         assigned_on=plan_import.read_date(data.get("assigned_on"), "assigned_on", "交办日期") or plan_import.default_assigned_on(plan, today),
         plan_title=plan.title, unit_map=unit_map)
-    try:
-        issues = plan_import.apply_plan(db.session, user, clock.now(), today, options, rows)
-    except plan_import.PlanRejected as rejected:
-        db.session.rollback()
-        return jsonify(error=rejected.message, errors=rejected.errors), rejected.status
+    issues = plan_import.apply_plan(db.session, user, clock.now(), today, options, rows)
     db.session.commit()
     return jsonify(created=len(issues), issue_ids=[i.id for i in issues], codes=[i.code for i in issues]), 201

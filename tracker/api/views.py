@@ -42,7 +42,8 @@ def refused(err: Refusal):
     """A refused call: nothing written stays, the caller gets the reason."""
     db.session.rollback()
     log.warning("refused %s %s for %s: %s %s", request.method, request.path, _who(), err.status, err.message)
-    return jsonify(error=err.message), err.status
+    details = getattr(err, "errors", None)  # a refusal listing every row's problems (plan import)
+    return jsonify(error=err.message, **({"errors": details} if details is not None else {})), err.status
 
 
 @bp.errorhandler(StaleDataError)
