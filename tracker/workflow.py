@@ -216,6 +216,11 @@ def may_manage_issues(role: str) -> bool:
     return role == "supervisor"
 
 
+def may_administer(role: str) -> bool:
+    """Whether the role administers the system: units, users, settings, mail, the public page."""
+    return role == "admin"
+
+
 def may_manage_rounds(role: str) -> bool:
     """Whether the role registers inspection rounds."""
     return role in ("supervisor", "admin")

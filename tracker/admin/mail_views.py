@@ -12,7 +12,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from .. import clock
+from .. import clock, workflow
 from ..extensions import db
 from ..mail import outbox
 from ..services import notify_views
@@ -28,7 +28,7 @@ class RetryForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if current_user.role != "admin":
+    if not workflow.may_administer(current_user.role):
         raise Refusal("forbidden", "只有系统管理员可以查看邮件日志和重发邮件。")
 
 

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from .. import clock
+from .. import clock, workflow
 from ..extensions import db
 from ..services import scorecard
 from ..web import undo_refused
@@ -35,7 +35,7 @@ class ScorecardRulesForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if current_user.role != "admin":
+    if not workflow.may_administer(current_user.role):
         raise Refusal("forbidden", "只有系统管理员可以修改单位考评扣分规则。")
 
 

@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from .. import clock
+from .. import clock, workflow
 from ..extensions import db
 from ..jobs import settings as job_settings
 from ..web import undo_refused
@@ -71,7 +71,7 @@ class SettingsForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if current_user.role != "admin":
+    if not workflow.may_administer(current_user.role):
         raise Refusal("forbidden", "只有系统管理员可以修改提醒与督办设置。")
 
 

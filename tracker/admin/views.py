@@ -30,7 +30,7 @@ FIELD_ALIASES = {"parent_code": "parent", "unit_code": "unit"}
 
 
 def _admin_only() -> None:
-    if current_user.role != "admin":
+    if not workflow.may_administer(current_user.role):
         raise Refusal("forbidden", "只有系统管理员可以管理单位和用户。")
 
 

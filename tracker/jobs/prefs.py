@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from sqlalchemy.orm import Session
 
+from .. import workflow
 from ..models import User
 from ..notify_models import UserPref
 from ..workflow import Refusal
@@ -24,7 +25,7 @@ def set_digest_pref(session: Session, actor: User, value: Any, user: Optional[Us
                     now: Optional[datetime] = None) -> str:
     """Set the digest frequency of `user` (default: the actor); only one's own, or an admin."""
     user = user or actor
-    if user.id != actor.id and actor.role != "admin":
+    if user.id != actor.id and not workflow.may_administer(actor.role):
         raise Refusal("forbidden", "只能修改自己的通知设置。")
     choice = str(value or "").strip()
     if choice not in DIGEST_CHOICES:

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workflow
 from ..calendar import CALENDAR, DAY_MODES
 from ..models import ROLE_LABELS, UNIT_ROLES, User
 from ..notify_models import JobSetting
@@ -254,7 +255,7 @@ def get_settings(session: Session) -> JobSettings:
 def save_settings(session: Session, actor: Optional[User], data: Mapping[str, Any],
                   now: Optional[datetime] = None) -> JobSettings:
     """Validate and store the settings given in `data` (others stay); admins only (None: the system)."""
-    if actor is not None and actor.role != "admin":
+    if actor is not None and not workflow.may_administer(actor.role):
         raise Refusal("forbidden", "只有系统管理员可以修改提醒与督办设置。")
     unknown = [key for key in data if key not in FIELDS]
     if unknown:

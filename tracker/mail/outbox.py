@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import workflow
 from ..models import User
 from ..notify_models import Notice, Outbox
 from ..workflow import Refusal
@@ -163,7 +164,7 @@ def queue(session: Session, mails: Iterable[Mail], notices: Iterable[NoticeDraft
 # --- the mail log (admins) ---------------------------------------------------
 
 def _require_admin(actor: Optional[User]) -> None:
-    if actor is not None and actor.role != "admin":
+    if actor is not None and not workflow.may_administer(actor.role):
         raise Refusal("forbidden", "您的角色无权查看或重发邮件。")
 
 

@@ -12,6 +12,7 @@ from typing import Optional
 
 from sqlalchemy.orm import Session
 
+from .. import workflow
 from ..models import User
 from ..jobs.settings import put_setting
 from ..notify_models import JobSetting
@@ -41,7 +42,7 @@ def is_enabled(session: Session) -> bool:
 
 def set_enabled(session: Session, actor: Optional[User], now: datetime, enabled: bool) -> bool:
     """Turn the public page on or off; admins only (None: the system). Flushes, never commits."""
-    if actor is not None and actor.role != "admin":
+    if actor is not None and not workflow.may_administer(actor.role):
         raise Refusal("forbidden", "只有系统管理员可以开启或关闭整改公示页面。")
     enabled = bool(enabled)
     put_setting(session, KEY, enabled, actor, now)

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from .. import clock
+from .. import clock, workflow
 from ..extensions import db
 from ..web import undo_refused
 from ..workflow import Refusal
@@ -41,7 +41,7 @@ class SwitchForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if current_user.role != "admin":
+    if not workflow.may_administer(current_user.role):
         raise Refusal("forbidden", "只有系统管理员可以开启或关闭整改公示页面。")
 
 

@@ -49,7 +49,7 @@ def mail_server_status(config: Mapping[str, Any]) -> MailServerStatus:
 
 
 def _require_admin(actor: User) -> None:
-    if actor.role != "admin":
+    if not workflow.may_administer(actor.role):
         raise Refusal("forbidden", "只有系统管理员可以查看邮件日志和重发邮件。")
 
 

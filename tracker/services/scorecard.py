@@ -26,6 +26,7 @@ from typing import IO, Any, Mapping, Optional
 
 from sqlalchemy.orm import Session
 
+from .. import workflow
 from ..models import UNIT_ROLES, User
 from ..jobs.settings import put_setting
 from ..notify_models import JobSetting
@@ -177,7 +178,7 @@ def get_rules(session: Session) -> Rules:
 def save_rules(session: Session, actor: Optional[User], data: Mapping[str, Any],
                now: Optional[datetime] = None) -> Rules:
     """Validate and store the rules given in `data` (others stay); admins only (None: the system)."""
-    if actor is not None and actor.role != "admin":
+    if actor is not None and not workflow.may_administer(actor.role):
         raise Refusal("forbidden", "只有系统管理员可以修改单位考评扣分规则。")
     before = get_rules(session)
     rules = _validate(data, before)
