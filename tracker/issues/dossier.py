@@ -93,8 +93,10 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
         ).all()
     ]
     merged_into_visible = bool(issue.merged_into) and can_see(session, user, issue.merged_into)
-    actions = issue_svc.available_actions(session, user, issue)
     relation = unit_relation(session, user, issue)
+    # The workflow's view from the rows just loaded, rather than counting them again.
+    sit = issue_svc.situation_of(issue, relation, len(attachments), len(all_reports), len(merged_in))
+    actions = issue_svc.available_actions(session, user, issue, sit)
     report_refusal = workflow.may_report(user.role, relation, issue.state, issue.merged_into_id is not None)
     candidates: list[tuple[int, str, str]] = []
     if any(a.action == workflow.MERGE and a.allowed for a in actions):

@@ -60,21 +60,27 @@ def record_event(
 
 
 def situation(session: Session, user: User, issue: Issue) -> Situation:
-    """Describe the issue for the workflow, as seen by `user`."""
+    """Describe the issue for the workflow, as seen by `user` (four small queries)."""
     evidence = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id))
     reports = session.scalar(
         select(func.count()).select_from(ProgressReport).where(ProgressReport.issue_id == issue.id)
     )
     merged_in = session.scalar(select(func.count()).select_from(Issue).where(Issue.merged_into_id == issue.id))
+    return situation_of(issue, unit_relation(session, user, issue), evidence or 0, reports or 0, merged_in or 0)
+
+
+def situation_of(issue: Issue, relation: Optional[str], evidence_count: int, report_count: int,
+                 merged_in_count: int) -> Situation:
+    """The workflow's view of an issue from figures the caller already has (the issue page loads them)."""
     return Situation(
         state=issue.state,
         rectify_type=issue.rectify_type,
         merged=issue.merged_into_id is not None,
-        has_merged_issues=bool(merged_in),
-        relation=unit_relation(session, user, issue),
+        has_merged_issues=bool(merged_in_count),
+        relation=relation,
         has_summary=bool((issue.summary or "").strip()),
-        evidence_count=evidence or 0,
-        report_count=reports or 0,
+        evidence_count=evidence_count,
+        report_count=report_count,
         verified_by_id=issue.verified_by_id,
     )
 
@@ -89,14 +95,15 @@ class ActionChoice:
     reason: Optional[str] = None
 
 
-def available_actions(session: Session, user: User, issue: Issue) -> list[ActionChoice]:
+def available_actions(session: Session, user: User, issue: Issue,
+                      sit: Optional[Situation] = None) -> list[ActionChoice]:
     """The workflow actions this user could take on this issue now.
 
     Actions the role never takes are left out; those blocked only by a missing
     precondition (evidence, report) are returned with the reason, so the page can
     say what to do next.
     """
-    sit = situation(session, user, issue)
+    sit = sit or situation(session, user, issue)
     choices = []
     for action in workflow.ACTIONS:
         try:
