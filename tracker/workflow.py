@@ -119,6 +119,14 @@ class Refusal(Exception):
         return self.STATUS[self.kind]
 
 
+class Precondition(Refusal):
+    """A refusal only for something the user can still supply (a report, evidence): the page shows
+    the action with this reason, so the user knows what to do next."""
+
+    def __init__(self, message: str):
+        super().__init__("conflict", message)
+
+
 @dataclass(frozen=True)
 class Situation:
     """What the workflow needs to know about an issue to judge an action."""
@@ -177,9 +185,9 @@ def decide(
         raise Refusal("conflict", "验收人不能再批准同一问题的销号,请由其他审批人办理。")
     if action == SUBMIT:
         if issue.report_count < 1:
-            raise Refusal("conflict", "提交销号前需至少报送一次整改进展。")
+            raise Precondition("提交销号前需至少报送一次整改进展。")
         if issue.evidence_count < 1:
-            raise Refusal("conflict", "提交销号前需至少上传一份佐证材料。")
+            raise Precondition("提交销号前需至少上传一份佐证材料。")
     if action == MERGE and issue.has_merged_issues:
         raise Refusal("conflict", "已有其他问题并入本问题,本问题不能再并入其他问题。")
     if not check_inputs:

@@ -108,10 +108,10 @@ def available_actions(session: Session, user: User, issue: Issue,
     for action in workflow.ACTIONS:
         try:
             workflow.decide(action, user.role, user.id, sit, check_inputs=False)
-        except Refusal as refusal:
-            if refusal.kind == "conflict" and action == workflow.SUBMIT and sit.relation == "lead" \
-                    and user.role == "unit_head" and not sit.merged and sit.state in workflow.OPEN_STATES:
-                choices.append(ActionChoice(action, workflow.ACTION_LABELS[action], False, refusal.message))
+        except workflow.Precondition as missing:
+            choices.append(ActionChoice(action, workflow.ACTION_LABELS[action], False, missing.message))
+            continue
+        except Refusal:
             continue
         choices.append(ActionChoice(action, workflow.ACTION_LABELS[action], True))
     return choices
