@@ -246,3 +246,22 @@ def test_openapi_refs_resolve_and_issue_schema_matches_contract(client):
     assert set(events["properties"]) == {"at", "actor", "action", "from_state", "to_state", "comment"}
     params = {p["name"] for p in doc["paths"]["/issues"]["get"]["parameters"]}
     assert params == {"state", "unit", "round_id", "overdue", "light", "q", "page", "per_page"}
+
+
+def test_merge_through_the_api_names_its_target_by_code(client, session):
+    from tracker.models import Issue
+
+    from .factories import make_issue, make_round, make_unit, make_user
+    from .test_api import api_for
+
+    unit, round_ = make_unit(), make_round()
+    target = make_issue(lead_unit=unit, round=round_, code="T-01")
+    issue = make_issue(lead_unit=unit, round=round_, code="M-01")
+    supervisor = make_user("supervisor")
+    session.commit()
+    api = api_for(client, supervisor)
+    missing = api.post(f"/issues/{issue.id}/transitions", json={"action": "merge", "target_code": "NO-SUCH"})
+    assert missing.status_code == 422 and missing.get_json()["error"] == "目标问题编号「NO-SUCH」不存在。"
+    response = api.post(f"/issues/{issue.id}/transitions", json={"action": "merge", "target_code": "T-01"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert session.get(Issue, issue.id).merged_into_id == target.id

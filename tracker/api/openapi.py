@@ -234,6 +234,8 @@ SCHEMAS: dict[str, Any] = {
             "comment": {"type": "string", "nullable": True, "description": "理由;return 与 reopen 必填"},
             "summary": {"type": "string", "nullable": True, "description": "整改情况总结;submit 必填"},
             "target_issue_id": {"type": "integer", "nullable": True, "description": "merge 的目标问题"},
+            "target_code": {"type": "string", "nullable": True,
+                            "description": "merge 的目标问题编号(给出时优先于 target_issue_id)"},
             "version": {"type": "integer", "nullable": True,
                         "description": "调用方所见的问题版本;与当前版本不符时返回 409"},
         },

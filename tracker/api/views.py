@@ -240,12 +240,13 @@ def transition(issue_id: int):
     """Take a workflow action: submit, verify, approve, return, reopen, mark_basically_done, merge."""
     issue = _visible_issue(issue_id)
     data = check_types(json_body(), {"action": STR, "comment": STR, "summary": STR,
-                                     "target_issue_id": INT, "version": INT})
+                                     "target_issue_id": INT, "target_code": STR, "version": INT})
     if not data.get("action"):
         raise schemas.bad_request("请提供 action(要执行的操作)。")
     issue_service.transition(db.session, current_api_user(), clock.now(), issue, data["action"],
                              comment=data.get("comment"), summary=data.get("summary"),
-                             target_issue_id=data.get("target_issue_id"), version=data.get("version"))
+                             target_issue_id=data.get("target_issue_id"), version=data.get("version"),
+                             target_code=data.get("target_code"))
     db.session.commit()
     return jsonify(_issue_payload(issue))
 

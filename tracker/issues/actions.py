@@ -9,7 +9,6 @@ from typing import Callable, Optional
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import clock, workflow
 from ..extensions import db
@@ -114,15 +113,10 @@ def transition(issue_id: int):
     def call(issue: Issue) -> str:
         action = form.action.data
         target_id = int(form.target_issue_id.data) if form.target_issue_id.data else None
-        code = (form.target_code.data or "").strip()
-        if action == workflow.MERGE and code:
-            # A code typed by hand wins over the list: it is the more deliberate choice.
-            target_id = db.session.scalar(select(Issue.id).where(Issue.code == code))
-            if target_id is None:
-                raise Refusal("invalid", f"目标问题编号「{code}」不存在。", "target_issue_id")
         issue_svc.transition(db.session, current_user, clock.now(), issue, action,
                              comment=form.comment.data, summary=form.summary.data,
-                             target_issue_id=target_id, version=int(form.version.data))
+                             target_issue_id=target_id, version=int(form.version.data),
+                             target_code=form.target_code.data)
         if action == workflow.MERGE and issue.merged_into_id is not None:
             target = db.session.get(Issue, issue.merged_into_id)  # in the identity map already
             return f"已与问题 {target.code} 合并整改。"

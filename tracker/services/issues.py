@@ -21,7 +21,7 @@ from .. import workflow
 from ..models import Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
 from ..workflow import Refusal, Situation
 from . import files
-from .scoping import can_see, unit_relation
+from .scoping import can_see, unit_relation, visible_issues
 
 STALE_MESSAGE = "该问题刚被他人修改过,请刷新页面后重试。"
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -151,8 +151,12 @@ def transition(
     summary: Optional[str] = None,
     target_issue_id: Optional[int] = None,
     version: Optional[int] = None,
+    target_code: Optional[str] = None,
 ) -> Issue:
-    """Take a workflow action on an issue, write its events, and flush."""
+    """Take a workflow action on an issue, write its events, and flush.
+
+    A merge names its target by id or by code (a code typed by hand wins: the more deliberate
+    choice); either must be an issue the actor may see."""
     comment = (comment or "").strip() or None
     _check_version(issue, version)
     if action == workflow.SUBMIT and summary is not None and summary.strip():
@@ -160,10 +164,13 @@ def transition(
     sit = situation(session, actor, issue)
     target = None
     target_sit = None
-    if action == workflow.MERGE and target_issue_id is not None:
-        target = session.get(Issue, int(target_issue_id))
+    code = (target_code or "").strip()
+    if action == workflow.MERGE and (code or target_issue_id is not None):
+        found = Issue.code == code if code else Issue.id == int(target_issue_id)
+        target = session.scalar(select(Issue).where(found, visible_issues(actor)))
         if target is None:
-            raise Refusal("invalid", "目标问题不存在。", "target_issue_id")
+            raise Refusal("invalid", f"目标问题编号「{code}」不存在。" if code else "目标问题不存在。",
+                          "target_issue_id")
         if target.id == issue.id:
             raise Refusal("invalid", "不能与问题自身合并。", "target_issue_id")
         target_sit = situation(session, actor, target)
