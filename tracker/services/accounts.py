@@ -33,6 +33,17 @@ def _email(value: Any, field: str = "email") -> Optional[str]:
     return value
 
 
+def unit_by_code(session: Session, code: Any, field: str, label: str = "单位编码") -> Optional[Unit]:
+    """The unit with this code, None when no code is given; a refusal on `field` when none has it."""
+    code = str(code or "").strip()
+    if not code:
+        return None
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise Refusal("invalid", f"{label}「{code}」不存在。", field)
+    return unit
+
+
 def create_unit(session: Session, actor: Optional[User], code: Any, name: Any,
                 parent_code: Any = None, email: Any = None) -> Unit:
     """Add a responsible unit (admin)."""
@@ -47,11 +58,7 @@ def create_unit(session: Session, actor: Optional[User], code: Any, name: Any,
         raise Refusal("conflict", f"单位编码「{code}」已存在。", "code")
     if session.scalar(select(Unit.id).where(Unit.name == name)):
         raise Refusal("conflict", f"单位名称「{name}」已存在。", "name")
-    parent = None
-    if parent_code:
-        parent = session.scalar(select(Unit).where(Unit.code == str(parent_code).strip()))
-        if parent is None:
-            raise Refusal("invalid", f"上级单位「{parent_code}」不存在。", "parent_code")
+    parent = unit_by_code(session, parent_code, "parent_code", "上级单位")
     unit = Unit(code=code, name=name, parent_id=parent.id if parent else None, email=_email(email))
     session.add(unit)
     session.flush()
@@ -67,11 +74,8 @@ def update_unit(session: Session, actor: User, unit: Unit, name: Any, parent_cod
         raise Refusal("invalid", "请填写单位名称(不超过 200 个字)。", "name")
     if session.scalar(select(Unit.id).where(Unit.name == name, Unit.id != unit.id)):
         raise Refusal("conflict", f"单位名称「{name}」已存在。", "name")
-    parent = None
-    if parent_code:
-        parent = session.scalar(select(Unit).where(Unit.code == str(parent_code).strip()))
-        if parent is None:
-            raise Refusal("invalid", f"上级单位「{parent_code}」不存在。", "parent_code")
+    parent = unit_by_code(session, parent_code, "parent_code", "上级单位")
+    if parent is not None:
         walk: Optional[Unit] = parent
         while walk is not None:
             if walk.id == unit.id:
@@ -95,11 +99,7 @@ def create_user(session: Session, actor: Optional[User], username: Any, password
         raise Refusal("conflict", f"用户名「{username}」已存在。", "username")
     if role not in ROLES:
         raise Refusal("invalid", "角色应为 " + "、".join(ROLES) + " 之一。", "role")
-    unit = None
-    if unit_code:
-        unit = session.scalar(select(Unit).where(Unit.code == str(unit_code).strip()))
-        if unit is None:
-            raise Refusal("invalid", f"单位编码「{unit_code}」不存在。", "unit_code")
+    unit = unit_by_code(session, unit_code, "unit_code")
     if role in UNIT_ROLES and unit is None:
         raise Refusal("invalid", "责任单位的用户必须指定所属单位。", "unit_code")
     _check_password(password)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import workflow
 from ..models import ROLES, UNIT_ROLES, Issue, Round, Unit, User
 from ..workflow import Refusal
-from .accounts import _check_password, _email, _require, end_sessions, round_fields
+from .accounts import _check_password, _email, _require, end_sessions, round_fields, unit_by_code
 from .scoping import visible_issues
 
 
@@ -73,16 +73,6 @@ def rounds_with_counts(session: Session, actor: User) -> list[tuple[Round, int]]
     return [(round_, int(counts.get(round_.id, 0))) for round_ in rounds]
 
 
-def _unit_by_code(session: Session, code: Any) -> Optional[Unit]:
-    code = str(code or "").strip()
-    if not code:
-        return None
-    unit = session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
-        raise Refusal("invalid", f"单位编码「{code}」不存在。", "unit_code")
-    return unit
-
-
 def update_user(session: Session, actor: User, user: User, role: Any, unit_code: Any = None,
                 email: Any = None, display_name: Any = None, active: Any = True) -> User:
     """Change a user's role, unit, address, name or activity (admin).
@@ -93,7 +83,7 @@ def update_user(session: Session, actor: User, user: User, role: Any, unit_code:
     _require(actor, ("admin",), "管理用户")
     if role not in ROLES:
         raise Refusal("invalid", "角色应为 " + "、".join(ROLES) + " 之一。", "role")
-    unit = _unit_by_code(session, unit_code)
+    unit = unit_by_code(session, unit_code, "unit_code")
     if role in UNIT_ROLES and unit is None:
         raise Refusal("invalid", "责任单位的用户必须指定所属单位。", "unit_code")
     active = bool(active)

@@ -21,6 +21,7 @@ from .. import workflow
 from ..models import Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
 from ..workflow import Refusal, Situation
 from . import files
+from .accounts import unit_by_code
 from .scoping import can_see, unit_relation, visible_issues
 
 STALE_MESSAGE = "该问题刚被他人修改过,请刷新页面后重试。"
@@ -341,9 +342,9 @@ def _parse_date(value: Any, field: str, label: str) -> date:
 
 
 def _unit_by_code(session: Session, code: Any, field: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.code == str(code or "").strip()))
-    if unit is None:
-        raise Refusal("invalid", f"单位编码「{code}」不存在。", field)
+    unit = unit_by_code(session, code, field)
+    if unit is None:  # an issue's units are required: a blank code names none
+        raise Refusal("invalid", f"单位编码「{code or ''}」不存在。", field)
     return unit
 
 
