@@ -8,7 +8,7 @@ from typing import Any, Optional
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from .config import load_config
+from .config import instance_secret, load_config
 from .extensions import csrf, db, login_manager, migrate
 from .workflow import Refusal
 
@@ -27,6 +27,8 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
     # Leave room for the multipart envelope around the largest allowed file.
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 
-def _instance_secret(instance_path: Path) -> str:
+def instance_secret(instance_path: Path) -> str:
     """Return the secret key kept in the instance folder, creating it once."""
     path = instance_path / "secret_key"
     if path.exists():
@@ -30,7 +30,8 @@ def load_config(instance_path: str) -> dict:
     database_url = env.get("TRACKER_DATABASE_URL") or f"sqlite:///{inst / 'tracker.db'}"
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SECRET_KEY": env.get("TRACKER_SECRET_KEY") or _instance_secret(inst),
+        # None: create_app reads (or creates) instance/secret_key, only if no key is given at all.
+        "SECRET_KEY": env.get("TRACKER_SECRET_KEY") or None,
         "UPLOAD_DIR": env.get("TRACKER_UPLOAD_DIR") or str(inst / "uploads"),
         "BASE_URL": env.get("TRACKER_BASE_URL", "http://127.0.0.1:5000"),
         # Without an SMTP URL nothing is sent: mail stays in the outbox, readable by admins.
