@@ -8,9 +8,9 @@ from typing import Any, Optional
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
-from .config import instance_secret, load_config
-from .extensions import csrf, db, login_manager, migrate
-from .workflow import Refusal
+from tracker.config import instance_secret, load_config
+from tracker.extensions import csrf, db, login_manager, migrate
+from tracker.workflow import Refusal
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("tracker")
@@ -46,22 +46,22 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth, sqlite
-    from . import notify_models  # noqa: F401
+    from tracker import auth, sqlite
+    from tracker import notify_models  # noqa: F401
 
     sqlite.init_app(app)
     auth.init_app(app)
 
-    from .admin import bp as admin_bp
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .issues import bp as issues_bp
-    from .main import bp as main_bp
-    from .notices import bp as notices_bp
-    from .stats import bp as stats_bp
-    from .public import admin_bp as public_admin_bp
-    from .public import bp as public_bp
-    from .background import bp as background_bp
+    from tracker.admin import bp as admin_bp
+    from tracker.api import bp as api_bp
+    from tracker.auth import bp as auth_bp
+    from tracker.issues import bp as issues_bp
+    from tracker.main import bp as main_bp
+    from tracker.notices import bp as notices_bp
+    from tracker.stats import bp as stats_bp
+    from tracker.public import admin_bp as public_admin_bp
+    from tracker.public import bp as public_bp
+    from tracker.background import bp as background_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
@@ -75,13 +75,13 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 
-    from . import templating
+    from tracker import templating
 
     templating.init_app(app)
     _register_errors(app)
     _register_headers(app)
 
-    from .cli import register_commands
+    from tracker.cli import register_commands
 
     register_commands(app)
     return app
@@ -107,7 +107,7 @@ def _wants_json() -> bool:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refused(err: Refusal):
-        from .web import undo_refused
+        from tracker.web import undo_refused
 
         undo_refused(err)
         if _wants_json():

@@ -5,8 +5,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, FlaskGroup
 
-from .extensions import db
-from .models import ROLES
+from tracker.extensions import db
+from tracker.models import ROLES
 
 
 def register_commands(app: Flask) -> None:
@@ -22,8 +22,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--password", default=None, help="prompted for when not given")
     def create_user(username, role, unit_code, email, display_name, password):
         """Create a user."""
-        from .services import accounts
-        from .workflow import Refusal
+        from tracker.services import accounts
+        from tracker.workflow import Refusal
 
         if password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -42,17 +42,17 @@ def register_commands(app: Flask) -> None:
     @click.option("--scale", default=0, type=int, help="add N synthetic issues for measuring")
     def demo(scale):
         """Upgrade the database and load the demo (idempotent)."""
-        from .demo import load_demo
+        from tracker.demo import load_demo
 
         load_demo(scale=scale, echo=click.echo)
 
-    from .jobs import register_cli as register_jobs_cli
+    from tracker.jobs import register_cli as register_jobs_cli
 
     register_jobs_cli(app)
 
 
 def _create_app(*_args):
-    from . import create_app
+    from tracker import create_app
 
     return create_app()
 

@@ -30,13 +30,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from . import clock, workflow
-from .extensions import db
-from .models import ROLE_LABELS, Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
-from .services import accounts
-from .services import issues as issue_service
-from .services.figures import figures
-from .workflow import Refusal
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.models import ROLE_LABELS, Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
+from tracker.services import accounts
+from tracker.services import issues as issue_service
+from tracker.services.figures import figures
+from tracker.workflow import Refusal
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 BEIJING = timedelta(hours=8)

@@ -19,8 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .clock import utcnow
-from .extensions import db
+from tracker.clock import utcnow
+from tracker.extensions import db
 
 # Roles that belong to a responsible unit; the others see every issue.
 UNIT_ROLES = ("unit_staff", "unit_head")

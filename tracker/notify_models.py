@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .clock import utcnow
-from .extensions import db
+from tracker.clock import utcnow
+from tracker.extensions import db
 
 
 class JobSetting(db.Model):

@@ -18,7 +18,7 @@ def init_app(app: Flask) -> None:
     """Install the connect hook on the app's SQLite engine."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    from .extensions import db
+    from tracker.extensions import db
 
     with app.app_context():
         engine: Engine = db.engine

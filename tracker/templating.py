@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
 
-from . import workflow
-from .models import ROLE_LABELS
-from .services.figures import LIGHT_LABELS
+from tracker import workflow
+from tracker.models import ROLE_LABELS
+from tracker.services.figures import LIGHT_LABELS
 
 
 def local_time(value: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -64,6 +64,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def logout_form():
-        from .auth.forms import LogoutForm
+        from tracker.auth.forms import LogoutForm
 
         return {"logout_form": LogoutForm}

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from flask import Response, request, send_file
 from flask_login import current_user
 
-from .extensions import db
-from .workflow import Refusal
+from tracker.extensions import db
+from tracker.workflow import Refusal
 
 log = logging.getLogger("tracker.refused")
 

@@ -3,6 +3,6 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import views  # noqa: E402,F401
-from . import mail_views, settings_views  # noqa: E402,F401
-from . import scorecard_views  # noqa: E402,F401
+from tracker.admin import views  # noqa: E402,F401
+from tracker.admin import mail_views, settings_views  # noqa: E402,F401
+from tracker.admin import scorecard_views  # noqa: E402,F401

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from .. import workflow
-from ..models import ROLE_LABELS, ROLES
+from tracker import workflow
+from tracker.models import ROLE_LABELS, ROLES
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice

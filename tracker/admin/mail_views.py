@@ -12,13 +12,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from .. import clock, workflow
-from ..extensions import db
-from ..mail import outbox
-from ..services import notify_views
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.mail import outbox
+from tracker.services import notify_views
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.admin import bp
 
 PER_PAGE = 50
 

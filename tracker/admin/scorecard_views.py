@@ -12,12 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from .. import clock, workflow
-from ..extensions import db
-from ..services import scorecard
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.services import scorecard
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.admin import bp
 
 
 class ScorecardRulesForm(FlaskForm):

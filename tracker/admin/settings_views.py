@@ -14,12 +14,12 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from .. import clock, workflow
-from ..extensions import db
-from ..jobs import settings as job_settings
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.jobs import settings as job_settings
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.admin import bp
 
 # Empty rows offered under the ladder for adding levels without JavaScript.
 BLANK_ROWS = 2

@@ -14,15 +14,15 @@ from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from .. import workflow
-from ..extensions import db
-from ..models import Round, Unit, User
-from ..services import accounts
-from ..services import admin as admin_service
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
-from .forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
+from tracker import workflow
+from tracker.extensions import db
+from tracker.models import Round, Unit, User
+from tracker.services import accounts
+from tracker.services import admin as admin_service
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.admin import bp
+from tracker.admin.forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
                     unit_choices)
 
 # Service field names that differ from the form's.

@@ -11,9 +11,9 @@ from typing import Optional
 
 from flask import Response, g, jsonify, request
 
-from ..extensions import db
-from ..models import User
-from ..services import accounts
+from tracker.extensions import db
+from tracker.models import User
+from tracker.services import accounts
 
 log = logging.getLogger("tracker.api")
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .. import clock
-from ..background.views import start
-from ..extensions import db
-from ..issues.export_views import inline_max_rows, xlsx_response
-from ..services import background_jobs, ledger
-from . import bp, schemas
-from .auth import current_api_user
-from .job_views import accepted
+from tracker import clock
+from tracker.background.views import start
+from tracker.extensions import db
+from tracker.issues.export_views import inline_max_rows, xlsx_response
+from tracker.services import background_jobs, ledger
+from tracker.api import bp, schemas
+from tracker.api.auth import current_api_user
+from tracker.api.job_views import accepted
 
 
 @bp.get("/issues/export.xlsx")

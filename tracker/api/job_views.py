@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask import Response, jsonify, url_for
 
-from .. import clock
-from ..background import runner
-from ..background.views import send_result
-from ..extensions import db
-from ..services import background_jobs as jobs
-from . import bp
-from .auth import current_api_user
+from tracker import clock
+from tracker.background import runner
+from tracker.background.views import send_result
+from tracker.extensions import db
+from tracker.services import background_jobs as jobs
+from tracker.api import bp
+from tracker.api.auth import current_api_user
 
 
 def job_status(job) -> dict:

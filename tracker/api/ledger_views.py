@@ -10,14 +10,14 @@ from typing import Optional
 
 from flask import current_app, jsonify, request
 
-from .. import clock
-from ..background.views import start
-from ..extensions import db
-from ..models import User
-from ..services import background_jobs, ledger_import
-from . import bp, schemas
-from .auth import current_api_user
-from .job_views import accepted
+from tracker import clock
+from tracker.background.views import start
+from tracker.extensions import db
+from tracker.models import User
+from tracker.services import background_jobs, ledger_import
+from tracker.api import bp, schemas
+from tracker.api.auth import current_api_user
+from tracker.api.job_views import accepted
 
 CONFIRM_VALUES = {"true": True, "1": True, "false": False, "0": False, "": False}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from .. import workflow
-from ..models import ROLES
-from .schemas import LIGHTS, MAX_PER_PAGE, STATE_FILTERS
+from tracker import workflow
+from tracker.models import ROLES
+from tracker.api.schemas import LIGHTS, MAX_PER_PAGE, STATE_FILTERS
 
 
 def _ref(name: str) -> dict[str, str]:

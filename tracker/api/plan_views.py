@@ -5,14 +5,14 @@ from typing import Any
 
 from flask import jsonify
 
-from .. import clock
-from ..extensions import db
-from ..plans import Task
-from ..services import plan_import
-from ..workflow import Refusal
-from . import bp
-from .auth import current_api_user
-from .schemas import INT, STR, bad_request, check_types, json_body
+from tracker import clock
+from tracker.extensions import db
+from tracker.plans import Task
+from tracker.services import plan_import
+from tracker.workflow import Refusal
+from tracker.api import bp
+from tracker.api.auth import current_api_user
+from tracker.api.schemas import INT, STR, bad_request, check_types, json_body
 
 
 def _task_json(task: Task) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from .. import workflow
-from ..models import Attachment, Event, Issue, ProgressReport, Round, Unit, User
-from ..services.queries import IssueFilters, IssueRow
-from ..workflow import Refusal
+from tracker import workflow
+from tracker.models import Attachment, Event, Issue, ProgressReport, Round, Unit, User
+from tracker.services.queries import IssueFilters, IssueRow
+from tracker.workflow import Refusal
 
 STR = "string"
 INT = "integer"

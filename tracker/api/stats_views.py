@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 
-from .. import clock
-from ..extensions import db
-from ..services import monthly_report, scorecard, stats
-from ..workflow import Refusal
-from . import bp
-from .auth import current_api_user
+from tracker import clock
+from tracker.extensions import db
+from tracker.services import monthly_report, scorecard, stats
+from tracker.workflow import Refusal
+from tracker.api import bp
+from tracker.api.auth import current_api_user
 
 
 def parse_round_id(raw: str | None) -> int | None:

@@ -13,17 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from .. import clock
-from ..extensions import db
-from ..models import Issue
-from ..services import accounts
-from ..services import issues as issue_service
-from ..services.queries import issue_row, search_issues
-from ..workflow import Refusal
-from . import bp, schemas
-from .auth import authenticate_request, current_api_token, current_api_user, unauthorized
-from .openapi import openapi_document
-from .schemas import INT, STR, STR_LIST, check_types, json_body
+from tracker import clock
+from tracker.extensions import db
+from tracker.models import Issue
+from tracker.services import accounts
+from tracker.services import issues as issue_service
+from tracker.services.queries import issue_row, search_issues
+from tracker.workflow import Refusal
+from tracker.api import bp, schemas
+from tracker.api.auth import authenticate_request, current_api_token, current_api_user, unauthorized
+from tracker.api.openapi import openapi_document
+from tracker.api.schemas import INT, STR, STR_LIST, check_types, json_body
 
 log = logging.getLogger("tracker.api")
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
-from ..extensions import db, login_manager
-from ..models import User
+from tracker.extensions import db, login_manager
+from tracker.models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -28,4 +28,4 @@ def init_app(app: Flask) -> None:
         return user
 
 
-from . import views  # noqa: E402,F401
+from tracker.auth import views  # noqa: E402,F401

@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import db
-from ..services import accounts
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
-from .forms import LoginForm, LogoutForm, PasswordForm
+from tracker.extensions import db
+from tracker.services import accounts
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.auth import bp
+from tracker.auth.forms import LoginForm, LogoutForm, PasswordForm
 
 log = logging.getLogger("tracker.auth")
 

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("background", __name__, url_prefix="/jobs")
 
-from . import views  # noqa: E402,F401
+from tracker.background import views  # noqa: E402,F401

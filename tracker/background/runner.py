@@ -30,12 +30,12 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import clock
-from ..extensions import db
-from ..models import BackgroundJob, User
-from ..services import background_jobs as jobs
-from ..services import ledger, ledger_import
-from ..workflow import Refusal
+from tracker import clock
+from tracker.extensions import db
+from tracker.models import BackgroundJob, User
+from tracker.services import background_jobs as jobs
+from tracker.services import ledger, ledger_import
+from tracker.workflow import Refusal
 
 log = logging.getLogger("tracker.background")
 
@@ -159,7 +159,7 @@ def run_job(app: Flask, job_id: int) -> None:
 
 def _export(app: Flask, engine: Engine, job: BackgroundJob, user: User, progress: _Progress) -> None:
     """Write the ledger of the job's filters, in its owner's scope as of now, to a file; then record it."""
-    from ..issues.export_views import ledger_filename
+    from tracker.issues.export_views import ledger_filename
 
     params = jobs.params(job)
     fmt = params.get("format")

@@ -11,12 +11,12 @@ from flask import Flask, current_app, jsonify, render_template, send_file, url_f
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from .. import clock
-from ..extensions import db
-from ..models import BackgroundJob
-from ..services import background_jobs as jobs
-from ..workflow import Refusal
-from . import bp, runner
+from tracker import clock
+from tracker.extensions import db
+from tracker.models import BackgroundJob
+from tracker.services import background_jobs as jobs
+from tracker.workflow import Refusal
+from tracker.background import bp, runner
 
 MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              "csv": "text/csv; charset=utf-8"}

@@ -3,8 +3,8 @@ from flask import Blueprint
 
 bp = Blueprint("issues", __name__, url_prefix="/issues")
 
-from . import views  # noqa: E402,F401
-from . import export_views  # noqa: E402,F401
-from . import import_views  # noqa: E402,F401
-from . import plan_views  # noqa: E402,F401
-from . import public_views  # noqa: E402,F401
+from tracker.issues import views  # noqa: E402,F401
+from tracker.issues import export_views  # noqa: E402,F401
+from tracker.issues import import_views  # noqa: E402,F401
+from tracker.issues import plan_views  # noqa: E402,F401
+from tracker.issues import public_views  # noqa: E402,F401

@@ -10,14 +10,14 @@ from typing import Callable, Optional
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import clock, workflow
-from ..extensions import db
-from ..models import Issue
-from ..services import issues as issue_svc
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp, dossier
-from .forms import EvidenceForm, ProgressForm, TransitionForm
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.models import Issue
+from tracker.services import issues as issue_svc
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.issues import bp, dossier
+from tracker.issues.forms import EvidenceForm, ProgressForm, TransitionForm
 
 SUCCESS = {
     workflow.SUBMIT: "已提交销号申请,等待督察整改办验收。",

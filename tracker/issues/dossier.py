@@ -13,12 +13,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import clock, workflow
-from ..models import Attachment, Event, Issue, ProgressReport, Unit, User
-from ..services import issues as issue_svc
-from ..services.notify_views import EscalationRecord, escalation_record
-from ..services.queries import IssueRow, issue_row
-from ..services.scoping import can_see, unit_relation, visible_issues
+from tracker import clock, workflow
+from tracker.models import Attachment, Event, Issue, ProgressReport, Unit, User
+from tracker.services import issues as issue_svc
+from tracker.services.notify_views import EscalationRecord, escalation_record
+from tracker.services.queries import IssueRow, issue_row
+from tracker.services.scoping import can_see, unit_relation, visible_issues
 
 MERGE_CANDIDATES_LIMIT = 200
 

@@ -15,13 +15,13 @@ from flask import Response, current_app, redirect, request, stream_with_context,
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import clock
-from ..extensions import db
-from ..models import Round, Unit
-from ..services import background_jobs, ledger
-from . import bp
-from ..web import attachment_headers, send_workbook
-from .filters import parse_list_args
+from tracker import clock
+from tracker.extensions import db
+from tracker.models import Round, Unit
+from tracker.services import background_jobs, ledger
+from tracker.issues import bp
+from tracker.web import attachment_headers, send_workbook
+from tracker.issues.filters import parse_list_args
 
 DEFAULT_INLINE_MAX_ROWS = 5000  # larger exports run as background jobs (config EXPORT_INLINE_MAX_ROWS)
 
@@ -58,7 +58,7 @@ def _export(fmt: str) -> Response:
     config = current_app.config
     total = ledger.count_rows(db.session, current_user, today, config, args.filters)
     if total > inline_max_rows():
-        from ..background.views import start
+        from tracker.background.views import start
 
         job = background_jobs.create_export_job(db.session, current_user, clock.now(), fmt, args.filters,
                                                 args.sort, today, total)

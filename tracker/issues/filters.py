@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Optional, Sequence
 
-from .. import workflow
-from ..models import Round, Unit
-from ..services.figures import LIGHT_LABELS
-from ..services.queries import SORT_LABELS, SORTS, IssueFilters
+from tracker import workflow
+from tracker.models import Round, Unit
+from tracker.services.figures import LIGHT_LABELS
+from tracker.services.queries import SORT_LABELS, SORTS, IssueFilters
 
 DEFAULT_SORT = "urgent"
 STATE_FILTERS = {

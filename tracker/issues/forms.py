@@ -12,7 +12,7 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, 
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import DateInput, NumberInput
 
-from .. import workflow
+from tracker import workflow
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice

@@ -17,14 +17,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField
 
-from .. import clock, workflow
-from ..extensions import db
-from ..services.admin import rounds_newest_first
-from ..services import background_jobs, ledger_import
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
-from .forms import choices
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.services.admin import rounds_newest_first
+from tracker.services import background_jobs, ledger_import
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.issues import bp
+from tracker.issues.forms import choices
 
 PREVIEW_ROWS = ledger_import.PREVIEW_ROWS  # rows shown in the preview table
 DEFAULT_INLINE_MAX_ROWS = 500  # larger ledgers are applied by a background job
@@ -99,7 +99,7 @@ def import_preview(sha256: str):
                                           **_limits())
         page = ledger_import.PreviewPage.from_preview(preview, shown=PREVIEW_ROWS)
         return _render_preview(sha256, round_id, page)
-    from ..background.views import start
+    from tracker.background.views import start
 
     job, new = background_jobs.preview_job(db.session, current_user, clock.now(), upload_dir, sha256, round_id)
     if new:
@@ -142,7 +142,7 @@ def import_confirm(sha256: str):
 
 def _import_in_background(sha256: str, round_id: Optional[int], rows: int):
     """Record an import job for the kept ledger and send the user to its page."""
-    from ..background.views import start
+    from tracker.background.views import start
 
     try:
         job = background_jobs.create_import_job(db.session, current_user, clock.now(),

@@ -26,15 +26,15 @@ from wtforms import (
 )
 from wtforms.widgets import DateInput
 
-from .. import clock, workflow
-from ..extensions import db
-from ..services.admin import rounds_newest_first
-from ..models import Unit
-from ..services import plan_import
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
-from .forms import choices
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.services.admin import rounds_newest_first
+from tracker.models import Unit
+from tracker.services import plan_import
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.issues import bp
+from tracker.issues.forms import choices
 
 CATEGORY_CHOICES = choices(workflow.CATEGORIES.items())
 TYPE_CHOICES = choices(workflow.RECTIFY_TYPES.items())

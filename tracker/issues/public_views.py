@@ -10,13 +10,13 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from .. import clock
-from ..extensions import db
-from ..models import Issue
-from ..services import issues as issue_svc
-from . import bp
-from .actions import _run
-from .forms import STALE_FORM, _whole_number
+from tracker import clock
+from tracker.extensions import db
+from tracker.models import Issue
+from tracker.services import issues as issue_svc
+from tracker.issues import bp
+from tracker.issues.actions import _run
+from tracker.issues.forms import STALE_FORM, _whole_number
 
 
 class PublicForm(FlaskForm):

@@ -13,19 +13,19 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from .. import clock, workflow
-from ..extensions import db
-from ..services.admin import rounds_newest_first
-from ..models import Attachment, Issue, Round, Unit
-from ..services import files
-from ..services import issues as issue_svc
-from ..services.figures import LIGHT_LABELS
-from ..services.queries import SORT_LABELS, SORTS, search_issues
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp, dossier
-from .filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
-from .forms import IssueForm, choices
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.services.admin import rounds_newest_first
+from tracker.models import Attachment, Issue, Round, Unit
+from tracker.services import files
+from tracker.services import issues as issue_svc
+from tracker.services.figures import LIGHT_LABELS
+from tracker.services.queries import SORT_LABELS, SORTS, search_issues
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.issues import bp, dossier
+from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
+from tracker.issues.forms import IssueForm, choices
 
 # Sort keys the queries module knows but does not label, for the sort menu.
 EXTRA_SORT_LABELS = {"-code": "问题编号(倒序)"}
@@ -178,4 +178,4 @@ def download(issue_id: int, attachment_id: int):
     return response
 
 
-from . import actions  # noqa: E402,F401  (registers the POST endpoints on bp)
+from tracker.issues import actions  # noqa: E402,F401  (registers the POST endpoints on bp)

@@ -12,6 +12,6 @@ from __future__ import annotations
 
 def register_cli(app) -> None:
     """Attach `tracker jobs ...` and `tracker scheduler` to the app's CLI."""
-    from .cli import register_cli as _register
+    from tracker.jobs.cli import register_cli as _register
 
     _register(app)

@@ -7,8 +7,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .. import clock
-from ..extensions import db
+from tracker import clock
+from tracker.extensions import db
 
 
 def _parse_day(_ctx, _param, value):
@@ -31,7 +31,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--no-lease", is_flag=True, hidden=True, help="skip the leader lease (tests of the unique keys)")
     def run(today, no_dispatch, no_lease):
         """Run everything due on the day once, then send the outbox."""
-        from .runner import run_jobs
+        from tracker.jobs.runner import run_jobs
 
         day = today or clock.today()
         report = run_jobs(db.session, day, current_app.config, now=clock.now(), use_lease=not no_lease,
@@ -42,7 +42,7 @@ def register_cli(app: Flask) -> None:
     @jobs.command("dispatch")
     def dispatch_cmd():
         """Send the mail waiting in the outbox now."""
-        from ..mail.dispatcher import dispatch
+        from tracker.mail.dispatcher import dispatch
 
         result = dispatch(db.session, clock.now(), current_app.config)
         if not result.configured:
@@ -57,6 +57,6 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("scheduler")
     def scheduler():
         """Run the scheduler (daily jobs at the set time, mail every minute) until stopped."""
-        from .scheduler import run_scheduler
+        from tracker.jobs.scheduler import run_scheduler
 
         run_scheduler(current_app._get_current_object())

@@ -11,14 +11,14 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import UNIT_ROLES, Issue, Unit, User
-from ..mail.message import normalize_address
-from ..mail.outbox import Mail, MailConfig, NoticeDraft, queue
-from ..notify_models import Notice, Outbox, UserPref
-from ..mail.render import MailContent, MailItem, render
-from ..services.figures import LIGHT_LABELS, Figures
-from .prefs import wants_digest
-from .settings import JobSettings
+from tracker.models import UNIT_ROLES, Issue, Unit, User
+from tracker.mail.message import normalize_address
+from tracker.mail.outbox import Mail, MailConfig, NoticeDraft, queue
+from tracker.notify_models import Notice, Outbox, UserPref
+from tracker.mail.render import MailContent, MailItem, render
+from tracker.services.figures import LIGHT_LABELS, Figures
+from tracker.jobs.prefs import wants_digest
+from tracker.jobs.settings import JobSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, func, or_, select
 
-from ..mail.render import MailContent, MailGroup
-from ..models import UNIT_ROLES, Issue
-from .context import RunContext
-from .prefs import wants_digest
-from .queries import counts_by_unit, due_date, late_period, missing_report, ranked_per_unit, rows_by_unit
+from tracker.mail.render import MailContent, MailGroup
+from tracker.models import UNIT_ROLES, Issue
+from tracker.jobs.context import RunContext
+from tracker.jobs.prefs import wants_digest
+from tracker.jobs.queries import counts_by_unit, due_date, late_period, missing_report, ranked_per_unit, rows_by_unit
 
 DIGEST = "digest"
 SECTION_LIMIT = 30

@@ -13,11 +13,11 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import workflow
-from ..models import Issue, Unit, User
-from ..notify_models import Escalation, ReportLateness, UnitEscalation
-from ..services.scoping import visible_issues
-from .settings import KINDS
+from tracker import workflow
+from tracker.models import Issue, Unit, User
+from tracker.notify_models import Escalation, ReportLateness, UnitEscalation
+from tracker.services.scoping import visible_issues
+from tracker.jobs.settings import KINDS
 
 # Escalations that put an issue under supervision (挂牌督办): the order itself, and the
 # interview / public notice beyond it (which may have superseded the order).

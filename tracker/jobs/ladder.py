@@ -17,15 +17,15 @@ from typing import Optional
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import joinedload
 
-from .. import workflow
-from ..calendar import CALENDAR, days_between, deadline_threshold
-from ..mail.outbox import insert_ignore
-from ..mail.render import MailContent, MailGroup
-from ..models import ROLE_LABELS, Issue
-from ..notify_models import Escalation
-from ..services.issues import record_event
-from .context import RunContext
-from .settings import Level
+from tracker import workflow
+from tracker.calendar import CALENDAR, days_between, deadline_threshold
+from tracker.mail.outbox import insert_ignore
+from tracker.mail.render import MailContent, MailGroup
+from tracker.models import ROLE_LABELS, Issue
+from tracker.notify_models import Escalation
+from tracker.services.issues import record_event
+from tracker.jobs.context import RunContext
+from tracker.jobs.settings import Level
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from sqlalchemy import or_, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from ..clock import utcnow
-from ..notify_models import JobLease
+from tracker.clock import utcnow
+from tracker.notify_models import JobLease
 
 log = logging.getLogger(__name__)
 

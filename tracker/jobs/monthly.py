@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..mail.outbox import insert_ignore
-from ..mail.render import MailContent, MailGroup
-from ..models import Issue, ProgressReport
-from ..notify_models import Escalation, ReportLateness
-from ..services.issues import record_event
-from .context import RunContext
-from .queries import SHANGHAI, counts_by_unit, due_date, due_end_utc, missing_report, ranked_per_unit, rows_by_unit
-from .settings import JobSettings
+from tracker.mail.outbox import insert_ignore
+from tracker.mail.render import MailContent, MailGroup
+from tracker.models import Issue, ProgressReport
+from tracker.notify_models import Escalation, ReportLateness
+from tracker.services.issues import record_event
+from tracker.jobs.context import RunContext
+from tracker.jobs.queries import SHANGHAI, counts_by_unit, due_date, due_end_utc, missing_report, ranked_per_unit, rows_by_unit
+from tracker.jobs.settings import JobSettings
 
 log = logging.getLogger(__name__)
 

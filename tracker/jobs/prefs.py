@@ -6,11 +6,11 @@ from typing import Any, Optional
 
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import User
-from ..notify_models import UserPref
-from ..workflow import Refusal
-from .settings import DIGEST_CHOICES
+from tracker import workflow
+from tracker.models import User
+from tracker.notify_models import UserPref
+from tracker.workflow import Refusal
+from tracker.jobs.settings import DIGEST_CHOICES
 
 DAILY, WEEKLY, NONE = "daily", "weekly", "none"
 
@@ -30,7 +30,7 @@ def set_digest_pref(session: Session, actor: User, value: Any, user: Optional[Us
     choice = str(value or "").strip()
     if choice not in DIGEST_CHOICES:
         raise Refusal("invalid", "摘要邮件频率只能是每天、每周一或不接收。", "digest")
-    from ..clock import utcnow
+    from tracker.clock import utcnow
 
     pref = session.get(UserPref, user.id)
     if pref is None:

@@ -9,10 +9,10 @@ from sqlalchemy import and_, case, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import workflow
-from ..models import Issue, IssueUnit, ProgressReport
-from ..services.scoping import unit_issues
-from .settings import JobSettings
+from tracker import workflow
+from tracker.models import Issue, IssueUnit, ProgressReport
+from tracker.services.scoping import unit_issues
+from tracker.jobs.settings import JobSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -18,17 +18,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from ..clock import local_date, utcnow
-from ..mail.dispatcher import DispatchResult, dispatch
-from ..mail.outbox import mail_config
-from ..services.queries import day_figures
-from .context import Directory, RunContext
-from .digests import run_digests
-from .ladder import run_ladder
-from .lease import DAILY, leader_lease
-from .monthly import run_monthly
-from .settings import JobSettings, get_settings
-from .units import mark_lights, run_unit_rule
+from tracker.clock import local_date, utcnow
+from tracker.mail.dispatcher import DispatchResult, dispatch
+from tracker.mail.outbox import mail_config
+from tracker.services.queries import day_figures
+from tracker.jobs.context import Directory, RunContext
+from tracker.jobs.digests import run_digests
+from tracker.jobs.ladder import run_ladder
+from tracker.jobs.lease import DAILY, leader_lease
+from tracker.jobs.monthly import run_monthly
+from tracker.jobs.settings import JobSettings, get_settings
+from tracker.jobs.units import mark_lights, run_unit_rule
 
 log = logging.getLogger(__name__)
 

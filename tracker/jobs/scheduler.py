@@ -18,11 +18,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from .. import clock
-from ..extensions import db
-from ..mail.dispatcher import dispatch
-from .runner import run_jobs
-from .settings import get_settings
+from tracker import clock
+from tracker.extensions import db
+from tracker.mail.dispatcher import dispatch
+from tracker.jobs.runner import run_jobs
+from tracker.jobs.settings import get_settings
 
 log = logging.getLogger(__name__)
 

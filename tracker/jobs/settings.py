@@ -16,11 +16,11 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..calendar import CALENDAR, DAY_MODES
-from ..models import ROLE_LABELS, UNIT_ROLES, User
-from ..notify_models import JobSetting
-from ..workflow import Refusal
+from tracker import workflow
+from tracker.calendar import CALENDAR, DAY_MODES
+from tracker.models import ROLE_LABELS, UNIT_ROLES, User
+from tracker.notify_models import JobSetting
+from tracker.workflow import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def save_settings(session: Session, actor: Optional[User], data: Mapping[str, An
         if name in data:
             values[name] = _validate(name, data[name])
     _check_together(values)
-    from ..clock import utcnow
+    from tracker.clock import utcnow
 
     stamp = now or utcnow()
     for name in FIELDS:

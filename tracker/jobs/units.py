@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, func, literal, select
 
-from .. import workflow
-from ..mail.outbox import insert_ignore
-from ..mail.render import MailContent, MailGroup
-from ..models import Issue
-from ..notify_models import LightMark, UnitEscalation
-from .context import RunContext
+from tracker import workflow
+from tracker.mail.outbox import insert_ignore
+from tracker.mail.render import MailContent, MailGroup
+from tracker.models import Issue
+from tracker.notify_models import LightMark, UnitEscalation
+from tracker.jobs.context import RunContext
 
 UNIT_ORDER = "unit_supervision"
 LIST_LIMIT = 30

@@ -20,10 +20,10 @@ from typing import Any, Callable, Mapping, Optional
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..notify_models import Outbox
-from .message import build_message, message_id, parse_from
-from .outbox import FAILED, PENDING, SENDING, SENT, MailConfig, mail_config
-from .smtpurl import MailConfigError, SmtpSettings, parse_smtp_url
+from tracker.notify_models import Outbox
+from tracker.mail.message import build_message, message_id, parse_from
+from tracker.mail.outbox import FAILED, PENDING, SENDING, SENT, MailConfig, mail_config
+from tracker.mail.smtpurl import MailConfigError, SmtpSettings, parse_smtp_url
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import User
-from ..notify_models import Notice
-from ..workflow import Refusal
+from tracker.models import User
+from tracker.notify_models import Notice
+from tracker.workflow import Refusal
 
 
 def unread_count(session: Session, user: User) -> int:

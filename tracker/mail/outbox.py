@@ -15,11 +15,11 @@ from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import User
-from ..notify_models import Notice, Outbox
-from ..workflow import Refusal
-from .message import clean_header, normalize_address
+from tracker import workflow
+from tracker.models import User
+from tracker.notify_models import Notice, Outbox
+from tracker.workflow import Refusal
+from tracker.mail.message import clean_header, normalize_address
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,11 @@
 from flask import current_app, render_template
 from flask_login import current_user, login_required
 
-from .. import clock, workflow
-from ..extensions import db
-from ..models import UNIT_ROLES
-from ..services import dashboard, monthly_report, notify_views
-from . import bp
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.models import UNIT_ROLES
+from tracker.services import dashboard, monthly_report, notify_views
+from tracker.main import bp
 
 
 @bp.route("/")

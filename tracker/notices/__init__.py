@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
-from . import views  # noqa: E402,F401
+from tracker.notices import views  # noqa: E402,F401

@@ -16,16 +16,16 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import HiddenField, StringField
 
-from .. import clock
-from ..extensions import db
-from ..jobs import prefs
-from ..jobs.settings import DIGEST_CHOICES
-from ..mail import notices
-from ..mail.outbox import KIND_LABELS
-from ..services.notify_views import safe_local_link
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import bp
+from tracker import clock
+from tracker.extensions import db
+from tracker.jobs import prefs
+from tracker.jobs.settings import DIGEST_CHOICES
+from tracker.mail import notices
+from tracker.mail.outbox import KIND_LABELS
+from tracker.services.notify_views import safe_local_link
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.notices import bp
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20

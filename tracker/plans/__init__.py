@@ -2,6 +2,6 @@
 
 Pure: no Flask, no database. See `parser.parse_plan`.
 """
-from .parser import Plan, Task, parse_deadline, parse_plan, parse_units
+from tracker.plans.parser import Plan, Task, parse_deadline, parse_plan, parse_units
 
 __all__ = ["Plan", "Task", "parse_deadline", "parse_plan", "parse_units"]

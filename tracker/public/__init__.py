@@ -8,4 +8,4 @@ from flask import Blueprint
 bp = Blueprint("public", __name__, url_prefix="/public")
 admin_bp = Blueprint("public_admin", __name__, url_prefix="/admin/public")
 
-from . import views  # noqa: E402,F401
+from tracker.public import views  # noqa: E402,F401

@@ -12,8 +12,8 @@ from typing import Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import Issue, Round
+from tracker import workflow
+from tracker.models import Issue, Round
 
 PER_PAGE = 20
 

@@ -12,11 +12,11 @@ from typing import Optional
 
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import User
-from ..jobs.settings import put_setting
-from ..notify_models import JobSetting
-from ..workflow import Refusal
+from tracker import workflow
+from tracker.models import User
+from tracker.jobs.settings import put_setting
+from tracker.notify_models import JobSetting
+from tracker.workflow import Refusal
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from .. import clock, workflow
-from ..extensions import db
-from ..web import undo_refused
-from ..workflow import Refusal
-from . import admin_bp, bp, queries
-from . import settings as public_settings
+from tracker import clock, workflow
+from tracker.extensions import db
+from tracker.web import undo_refused
+from tracker.workflow import Refusal
+from tracker.public import admin_bp, bp, queries
+from tracker.public import settings as public_settings
 
 CLOSED_MESSAGE = "整改公示页面暂未开放。"
 

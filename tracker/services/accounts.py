@@ -10,10 +10,10 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import ROLES, UNIT_ROLES, ApiToken, Round, Unit, User
-from ..mail.message import valid_address
-from ..workflow import Refusal
+from tracker import workflow
+from tracker.models import ROLES, UNIT_ROLES, ApiToken, Round, Unit, User
+from tracker.mail.message import valid_address
+from tracker.workflow import Refusal
 
 MIN_PASSWORD = 8
 

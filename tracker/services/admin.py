@@ -11,11 +11,11 @@ from typing import Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import workflow
-from ..models import ROLES, UNIT_ROLES, Issue, Round, Unit, User
-from ..workflow import Refusal
-from .accounts import _check_password, _email, _require, end_sessions, round_fields, unit_by_code
-from .scoping import visible_issues
+from tracker import workflow
+from tracker.models import ROLES, UNIT_ROLES, Issue, Round, Unit, User
+from tracker.workflow import Refusal
+from tracker.services.accounts import _check_password, _email, _require, end_sessions, round_fields, unit_by_code
+from tracker.services.scoping import visible_issues
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import BackgroundJob, User
-from ..workflow import Refusal
-from . import ledger_import
-from .queries import IssueFilters
+from tracker.models import BackgroundJob, User
+from tracker.workflow import Refusal
+from tracker.services import ledger_import
+from tracker.services.queries import IssueFilters
 
 EXPORT = "ledger_export"
 IMPORT = "ledger_import"

@@ -13,11 +13,11 @@ from typing import Optional
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import workflow
-from ..models import UNIT_ROLES, Issue, Round, Unit, User
-from .figures import Figures
-from .queries import IssueRow, day_figures
-from .scoping import visible_issues
+from tracker import workflow
+from tracker.models import UNIT_ROLES, Issue, Round, Unit, User
+from tracker.services.figures import Figures
+from tracker.services.queries import IssueRow, day_figures
+from tracker.services.scoping import visible_issues
 
 # How many issues a to-do list shows, and how many units a round's overdue table ranks.
 TODO_LIMIT = 20

@@ -13,8 +13,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from .. import workflow
-from ..models import Issue
+from tracker import workflow
+from tracker.models import Issue
 
 
 class days_between(FunctionElement):

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import filetype
 
-from ..workflow import Refusal
+from tracker.workflow import Refusal
 
 # Allowed extensions and the content kinds (as `filetype` names them) each may carry.
 OFFICE_ZIP = {"zip", "docx", "xlsx", "pptx"}

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import workflow
-from ..models import Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
-from ..workflow import Refusal, Situation
-from . import files
-from .accounts import unit_by_code
-from .scoping import can_see, unit_relation, visible_issues
+from tracker import workflow
+from tracker.models import Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
+from tracker.workflow import Refusal, Situation
+from tracker.services import files
+from tracker.services.accounts import unit_by_code
+from tracker.services.scoping import can_see, unit_relation, visible_issues
 
 STALE_MESSAGE = "该问题刚被他人修改过,请刷新页面后重试。"
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -295,8 +295,8 @@ def report_progress(
     record_event(session, issue, actor, now, "progress", issue.state, issue.state, note)
     _flush(session)
     # A report that comes after the month's due day is marked late as it arrives.
-    from ..jobs.monthly import mark_if_late
-    from ..jobs.settings import get_settings
+    from tracker.jobs.monthly import mark_if_late
+    from tracker.jobs.settings import get_settings
 
     mark_if_late(session, report, get_settings(session), ZoneInfo(timezone))
     session.flush()

@@ -20,10 +20,10 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from .. import workflow
-from ..clock import local_date
-from ..models import Issue, IssueUnit, ProgressReport, Round, Unit, User
-from .queries import IssueFilters, day_figures, filtered, sort_order
+from tracker import workflow
+from tracker.clock import local_date
+from tracker.models import Issue, IssueUnit, ProgressReport, Round, Unit, User
+from tracker.services.queries import IssueFilters, day_figures, filtered, sort_order
 
 LEDGER_COLUMNS = (
     "序号", "问题编号", "督察轮次", "问题类别", "问题描述", "整改目标", "整改措施", "牵头单位", "配合单位",

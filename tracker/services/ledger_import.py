@@ -25,11 +25,11 @@ from openpyxl.utils.datetime import from_excel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import Event, Issue, Round, Unit, User
-from ..workflow import Refusal
-from . import issues as issue_service
-from .unit_match import suggest_unit
+from tracker import workflow
+from tracker.models import Event, Issue, Round, Unit, User
+from tracker.workflow import Refusal
+from tracker.services import issues as issue_service
+from tracker.services.unit_match import suggest_unit
 
 DEFAULT_MAX_ROWS = 20000
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024

@@ -31,18 +31,18 @@ from sqlalchemy import and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import workflow
-from ..clock import local_date
-from ..jobs.queries import due_date, reminder_date
-from ..jobs.settings import get_settings
-from ..models import Issue, ProgressReport, Round, Unit, User
-from ..notify_models import ReportLateness
-from ..workflow import Refusal
-from .dashboard import _flag
-from .figures import days_between, local_date_of, local_month_of
-from .ledger import xlsx_row
-from .scoping import visible_issues
-from .stats import RoundFigures, _utc_offset_hours, round_stats, summary_sentence
+from tracker import workflow
+from tracker.clock import local_date
+from tracker.jobs.queries import due_date, reminder_date
+from tracker.jobs.settings import get_settings
+from tracker.models import Issue, ProgressReport, Round, Unit, User
+from tracker.notify_models import ReportLateness
+from tracker.workflow import Refusal
+from tracker.services.dashboard import _flag
+from tracker.services.figures import days_between, local_date_of, local_month_of
+from tracker.services.ledger import xlsx_row
+from tracker.services.scoping import visible_issues
+from tracker.services.stats import RoundFigures, _utc_offset_hours, round_stats, summary_sentence
 
 # How many issues the page and the API list per section; the Excel workbook lists them all.
 LIST_LIMIT = 200

@@ -13,13 +13,13 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..jobs import flags
-from ..mail.outbox import SENT, mail_config
-from ..mail.smtpurl import MailConfigError, parse_smtp_url
-from ..models import Issue, Unit, User
-from ..notify_models import Escalation, Outbox, ReportLateness, UnitEscalation
-from ..workflow import Refusal
+from tracker import workflow
+from tracker.jobs import flags
+from tracker.mail.outbox import SENT, mail_config
+from tracker.mail.smtpurl import MailConfigError, parse_smtp_url
+from tracker.models import Issue, Unit, User
+from tracker.notify_models import Escalation, Outbox, ReportLateness, UnitEscalation
+from tracker.workflow import Refusal
 
 HOME_BOARD_ROLES = ("leader", "supervisor")
 LATE_KIND = "report_late"

@@ -25,13 +25,13 @@ from typing import IO, Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import Issue, Round, Unit, User
-from ..plans import Plan, parse_plan
-from ..workflow import Refusal
-from . import issues as issue_service
-from .ledger_import import title_from
-from .unit_match import suggest_unit
+from tracker import workflow
+from tracker.models import Issue, Round, Unit, User
+from tracker.plans import Plan, parse_plan
+from tracker.workflow import Refusal
+from tracker.services import issues as issue_service
+from tracker.services.ledger_import import title_from
+from tracker.services.unit_match import suggest_unit
 
 log = logging.getLogger(__name__)
 

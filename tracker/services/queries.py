@@ -8,11 +8,11 @@ from typing import Any, Optional
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from .. import workflow
-from ..jobs import flags
-from ..models import Issue, User
-from .figures import Figures, figures
-from .scoping import unit_issues, visible_issues
+from tracker import workflow
+from tracker.jobs import flags
+from tracker.models import Issue, User
+from tracker.services.figures import Figures, figures
+from tracker.services.scoping import unit_issues, visible_issues
 
 SORTS = {
     "deadline": (Issue.deadline.asc(), Issue.id.asc()),

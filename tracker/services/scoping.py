@@ -7,7 +7,7 @@ from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..models import UNIT_ROLES, Issue, IssueUnit, User
+from tracker.models import UNIT_ROLES, Issue, IssueUnit, User
 
 
 def visible_issues(user: User) -> ColumnElement[bool]:

@@ -26,13 +26,13 @@ from typing import IO, Any, Mapping, Optional
 
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..models import UNIT_ROLES, User
-from ..jobs.settings import put_setting
-from ..notify_models import JobSetting
-from ..workflow import Refusal
-from .ledger import xlsx_row
-from .stats import UnitFigures, unit_stats
+from tracker import workflow
+from tracker.models import UNIT_ROLES, User
+from tracker.jobs.settings import put_setting
+from tracker.notify_models import JobSetting
+from tracker.workflow import Refusal
+from tracker.services.ledger import xlsx_row
+from tracker.services.stats import UnitFigures, unit_stats
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def save_rules(session: Session, actor: Optional[User], data: Mapping[str, Any],
         raise Refusal("forbidden", "只有系统管理员可以修改单位考评扣分规则。")
     before = get_rules(session)
     rules = _validate(data, before)
-    from ..clock import utcnow
+    from tracker.clock import utcnow
 
     stamp = now or utcnow()
     put_setting(session, SETTING_KEY, rules.as_data(), actor, stamp)

@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from .. import workflow
-from ..jobs.flags import SUPERVISION_KINDS, supervised
-from ..models import Issue, Round, Unit, User
-from ..notify_models import Escalation, ReportLateness
-from .dashboard import RoundStats, _flag, round_totals
-from .figures import local_date_of
-from .queries import day_figures
-from .scoping import visible_issues
+from tracker import workflow
+from tracker.jobs.flags import SUPERVISION_KINDS, supervised
+from tracker.models import Issue, Round, Unit, User
+from tracker.notify_models import Escalation, ReportLateness
+from tracker.services.dashboard import RoundStats, _flag, round_totals
+from tracker.services.figures import local_date_of
+from tracker.services.queries import day_figures
+from tracker.services.scoping import visible_issues
 
 # The order of categories in the leaders' sentence (重点关注问题 first, as the leaders write it).
 SENTENCE_ORDER = ("key_concern", "feedback", "petition", "self_found")

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
-from . import views  # noqa: E402,F401
+from tracker.stats import views  # noqa: E402,F401

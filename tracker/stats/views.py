@@ -6,15 +6,15 @@ from typing import Optional
 from flask import current_app, render_template, request
 from flask_login import current_user, login_required
 
-from .. import clock, workflow
-from ..api.stats_views import parse_round_id
-from ..extensions import db
-from ..services.admin import rounds_newest_first
-from ..models import Round
-from ..services import monthly_report, scorecard, stats
-from ..web import send_workbook
-from ..workflow import Refusal
-from . import bp
+from tracker import clock, workflow
+from tracker.api.stats_views import parse_round_id
+from tracker.extensions import db
+from tracker.services.admin import rounds_newest_first
+from tracker.models import Round
+from tracker.services import monthly_report, scorecard, stats
+from tracker.web import send_workbook
+from tracker.workflow import Refusal
+from tracker.stats import bp
 
 
 def _page_round() -> tuple[Optional[int], Optional[str]]:
