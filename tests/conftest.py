@@ -24,7 +24,7 @@ from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 from tracker import create_app
-from tracker.extensions import db
+from tracker.core.extensions import db
 
 from .factories import PASSWORD
 

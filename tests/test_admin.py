@@ -7,10 +7,13 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Round, Unit, User
-from tracker.services import admin as admin_service
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.accounts import services as admin_service
+from tracker.units import services as units_service
+from tracker.core.errors import Refusal
 
 from .conftest import login
 from .factories import PASSWORD, make_issue, make_round, make_unit, make_user
@@ -93,7 +96,7 @@ def test_unit_tree_is_indented_by_depth(admin, client, login_as, session):
     make_unit(code="C1T", name="某镇", parent=county)
     make_unit(code="B", name="另一市")
     session.commit()
-    tree = admin_service.unit_tree(session)
+    tree = units_service.unit_tree(session)
     assert [(n.unit.code, n.depth) for n in tree] == [("B", 0), ("C", 0), ("C1", 1), ("C1T", 2)]
     login_as(admin)
     html = client.get("/admin/units").get_data(as_text=True)

@@ -10,9 +10,12 @@ from typing import Any, Optional
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import ApiToken, Attachment, Event, Issue, ProgressReport, Round, Unit, User
-from tracker.services.files import path_for
+from tracker.core.extensions import db
+from tracker.accounts.models import ApiToken, User
+from tracker.issues.models import Attachment, Event, Issue, ProgressReport
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.core.files import path_for
 
 from .factories import PASSWORD, PDF_BYTES, make_attachment, make_issue, make_report, make_round, make_unit, \
     make_user

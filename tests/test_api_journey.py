@@ -5,8 +5,8 @@ import re
 from datetime import date
 
 
-from tracker.extensions import db
-from tracker.services.scoping import can_see
+from tracker.core.extensions import db
+from tracker.issues.scoping import can_see
 
 from .factories import make_issue, make_round, make_unit, make_user
 from .test_api import ISSUE_KEYS, PREFIX, Api, api_for, assert_refused, snapshot, token_for
@@ -249,7 +249,7 @@ def test_openapi_refs_resolve_and_issue_schema_matches_contract(client):
 
 
 def test_merge_through_the_api_names_its_target_by_code(client, session):
-    from tracker.models import Issue
+    from tracker.issues.models import Issue
 
     from .factories import make_issue, make_round, make_unit, make_user
     from .test_api import api_for

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from tracker import create_app
-from tracker.extensions import db
-from tracker.models import Unit, User
+from tracker.core.extensions import db
+from tracker.units.models import Unit
+from tracker.accounts.models import User
 
 from .conftest import forget_cached_user, csrf_token, login
 from .factories import PASSWORD, make_user

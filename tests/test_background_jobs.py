@@ -12,12 +12,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from tracker.background import runner
-from tracker.extensions import db
-from tracker.models import BackgroundJob, Event, Issue, IssueUnit
-from tracker.services import background_jobs as jobs
-from tracker.services import ledger, ledger_import
-from tracker.services.queries import IssueFilters
+from tracker.core import tasks as runner
+from tracker.core.extensions import db
+from tracker.core.models import BackgroundJob
+from tracker.issues.models import Event, Issue, IssueUnit
+from tracker.core import tasks as jobs
+from tracker.ledger import tasks as ledger_tasks
+from tracker.ledger import export as ledger, imports as ledger_import
+from tracker.issues.queries import IssueFilters
 
 from .factories import make_issue, make_report, make_round, make_unit, make_user
 from .test_api import PREFIX, token_for
@@ -170,13 +172,13 @@ def test_the_job_exports_in_its_owners_scope(bg, client, login_as, world):
 def test_progress_is_written_every_batch(bg, client, login_as, world, monkeypatch):
     monkeypatch.setattr(ledger, "PROGRESS_EVERY", 2)
     written = []
-    real_write = runner._write
+    real_write = runner.write
 
     def recording(engine, job_id, only_state=None, **values):
         written.append(dict(values))
         return real_write(engine, job_id, only_state, **values)
 
-    monkeypatch.setattr(runner, "_write", recording)
+    monkeypatch.setattr(runner, "write", recording)
     login_as(world["supervisor"])
     job_id = job_id_of(client.get("/issues/export.xlsx"))
     assert written[0]["state"] == "running"
@@ -242,7 +244,7 @@ def test_a_failed_export_shows_its_error_and_leaves_no_file(bg, client, login_as
         stream.write(b"half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setitem(runner.WRITERS, "xlsx", broken)
+    monkeypatch.setitem(ledger_tasks.WRITERS, "xlsx", broken)
     login_as(world["supervisor"])
     job_id = job_id_of(client.get("/issues/export.xlsx"))
     job = job_row(job_id)
@@ -269,7 +271,7 @@ def test_old_export_files_are_removed_when_an_export_finishes(bg, client, login_
 
 
 def test_a_job_whose_heartbeat_is_stale_is_shown_as_failed(bg, client, clock, login_as, world, session):
-    job = jobs.create_export_job(session, world["supervisor"], clock(), "xlsx", IssueFilters(), "code",
+    job = ledger_tasks.create_export_job(session, world["supervisor"], clock(), "xlsx", IssueFilters(), "code",
                                  date(2020, 7, 15), 5)
     job.state, job.started_at, job.heartbeat_at = "running", clock(), clock()
     session.commit()

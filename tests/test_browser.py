@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Event, Issue
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue
 
 from .browser_support import click_and_wait, expect, log_in, log_out
 from .factories import PDF_BYTES, make_issue, make_round, make_unit, make_user

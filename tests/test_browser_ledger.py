@@ -9,11 +9,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tracker import clock as app_clock
-from tracker.extensions import db
-from tracker.models import Event, Issue, IssueUnit, ProgressReport, User
-from tracker.services import ledger
-from tracker.services.queries import IssueFilters
+from tracker.core import clock as app_clock
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue, IssueUnit, ProgressReport
+from tracker.accounts.models import User
+from tracker.ledger import export as ledger
+from tracker.issues.queries import IssueFilters
 
 from .browser_support import DEMO_PASSWORD, click_and_wait, expect, load_demo_data, log_in
 

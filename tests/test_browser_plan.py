@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Issue, Round, Unit
-from tracker.plans import parse_plan
+from tracker.core.extensions import db
+from tracker.issues.models import Issue
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.ledger.plans import parse_plan
 
 from .browser_support import DEMO_PASSWORD, expect, load_demo_data, log_in
 

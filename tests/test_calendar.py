@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tracker import calendar as cal
+from tracker.core import calendar as cal
 
 # National Day and Mid-Autumn 2020: Oct 1-8 off; Sunday Sep 27 and Saturday Oct 10 were working days.
 HOLIDAYS_2020 = [date(2020, 10, d) for d in range(1, 9)]

@@ -13,11 +13,12 @@ from typing import Callable
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Event, Issue, User
-from tracker.services import accounts
-from tracker.services import issues as issue_service
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue
+from tracker.accounts.models import User
+from tracker.accounts import services as accounts
+from tracker.issues import services as issue_service
+from tracker.core.errors import Refusal
 
 from .factories import make_attachment, make_issue, make_report, make_unit, make_user
 

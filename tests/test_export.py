@@ -9,9 +9,8 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 
-from tracker.extensions import db
-from tracker.services import ledger
-from tracker.services.queries import IssueFilters
+from tracker.ledger import export as ledger
+from tracker.issues.queries import IssueFilters
 
 from .conftest import count_queries
 from .factories import make_issue, make_report, make_round, make_unit, make_user

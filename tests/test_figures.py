@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from tracker.services.queries import issue_row
+from tracker.issues.queries import issue_row
 
 from .factories import make_issue
 

@@ -22,9 +22,9 @@ from datetime import date, datetime
 import pytest
 from flask import current_app
 
-from tracker.extensions import db
-from tracker.models import Unit
-from tracker.services import dashboard
+from tracker.core.extensions import db
+from tracker.units.models import Unit
+from tracker.reports import dashboard
 
 from .factories import make_issue, make_round, make_unit, make_user
 from .conftest import count_queries

@@ -9,12 +9,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from tracker.background import runner
-from tracker.extensions import db
-from tracker.models import BackgroundJob, Issue
-from tracker.services import background_jobs as jobs
-from tracker.services import issues as issue_service
-from tracker.services import ledger, ledger_import
+from tracker.core import tasks as runner
+from tracker.core.extensions import db
+from tracker.core.models import BackgroundJob
+from tracker.issues.models import Issue
+from tracker.core import tasks as jobs
+from tracker.ledger import tasks as ledger_tasks
+from tracker.issues import services as issue_service
+from tracker.ledger import export as ledger, imports as ledger_import
 
 # The fixtures `bg` and `world` are shared with the other background job tests.
 from .test_background_jobs import (ROUND, SHORT_HEADER, bg, direct_export, issue_counts, job_id_of,  # noqa: F401
@@ -178,7 +180,7 @@ def test_a_refused_preview_job_says_why(big, client, login_as, world):
 def test_a_running_preview_job_is_followed_not_started_twice(big, client, clock, login_as, world, session):
     login_as(world["supervisor"])
     sha256 = upload(client, ledger_bytes(WITH_ERRORS))
-    job, new = jobs.preview_job(session, world["supervisor"], clock(), big.config["UPLOAD_DIR"], sha256, None)
+    job, new = ledger_tasks.preview_job(session, world["supervisor"], clock(), big.config["UPLOAD_DIR"], sha256, None)
     assert new
     job.state, job.started_at, job.heartbeat_at, job.total, job.done = "running", clock(), clock(), 4, 1
     session.commit()
@@ -236,13 +238,13 @@ def test_a_preview_job_keeps_the_first_errors_and_says_how_many_there_are(big, c
 def test_preview_progress_is_written_with_the_rows_to_read(big, client, login_as, world, monkeypatch):
     monkeypatch.setattr(ledger_import, "PROGRESS_EVERY", 1)
     written = []
-    real_write = runner._write
+    real_write = runner.write
 
     def recording(engine, job_id, only_state=None, **values):
         written.append(dict(values))
         return real_write(engine, job_id, only_state, **values)
 
-    monkeypatch.setattr(runner, "_write", recording)
+    monkeypatch.setattr(runner, "write", recording)
     login_as(world["supervisor"])
     sha256 = upload(client, ledger_bytes(WITH_ERRORS + [[None] * len(HEADER)] + WITH_ERRORS[:1]))
     job_id_of(client.get(f"/issues/import/{sha256}"))
@@ -278,7 +280,7 @@ def test_the_row_estimate_of_a_file_without_dimensions_counts_its_rows(app, sess
 def test_a_preview_job_for_a_user_who_can_no_longer_import_fails(big, client, clock, login_as, world, session):
     login_as(world["supervisor"])
     sha256 = upload(client, ledger_bytes(WITH_ERRORS))
-    job, _new = jobs.preview_job(session, world["supervisor"], clock(), big.config["UPLOAD_DIR"], sha256, None)
+    job, _new = ledger_tasks.preview_job(session, world["supervisor"], clock(), big.config["UPLOAD_DIR"], sha256, None)
     world["supervisor"].role = "leader"
     session.commit()
     runner.run_job(big, job.id)

@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tracker.extensions import db
-from tracker.models import Issue
-from tracker.services.issues import STALE_MESSAGE
+from tracker.core.extensions import db
+from tracker.issues.models import Issue
+from tracker.issues.services import STALE_MESSAGE
 
 from .conftest import csrf_token
 from .factories import make_attachment, make_issue, make_report, make_round, make_unit, make_user, pdf_file

@@ -9,9 +9,10 @@ import pytest
 from flask import g
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Attachment, Event, Issue, IssueUnit, ProgressReport, User
-from tracker.services.files import path_for
+from tracker.core.extensions import db
+from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport
+from tracker.accounts.models import User
+from tracker.core.files import path_for
 
 from .conftest import login
 from .factories import (

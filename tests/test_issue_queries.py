@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tracker.extensions import db
-from tracker.models import Attachment, Event, ProgressReport
+from tracker.core.extensions import db
+from tracker.issues.models import Attachment, Event, ProgressReport
 
 from .factories import make_issue, make_round, make_unit, make_user
 from .test_issue_pages import client_for, fast_passwords, fresh_login_per_request  # noqa: F401

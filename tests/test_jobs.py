@@ -7,17 +7,22 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tracker.extensions import db
-from tracker.jobs import flags, prefs
-from tracker.jobs.lease import leader_lease
-from tracker.jobs.monthly import mark_if_late
-from tracker.jobs.runner import run_jobs
-from tracker.jobs.scheduler import DAILY_ID, DISPATCH_ID, _follow_digest_time, build_scheduler
-from tracker.jobs.settings import DEFAULTS, get_settings, save_settings
-from tracker.models import Event, Issue
-from tracker.notify_models import Escalation, JobSetting, Notice, Outbox, ReportLateness, UnitEscalation
-from tracker.services.issues import report_progress
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.escalation import services as flags
+from tracker.issues import figures
+from tracker.notify import prefs
+from tracker.core.lease import leader_lease
+from tracker.escalation.monthly import mark_if_late
+from tracker.escalation.runner import run_jobs
+from tracker.escalation.scheduler import DAILY_ID, DISPATCH_ID, _follow_digest_time, build_scheduler
+from tracker.escalation.settings import DEFAULTS, get_settings, save_settings
+from tracker.issues.models import Event, Issue
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.core.models import JobSetting
+from tracker.notify.models import Notice, Outbox
+from tracker.escalation.models import UnitEscalation
+from tracker.issues.services import report_progress
+from tracker.core.errors import Refusal
 
 from .factories import make_issue, make_report, make_unit, make_user
 from .test_jobs_fixtures import count, events, jobs_app, notices, outbox, run  # noqa: F401
@@ -85,9 +90,9 @@ def test_supervision_order_flags_the_issue_and_interviews_are_listed_for_leaders
 
     run(jobs_app, clock, date(2020, 6, 21))  # late: 20 days overdue; later: 51; fine: 1
 
-    supervised = set(db.session.scalars(select(Issue.id).where(flags.supervised())))
+    supervised = set(db.session.scalars(select(Issue.id).where(figures.supervised())))
     assert supervised == {late.id, later.id}
-    assert flags.supervised_ids(db.session, [late.id, fine.id]) == {late.id}
+    assert figures.supervised_ids(db.session, [late.id, fine.id]) == {late.id}
     items, total = flags.escalation_items(db.session, leader)
     assert total == 1 and [i.issue.id for i in items] == [later.id] and items[0].kind_label == "约谈/通报"
     # An issue first seen long overdue gets its highest level only: no due-soon reminder, late.
@@ -194,7 +199,7 @@ def test_late_notice_the_day_after_the_due_day_and_late_reports_are_marked(jobs_
     run(jobs_app, clock, date(2020, 7, 21))
     marks = db.session.scalars(select(ReportLateness)).all()
     assert [(m.issue_id, m.period, m.due_on) for m in marks] == [(owing.id, "2020-07", date(2020, 7, 18))]
-    assert flags.late_periods(db.session, owing.id) == {"2020-07"}
+    assert figures.late_periods(db.session, owing.id) == {"2020-07"}
     assert count(Outbox, Outbox.kind == "report_late") == 3  # nothing new on the 21st
 
 
@@ -468,7 +473,7 @@ def test_unit_digest_lists_cooperating_issues_but_not_other_units(jobs_app, cloc
 def test_grouped_unit_views_agree_with_the_scoping_rule(jobs_app):
     from sqlalchemy import func as sa_func, true
 
-    from tracker.jobs.queries import counts_by_unit, rows_by_unit, unit_scope
+    from tracker.escalation.queries import counts_by_unit, rows_by_unit, unit_scope
 
     units = [make_unit() for _ in range(4)]
     for n in range(12):

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tracker.extensions import db
-from tracker.mail.dispatcher import dispatch
-from tracker.models import Event
-from tracker.notify_models import Escalation, Notice, Outbox
+from tracker.core.extensions import db
+from tracker.notify.dispatcher import dispatch
+from tracker.issues.models import Event
+from tracker.issues.models import Escalation
+from tracker.notify.models import Notice, Outbox
 
 from .factories import make_issue, make_report, make_unit, make_user
 from .test_jobs_fixtures import (  # noqa: F401  (fixtures)
@@ -194,7 +195,7 @@ def test_two_schedulers_at_once_send_each_mail_once(jobs_app, clock, smtp_server
     import threading
     from datetime import datetime
 
-    from tracker.jobs.scheduler import daily_job, minute_job
+    from tracker.escalation.scheduler import daily_job, minute_job
 
     jobs_app.config["SMTP_URL"] = smtp_server.url
     world()

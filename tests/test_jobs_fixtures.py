@@ -16,10 +16,10 @@ from typing import Optional
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.jobs.runner import run_day
-from tracker.models import Event
-from tracker.notify_models import Notice, Outbox
+from tracker.core.extensions import db
+from tracker.escalation.runner import run_day
+from tracker.issues.models import Event
+from tracker.notify.models import Notice, Outbox
 
 BASE_URL = "https://tracker.example.org"
 MAIL_FROM = "督察整改办 <tracker@example.org>"

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from tracker import create_app
-from tracker.extensions import db
+from tracker.core.extensions import db
 
 from .factories import make_issue, make_report, make_unit, make_user
 from .test_migrations import tracker, tracker_script

@@ -9,11 +9,11 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Event, Issue, IssueUnit
-from tracker.services import ledger, ledger_import
-from tracker.services.queries import IssueFilters
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue, IssueUnit
+from tracker.ledger import export as ledger, imports as ledger_import
+from tracker.issues.queries import IssueFilters
+from tracker.core.errors import Refusal
 
 from .factories import make_issue, make_report, make_round, make_unit, make_user
 from .test_api import PREFIX, token_for

@@ -8,15 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tracker.extensions import db
-from tracker.mail import notices as notice_svc
-from tracker.mail.dispatcher import CLAIM_TIMEOUT, claim, dispatch
-from tracker.mail.message import build_message, clean_header, normalize_address
-from tracker.mail.outbox import Mail, NoticeDraft, list_mail, mail_config, queue, retry_failed, retry_mail, status_counts
-from tracker.mail.render import MailContent, MailGroup, MailItem, render
-from tracker.mail.smtpurl import MailConfigError, parse_smtp_url
-from tracker.notify_models import Notice, Outbox
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.notify import notices as notice_svc
+from tracker.notify.dispatcher import CLAIM_TIMEOUT, claim, dispatch
+from tracker.notify.message import build_message, clean_header
+from tracker.core.addresses import normalize_address
+from tracker.notify.outbox import Mail, NoticeDraft, list_mail, mail_config, queue, retry_failed, retry_mail, status_counts
+from tracker.notify.render import MailContent, MailGroup, MailItem, render
+from tracker.notify.smtpurl import MailConfigError, parse_smtp_url
+from tracker.notify.models import Notice, Outbox
+from tracker.core.errors import Refusal
 
 from .factories import make_user
 from .test_jobs_fixtures import SmtpServer, count, jobs_app, outbox, smtp_down, smtp_server  # noqa: F401

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, make_url, text
 
 from tracker import create_app
-from tracker.extensions import db
+from tracker.core.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 NEEDS_POSTGRES = "needs PostgreSQL: set TRACKER_TEST_DATABASE_URL=postgresql+psycopg://…"

@@ -38,10 +38,10 @@ import openpyxl
 import pytest
 from flask import current_app
 
-from tracker.extensions import db
-from tracker.notify_models import Escalation, ReportLateness
-from tracker.services import monthly_report as mr
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.reports import monthly as mr
+from tracker.core.errors import Refusal
 
 from .conftest import count_queries
 from .factories import make_issue, make_report, make_round, make_unit, make_user

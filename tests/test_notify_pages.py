@@ -12,10 +12,13 @@ from typing import Optional
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.jobs import prefs
-from tracker.jobs.settings import DEFAULTS, get_settings
-from tracker.notify_models import Escalation, JobSetting, Notice, Outbox, ReportLateness, UnitEscalation
+from tracker.core.extensions import db
+from tracker.notify import prefs
+from tracker.escalation.settings import DEFAULTS, get_settings
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.core.models import JobSetting
+from tracker.notify.models import Notice, Outbox
+from tracker.escalation.models import UnitEscalation
 
 from .conftest import csrf_token
 from .factories import make_issue, make_report, make_unit, make_user
@@ -531,7 +534,7 @@ def test_board_items_stay_within_the_leaders_scope(client, login_as, session):
 # --- with the real jobs ----------------------------------------------------------------------
 
 def test_the_pages_show_what_a_real_run_of_the_jobs_did(app, client, login_as, session, clock):
-    from tracker.jobs.runner import run_day
+    from tracker.escalation.runner import run_day
 
     app.config.update(SMTP_URL=None, BASE_URL="https://tracker.example.org", MAIL_FROM="tracker@example.org")
     unit = make_unit(email="office@example.org")

@@ -5,8 +5,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tracker.extensions import db
-from tracker.notify_models import Escalation, Notice, Outbox, ReportLateness, UnitEscalation
+from tracker.core.extensions import db
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.notify.models import Notice, Outbox
+from tracker.escalation.models import UnitEscalation
 
 from .factories import make_issue, make_report, make_unit, make_user
 from .test_issue_pages import client_for, fast_passwords, fresh_login_per_request  # noqa: F401

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Event, Issue, Unit
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue
+from tracker.units.models import Unit
 
 from .factories import PASSWORD, make_round, make_unit, make_user
 

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from tracker.extensions import db
-from tracker.models import Event, Issue, IssueUnit, Unit
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue, IssueUnit
+from tracker.units.models import Unit
 
 from .factories import make_issue, make_round, make_unit, make_user
 

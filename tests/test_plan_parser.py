@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.plans import parse_deadline, parse_plan, parse_units
+from tracker.ledger.plans import parse_deadline, parse_plan, parse_units
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 HUOLINGGUOLE = (FIXTURES / "huolingguole-2020-action-plan.txt").read_text(encoding="utf-8")

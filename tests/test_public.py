@@ -6,11 +6,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from tracker.extensions import db
-from tracker.models import Event, Issue
-from tracker.public import settings as public_settings
-from tracker.services import issues as issue_svc
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue
+from tracker.public import services as public_settings
+from tracker.issues import services as issue_svc
+from tracker.core.errors import Refusal
 
 from .conftest import login
 from .factories import make_attachment, make_issue, make_round, make_unit, make_user

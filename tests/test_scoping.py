@@ -2,9 +2,10 @@
 import pytest
 from sqlalchemy import select
 
-from tracker.models import ROLES, Issue
-from tracker.services.queries import IssueFilters, search_issues
-from tracker.services.scoping import can_see, visible_issues
+from tracker.core.enums import ROLES
+from tracker.issues.models import Issue
+from tracker.issues.queries import IssueFilters, search_issues
+from tracker.issues.scoping import can_see, visible_issues
 
 from .factories import make_issue, make_unit, make_user
 

@@ -33,10 +33,11 @@ from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tracker.extensions import db
-from tracker.notify_models import Escalation, JobSetting, ReportLateness
-from tracker.services import scorecard
-from tracker.workflow import Refusal
+from tracker.core.extensions import db
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.core.models import JobSetting
+from tracker.reports import scorecard
+from tracker.core.errors import Refusal
 
 from .conftest import count_queries, csrf_token
 from .factories import make_issue, make_report, make_round, make_unit, make_user

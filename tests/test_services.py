@@ -5,10 +5,10 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tracker.models import Attachment, Event, Issue, ProgressReport
-from tracker.services import issues as svc
-from tracker.services.files import path_for
-from tracker.workflow import Refusal
+from tracker.issues.models import Attachment, Event, Issue, ProgressReport
+from tracker.issues import services as svc
+from tracker.core.files import path_for
+from tracker.core.errors import Refusal
 
 from .factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
 
@@ -239,7 +239,7 @@ def test_get_visible_issue_is_not_found_outside_scope(session, cast):
 
 
 def test_report_after_due_day_is_marked_late_when_it_comes(session, cast):
-    from tracker.jobs.flags import late_periods
+    from tracker.issues.figures import late_periods
 
     svc.report_progress(session, cast["staff"], datetime(2020, 7, 17, 2, 0), cast["issue"], "2020-07", 10, "按时")
     svc.report_progress(session, cast["staff"], datetime(2020, 8, 20, 2, 0), cast["issue"], "2020-08", 20, "晚了")
@@ -248,8 +248,8 @@ def test_report_after_due_day_is_marked_late_when_it_comes(session, cast):
 
 
 def test_creating_a_round_checks_its_fields_as_correcting_one_does(session):
-    from tracker.models import Round
-    from tracker.services import accounts, admin
+    from tracker.rounds.models import Round
+    from tracker.rounds import services as accounts, services as admin
 
     supervisor = make_user("supervisor")
     with pytest.raises(Refusal) as refused:
@@ -265,7 +265,7 @@ def test_creating_a_round_checks_its_fields_as_correcting_one_does(session):
 
 @pytest.mark.parametrize("address", ["zhang@环保.cn", "a(b)@x.cn", "a b@x.cn"])
 def test_an_address_mail_could_not_be_sent_to_is_refused(session, address):
-    from tracker.services import accounts
+    from tracker.units import services as accounts
 
     with pytest.raises(Refusal) as refused:
         accounts.create_unit(session, None, "U-MAIL", "邮件单位", email=address)

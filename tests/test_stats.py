@@ -23,9 +23,9 @@ from types import SimpleNamespace
 import pytest
 from flask import current_app
 
-from tracker.extensions import db
-from tracker.notify_models import Escalation, ReportLateness
-from tracker.services import stats
+from tracker.core.extensions import db
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.reports import stats
 
 from .conftest import count_queries
 from .factories import make_issue, make_report, make_round, make_unit, make_user

@@ -9,8 +9,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from tracker.config import instance_secret, load_config
-from tracker.extensions import csrf, db, login_manager, migrate
-from tracker.workflow import Refusal
+from tracker.core.extensions import csrf, db, login_manager, migrate
+from tracker.core.errors import Refusal
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("tracker")
@@ -46,37 +46,19 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from tracker import auth, sqlite
-    from tracker import notify_models  # noqa: F401
+    from tracker import accounts, admin, escalation, issues, ledger, notify, openapi, public, reports, rounds, units
+    from tracker.core import sqlite, templating
+    from tracker.core.api import bp as api_bp
+    from tracker.core.views import bp as tasks_bp
 
     sqlite.init_app(app)
-    auth.init_app(app)
-
-    from tracker.admin import bp as admin_bp
-    from tracker.api import bp as api_bp
-    from tracker.auth import bp as auth_bp
-    from tracker.issues import bp as issues_bp
-    from tracker.main import bp as main_bp
-    from tracker.notices import bp as notices_bp
-    from tracker.stats import bp as stats_bp
-    from tracker.public import admin_bp as public_admin_bp
-    from tracker.public import bp as public_bp
-    from tracker.background import bp as background_bp
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(main_bp)
-    app.register_blueprint(issues_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(notices_bp)
-    app.register_blueprint(stats_bp)
-    app.register_blueprint(public_bp)
-    app.register_blueprint(public_admin_bp)
-    app.register_blueprint(background_bp)
+    # Each domain registers its pages, its API routes, its subscribers and its commands.
+    for domain in (accounts, units, rounds, issues, notify, escalation, ledger, reports, public, admin, openapi):
+        domain.init_app(app)
+    app.register_blueprint(tasks_bp)
+    # Last: every domain has added its routes to the API blueprint by now.
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
-
-    from tracker import templating
-
     templating.init_app(app)
     _register_errors(app)
     _register_headers(app)
@@ -107,7 +89,7 @@ def _wants_json() -> bool:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(Refusal)
     def refused(err: Refusal):
-        from tracker.web import undo_refused
+        from tracker.core.web import undo_refused
 
         undo_refused(err)
         if _wants_json():

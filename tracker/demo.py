@@ -30,13 +30,20 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from tracker import clock, workflow
-from tracker.extensions import db
-from tracker.models import ROLE_LABELS, Attachment, Event, Issue, IssueUnit, ProgressReport, Round, Unit, User
-from tracker.services import accounts
-from tracker.services import issues as issue_service
-from tracker.services.figures import figures
-from tracker.workflow import Refusal
+from tracker.core import clock, workflow
+from tracker.core.extensions import db
+from tracker.core.labels import ROLE_LABELS
+from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.rounds import services as rounds_service
+from tracker.units import services as units_service
+from tracker.issues import services as issue_service
+from tracker.issues.figures import figures
+from tracker.core.errors import Refusal
+from tracker.core import labels
+from tracker.core import enums
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 BEIJING = timedelta(hours=8)
@@ -205,7 +212,7 @@ class _Demo:
         for row in rows:  # parents come before their children in the file
             unit = existing.get(row["code"])
             if unit is None:
-                unit = accounts.create_unit(self.s, None, row["code"], row["name"], row["parent"], row["email"])
+                unit = units_service.create_unit(self.s, None, row["code"], row["name"], row["parent"], row["email"])
                 self.tally.units += 1
             self.units[row["code"]] = unit
         self.unit_logins = {r["code"]: r["login"] for r in rows if r.get("login")}
@@ -248,7 +255,7 @@ class _Demo:
         for row in rows:
             round_ = self.s.scalar(select(Round).where(Round.name == row["name"]))
             if round_ is None:
-                round_ = accounts.create_round(self.s, None, row["name"], row["level"], row["kind"],
+                round_ = rounds_service.create_round(self.s, None, row["name"], row["level"], row["kind"],
                                                row["feedback_date"], row["document_no"])
                 self.tally.rounds += 1
             self.rounds[row["key"]] = round_
@@ -570,7 +577,7 @@ def _syn_issue(i: int, ctx: dict) -> tuple[dict, list[int], list[dict], list[dic
     assigned = first + timedelta(days=rng.randint(0, max(0, (latest - first).days)))
     deadline = assigned + timedelta(days=rng.randint(30, 720))
     rectify_type = _weighted(rng, TYPE_WEIGHTS)
-    domain = rng.choice(workflow.DOMAINS)
+    domain = rng.choice(enums.DOMAINS)
     problem = rng.choice(PROBLEMS[domain])
     code = f"{SYN_ISSUE_PREFIX}{i:0{SYN_ISSUE_DIGITS}d}"
     sup, approver = ctx["supervisor"], ctx["approver"]
@@ -733,7 +740,7 @@ def _counts(session: Session, today: date) -> dict:
         "attachments": count(Attachment),
         "events": count(Event),
         "issue_units": count(IssueUnit),
-        "by_state": {state: by_state.get(state, 0) for state in workflow.STATES},
+        "by_state": {state: by_state.get(state, 0) for state in enums.STATES},
         "lights": {light: lights.get(light, 0) for light in ("red", "yellow", "green")},
     }
 
@@ -747,7 +754,7 @@ def _pad(s: str, width: int) -> str:
 
 
 def _print_summary(echo: Echo, demo: _Demo, counts: dict) -> None:
-    states = "、".join(f"{workflow.STATE_LABELS[s]} {n}" for s, n in counts["by_state"].items())
+    states = "、".join(f"{labels.STATE_LABELS[s]} {n}" for s, n in counts["by_state"].items())
     lights = counts["lights"]
     echo("")
     echo(f"单位 {counts['units']} 个,用户 {counts['users']} 个,督察轮次 {counts['rounds']} 个;")

@@ -1,8 +1,13 @@
-"""Admin pages: units (as a tree), users and rounds."""
-from flask import Blueprint
+"""Administration pages (系统管理): units as a tree, users, rounds, the reminder and escalation
+settings, the scorecard rules and the mail log. They compose the domains' own services."""
+from __future__ import annotations
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+from flask import Flask
 
-from tracker.admin import views  # noqa: E402,F401
-from tracker.admin import mail_views, settings_views  # noqa: E402,F401
-from tracker.admin import scorecard_views  # noqa: E402,F401
+
+def init_app(app: Flask) -> None:
+    """Register the admin pages."""
+    from tracker.admin import mail_views, scorecard_views, settings_views  # noqa: F401  (routes on bp)
+    from tracker.admin.views import bp
+
+    app.register_blueprint(bp)

@@ -6,8 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from tracker import workflow
-from tracker.models import ROLE_LABELS, ROLES
+from tracker.core.labels import ROLE_LABELS
+from tracker.core.enums import ROLES
+from tracker.core import labels
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice
@@ -78,8 +79,8 @@ class RoundForm(FlaskForm):
     """An inspection round."""
 
     name = StringField("轮次名称", validators=[DataRequired("请填写轮次名称。"), Length(max=200, message="不能超过 200 个字符。")])
-    level = SelectField("层级", choices=_choices(workflow.LEVELS.items()), validate_choice=False)
-    kind = SelectField("类型", choices=_choices(workflow.ROUND_KINDS.items()), validate_choice=False)
+    level = SelectField("层级", choices=_choices(labels.LEVEL_LABELS.items()), validate_choice=False)
+    kind = SelectField("类型", choices=_choices(labels.ROUND_KIND_LABELS.items()), validate_choice=False)
     # A string (type=date in browsers): the service parses it and words the error in Chinese.
     feedback_date = StringField("反馈日期", validators=[Optional(), Length(max=10, message="不能超过 10 个字符。")],
                                 render_kw={"type": "date", "placeholder": "YYYY-MM-DD"})

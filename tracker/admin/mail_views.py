@@ -12,13 +12,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from tracker import clock, workflow
-from tracker.extensions import db
-from tracker.mail import outbox
-from tracker.services import notify_views
-from tracker.web import undo_refused
-from tracker.workflow import Refusal
-from tracker.admin import bp
+from tracker.core import clock, workflow
+from tracker.core.extensions import db
+from tracker.notify import outbox
+from tracker.notify import services as notify_views
+from tracker.core.web import undo_refused
+from tracker.core.errors import Refusal
+from tracker.admin.views import bp
 
 PER_PAGE = 50
 

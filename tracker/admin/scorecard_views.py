@@ -12,12 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from tracker import clock, workflow
-from tracker.extensions import db
-from tracker.services import scorecard
-from tracker.web import undo_refused
-from tracker.workflow import Refusal
-from tracker.admin import bp
+from tracker.core import clock, workflow
+from tracker.core.extensions import db
+from tracker.reports import scorecard
+from tracker.core.web import undo_refused
+from tracker.core.errors import Refusal
+from tracker.admin.views import bp
 
 
 class ScorecardRulesForm(FlaskForm):

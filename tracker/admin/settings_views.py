@@ -14,12 +14,13 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from tracker import clock, workflow
-from tracker.extensions import db
-from tracker.jobs import settings as job_settings
-from tracker.web import undo_refused
-from tracker.workflow import Refusal
-from tracker.admin import bp
+from tracker.core import clock, workflow
+from tracker.core.extensions import db
+from tracker.escalation import settings as job_settings
+from tracker.core.web import undo_refused
+from tracker.core.errors import Refusal
+from tracker.admin.views import bp
+from tracker.core import labels
 
 # Empty rows offered under the ladder for adding levels without JavaScript.
 BLANK_ROWS = 2
@@ -123,6 +124,6 @@ def settings():
     return render_template(
         "admin/settings.html", form=form, kinds=job_settings.KINDS,
         roles=job_settings.settings_form_data(job_settings.DEFAULTS)["roles"],
-        day_modes=job_settings.DAY_MODES, defaults=job_settings.DEFAULTS, max_levels=job_settings.MAX_LEVELS,
+        day_modes=labels.DAY_MODE_LABELS, defaults=job_settings.DEFAULTS, max_levels=job_settings.MAX_LEVELS,
         offset_range=job_settings.OFFSET_RANGE,
     ), status

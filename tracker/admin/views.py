@@ -9,21 +9,27 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from tracker import workflow
-from tracker.extensions import db
-from tracker.models import Round, Unit, User
-from tracker.services import accounts
-from tracker.services import admin as admin_service
-from tracker.web import undo_refused
-from tracker.workflow import Refusal
-from tracker.admin import bp
+from tracker.core import workflow
+from tracker.core.extensions import db
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.accounts import services as accounts
+from tracker.admin import services as admin_service
+from tracker.rounds import services as rounds_service
+from tracker.units import services as units_service
+from tracker.core.web import undo_refused
+from tracker.core.errors import Refusal
+
 from tracker.admin.forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
                     unit_choices)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Service field names that differ from the form's.
 FIELD_ALIASES = {"parent_code": "parent", "unit_code": "unit"}
@@ -97,12 +103,12 @@ def units():
     form = UnitForm()
     status = 200
     if request.method == "POST":
-        done, status = _save(form, lambda: accounts.create_unit(
+        done, status = _save(form, lambda: units_service.create_unit(
             db.session, current_user, form.code.data, form.name.data, form.parent.data or None, form.email.data),
             lambda unit: f"已新增单位「{unit.name}」。", "admin.units")
         if done:
             return done
-    tree = admin_service.unit_tree(db.session)
+    tree = units_service.unit_tree(db.session)
     form.parent.choices = unit_choices(tree)
     return render_template("admin/units.html", tree=tree, form=form), status
 
@@ -116,7 +122,7 @@ def edit_unit(unit_id: int):
     status = 200
     if request.method == "POST":
         form = UnitEditForm()
-        done, status = _save(form, lambda: accounts.update_unit(
+        done, status = _save(form, lambda: units_service.update_unit(
             db.session, current_user, unit, form.name.data, form.parent.data or None, form.email.data),
             lambda updated: f"已保存单位「{updated.name}」。", "admin.units")
         if done:
@@ -124,7 +130,7 @@ def edit_unit(unit_id: int):
     else:
         form = UnitEditForm(data={"name": unit.name, "email": unit.email or "",
                                   "parent": unit.parent.code if unit.parent else ""})
-    tree = admin_service.unit_tree(db.session)
+    tree = units_service.unit_tree(db.session)
     form.parent.choices = unit_choices(_excluding_subtree(tree, unit))
     return render_template("admin/unit_edit.html", unit=unit, form=form), status
 
@@ -145,8 +151,8 @@ def users():
             lambda user: f"已新增用户「{user.username}」。", "admin.users")
         if done:
             return done
-    form.unit.choices = unit_choices(admin_service.unit_tree(db.session))
-    return render_template("admin/users.html", users=admin_service.list_users(db.session), form=form), status
+    form.unit.choices = unit_choices(units_service.unit_tree(db.session))
+    return render_template("admin/users.html", users=accounts.list_users(db.session), form=form), status
 
 
 def _render_user(user: User, form: Optional[UserEditForm] = None,
@@ -155,7 +161,7 @@ def _render_user(user: User, form: Optional[UserEditForm] = None,
         form = UserEditForm(formdata=None, data={
             "role": user.role, "unit": user.unit.code if user.unit else "", "email": user.email or "",
             "display_name": user.display_name or "", "active": user.active})
-    form.unit.choices = unit_choices(admin_service.unit_tree(db.session))
+    form.unit.choices = unit_choices(units_service.unit_tree(db.session))
     return render_template("admin/user_edit.html", user=user, form=form,
                            password_form=password_form or ResetPasswordForm(formdata=None)), status
 
@@ -172,7 +178,7 @@ def edit_user(user_id: int):
     if not form.validate_on_submit():
         return _render_user(user, form, status=422)
     try:
-        admin_service.update_user(db.session, current_user, user, form.role.data, form.unit.data or None,
+        accounts.update_user(db.session, current_user, user, form.role.data, form.unit.data or None,
                                   form.email.data, form.display_name.data, form.active.data)
     except Refusal as refusal:
         return _render_user(user, form, status=_refused(form, refusal))
@@ -191,7 +197,7 @@ def reset_password(user_id: int):
     if not form.validate_on_submit():
         return _render_user(user, password_form=form, status=422)
     try:
-        admin_service.reset_password(db.session, current_user, user, form.password.data)
+        accounts.reset_password(db.session, current_user, user, form.password.data)
     except Refusal as refusal:
         return _render_user(user, password_form=form, status=_refused(form, refusal))
     db.session.commit()
@@ -209,7 +215,7 @@ def rounds():
     form = RoundForm()
     status = 200
     if request.method == "POST":
-        done, status = _save(form, lambda: accounts.create_round(
+        done, status = _save(form, lambda: rounds_service.create_round(
             db.session, current_user, form.name.data, form.level.data, form.kind.data, form.feedback_date.data,
             form.document_no.data), lambda created: f"已登记督察轮次「{created.name}」。", "admin.rounds")
         if done:
@@ -227,7 +233,7 @@ def edit_round(round_id: int):
     status = 200
     if request.method == "POST":
         form = RoundForm()
-        done, status = _save(form, lambda: admin_service.update_round(
+        done, status = _save(form, lambda: rounds_service.update_round(
             db.session, current_user, round_, form.name.data, form.level.data, form.kind.data,
             form.feedback_date.data, form.document_no.data),
             lambda _: f"已保存督察轮次「{round_.name}」。", "admin.rounds")

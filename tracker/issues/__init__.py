@@ -1,10 +1,13 @@
-"""Issue pages: the list, the issue file (一问题一档案) and its forms."""
-from flask import Blueprint
+"""Feedback issues (反馈问题): registering and editing them, progress reports, evidence, the
+verify-and-close workflow, the list and the issue page, and what every page counts of them."""
+from __future__ import annotations
 
-bp = Blueprint("issues", __name__, url_prefix="/issues")
+from flask import Flask
 
-from tracker.issues import views  # noqa: E402,F401
-from tracker.issues import export_views  # noqa: E402,F401
-from tracker.issues import import_views  # noqa: E402,F401
-from tracker.issues import plan_views  # noqa: E402,F401
-from tracker.issues import public_views  # noqa: E402,F401
+
+def init_app(app: Flask) -> None:
+    """Register the issue pages and API."""
+    from tracker.issues import api  # noqa: F401  (routes on the API blueprint)
+    from tracker.issues.views import bp
+
+    app.register_blueprint(bp)

@@ -1,24 +1,105 @@
-"""What the issue page (一问题一档案) shows, read in a fixed number of queries.
+"""What the pages of reminders, escalations and mail need beyond the jobs' own services.
 
-Each collection (events, reports, evidence, cooperating units, merged issues,
-escalations with late report periods) is one query with its people joined in, so
-the page's query count does not grow with the issue's history.
+The mail log's server status and single mail, the safe target of a notice's link,
+an issue's escalation record in one query, and the leaders' board on the home
+page. Rules (who may see what) are checked here, never in templates.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Optional
-
+from sqlalchemy import literal, null, select, union_all
+from sqlalchemy.orm import Session
+from tracker.core import workflow
+from tracker.core.enums import SUPERVISION_KINDS
+from tracker.core.labels import ESCALATION_LABELS
+from tracker.issues.models import Issue
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.issues.models import Escalation, ReportLateness
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
+from tracker.core import clock
+from tracker.issues.models import Attachment, Event, ProgressReport
+from tracker.issues import services as issue_svc
+from tracker.issues.queries import IssueRow, issue_row
+from tracker.issues.scoping import can_see, unit_relation, visible_issues
+from tracker.core import enums
 
-from tracker import clock, workflow
-from tracker.models import Attachment, Event, Issue, ProgressReport, Unit, User
-from tracker.services import issues as issue_svc
-from tracker.services.notify_views import EscalationRecord, escalation_record
-from tracker.services.queries import IssueRow, issue_row
-from tracker.services.scoping import can_see, unit_relation, visible_issues
+
+LATE_KIND = "report_late"
+
+
+# --- the issue page ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class EscalationEntry:
+    """A reminder or escalation that fired for an issue."""
+
+    kind: str
+    key: Optional[str]
+    period: Optional[str]
+    on: date
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in Chinese."""
+        return ESCALATION_LABELS.get(self.kind, self.kind)
+
+    @property
+    def when_label(self) -> str:
+        """Which ladder level or report period it concerns, in Chinese."""
+        if self.period:
+            return f"{self.period} 月度进展"
+        key = self.key or ""
+        sign = max(key.rfind("+"), key.rfind("-"))
+        if sign > 0:
+            try:
+                offset = int(key[sign:])
+            except ValueError:
+                return ""
+            if offset < 0:
+                return f"整改时限前 {-offset} 天"
+            return "整改时限当天" if offset == 0 else f"逾期 {offset} 天"
+        return ""
+
+
+@dataclass
+class EscalationRecord:
+    """An issue's escalations (oldest first), its late report periods, and the 挂牌督办 flag."""
+
+    entries: list[EscalationEntry] = field(default_factory=list)
+    late_periods: set[str] = field(default_factory=set)
+    supervised: bool = False
+
+
+def escalation_record(session: Session, issue: Issue) -> EscalationRecord:
+    """An issue's escalations and late report periods (`figures.late_periods`), read in one query.
+
+    The issue page keeps a fixed query count, so both come back from one UNION ALL
+    (a row of the second part only names a period whose report came late).
+    """
+    escalations = select(Escalation.kind.label("kind"), Escalation.key.label("key"),
+                         Escalation.period.label("period"), Escalation.fired_on.label("on"),
+                         literal(0).label("late"), Escalation.id.label("id")) \
+        .where(Escalation.issue_id == issue.id)
+    lateness = select(literal(LATE_KIND).label("kind"), null().label("key"),
+                      ReportLateness.period.label("period"), ReportLateness.due_on.label("on"),
+                      literal(1).label("late"), ReportLateness.id.label("id")) \
+        .where(ReportLateness.issue_id == issue.id)
+    both = union_all(escalations, lateness).subquery()
+    record = EscalationRecord()
+    for kind, key, period, on, late, _ in session.execute(
+            select(both).order_by(both.c.late, both.c.on, both.c.id)).all():
+        if late:
+            record.late_periods.add(period)
+        else:
+            record.entries.append(EscalationEntry(kind, key, period, on))
+    record.supervised = issue.state != workflow.CLOSED and any(
+        e.kind in SUPERVISION_KINDS for e in record.entries)
+    return record
+
 
 MERGE_CANDIDATES_LIMIT = 200
 
@@ -104,7 +185,7 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
         candidates = [tuple(r) for r in session.execute(
             select(Issue.id, Issue.code, Issue.title)
             .where(Issue.id != issue.id, Issue.merged_into_id.is_(None),
-                   Issue.state.in_(workflow.OPEN_STATES), Issue.round_id == issue.round_id)
+                   Issue.state.in_(enums.OPEN_STATES), Issue.round_id == issue.round_id)
             .order_by(Issue.code).limit(MERGE_CANDIDATES_LIMIT)
         ).all()]
     return Dossier(

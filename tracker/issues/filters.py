@@ -5,16 +5,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Optional, Sequence
 
-from tracker import workflow
-from tracker.models import Round, Unit
-from tracker.services.figures import LIGHT_LABELS
-from tracker.services.queries import SORT_LABELS, SORTS, IssueFilters
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.core.labels import LIGHT_LABELS
+from tracker.issues.queries import SORT_LABELS, SORTS, IssueFilters
+from tracker.core import labels
 
 DEFAULT_SORT = "urgent"
 STATE_FILTERS = {
     "open": "未销号(全部)",
-    **workflow.STATE_LABELS,
-    "merged": workflow.MERGED_LABEL,
+    **labels.STATE_LABELS,
+    "merged": labels.MERGED_LABEL,
 }
 OVERDUE_FILTERS = {"1": "已逾期", "0": "未逾期"}
 MAX_Q = 100
@@ -93,8 +94,8 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
         else:
             bad("责任单位", raw)
 
-    for name, label, allowed in (("light", "灯色", LIGHT_LABELS), ("category", "问题类别", workflow.CATEGORIES),
-                                 ("rectify_type", "整改类型", workflow.RECTIFY_TYPES)):
+    for name, label, allowed in (("light", "灯色", LIGHT_LABELS), ("category", "问题类别", labels.CATEGORY_LABELS),
+                                 ("rectify_type", "整改类型", labels.RECTIFY_TYPE_LABELS)):
         raw = get(name)
         if raw:
             if raw in allowed:

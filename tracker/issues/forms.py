@@ -12,7 +12,9 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, 
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import DateInput, NumberInput
 
-from tracker import workflow
+from tracker.core import workflow
+from tracker.core import labels
+from tracker.core import enums
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice
@@ -50,9 +52,9 @@ class IssueForm(FlaskForm):
     title = StringField("问题标题", validators=[DataRequired("请填写问题标题。"),
                                             Length(max=300, message="问题标题不能超过 300 个字。")])
     description = TextAreaField("问题描述")
-    category = SelectField("问题类别", choices=choices(workflow.CATEGORIES.items()), validate_choice=False)
-    rectify_type = SelectField("整改类型", choices=choices(workflow.RECTIFY_TYPES.items()), validate_choice=False)
-    domain = SelectField("领域", choices=choices([("", "(未指定)")] + [(d, d) for d in workflow.DOMAINS]),
+    category = SelectField("问题类别", choices=choices(labels.CATEGORY_LABELS.items()), validate_choice=False)
+    rectify_type = SelectField("整改类型", choices=choices(labels.RECTIFY_TYPE_LABELS.items()), validate_choice=False)
+    domain = SelectField("领域", choices=choices([("", "(未指定)")] + [(d, d) for d in enums.DOMAINS]),
                          validate_choice=False)
     deadline = StringField("整改时限", widget=DateInput(), validators=[DataRequired("请填写整改时限。")])
     assigned_on = StringField("交办日期", widget=DateInput())

@@ -1,11 +1,13 @@
-"""The public disclosure page (整改公示): closed issues the office marked public, no login.
+"""The public disclosure page (整改公示): closed issues the office marked public, no login, and
+the admin's switch that turns the page off."""
+from __future__ import annotations
 
-Two blueprints: `bp` (/public, open to everyone) and `admin_bp` (/admin/public, the
-admin's switch that turns the page off).
-"""
-from flask import Blueprint
+from flask import Flask
 
-bp = Blueprint("public", __name__, url_prefix="/public")
-admin_bp = Blueprint("public_admin", __name__, url_prefix="/admin/public")
 
-from tracker.public import views  # noqa: E402,F401
+def init_app(app: Flask) -> None:
+    """Register the public page and its switch."""
+    from tracker.public.views import admin_bp, bp
+
+    app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)

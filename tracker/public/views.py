@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import math
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from tracker import clock, workflow
-from tracker.extensions import db
-from tracker.web import undo_refused
-from tracker.workflow import Refusal
-from tracker.public import admin_bp, bp, queries
-from tracker.public import settings as public_settings
+from tracker.core import clock, workflow
+from tracker.core.extensions import db
+from tracker.core.web import undo_refused
+from tracker.core.errors import Refusal
+from tracker.public import services as public_settings
+from tracker.public import services as queries
+
+bp = Blueprint("public", __name__, url_prefix="/public")
+admin_bp = Blueprint("public_admin", __name__, url_prefix="/admin/public")
 
 CLOSED_MESSAGE = "整改公示页面暂未开放。"
 

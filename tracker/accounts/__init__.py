@@ -1,0 +1,40 @@
+"""Accounts: who signs in (users, roles, passwords, sessions) and the API's bearer tokens."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from flask import Flask
+
+from tracker.core.extensions import db, login_manager
+
+
+def init_app(app: Flask) -> None:
+    """Wire Flask-Login (the user loader checks the session version), the pages, the API and the CLI."""
+    from tracker.accounts import api  # noqa: F401  (routes on the API blueprint; registers the token loader)
+    from tracker.accounts.cli import users
+    from tracker.accounts.forms import LogoutForm
+    from tracker.accounts.models import User
+    from tracker.accounts.views import bp
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(identity: str) -> Optional[User]:
+        try:
+            user_id, version = (int(part) for part in identity.split(":", 1))
+        except (ValueError, AttributeError):
+            return None
+        user = db.session.get(User, user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
+
+    @app.context_processor
+    def logout_form() -> dict[str, Any]:
+        return {"logout_form": LogoutForm}
+
+    app.register_blueprint(bp)
+    app.cli.add_command(users)

@@ -1,0 +1,35 @@
+"""`tracker users create USERNAME --role ROLE [--unit CODE] ...`: add a user from the command line."""
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+from flask.cli import AppGroup
+
+from tracker.accounts import services as accounts
+from tracker.core.enums import ROLES
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+
+users = AppGroup("users", help="管理用户 / manage users.")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([str(role) for role in ROLES]))
+@click.option("--unit", "unit_code", default=None, help="unit code, for unit roles")
+@click.option("--email", default=None)
+@click.option("--display-name", default=None)
+@click.option("--password", default=None, help="prompted for when not given")
+def create_user(username: str, role: str, unit_code: Optional[str], email: Optional[str],
+                display_name: Optional[str], password: Optional[str]) -> None:
+    """Create a user."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(db.session, None, username, password, role, unit_code, email, display_name)
+    except Refusal as refusal:
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from None
+    db.session.commit()
+    click.echo(f"created user {user.username} ({user.role})")

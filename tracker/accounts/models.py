@@ -1,0 +1,86 @@
+"""Accounts: the people who sign in (users) and their API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+from tracker.core.clock import utcnow
+from tracker.core.extensions import db
+from tracker.core.enums import UNIT_ROLES
+from tracker.core.labels import ROLE_LABELS
+from tracker.units.models import Unit
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in; unit roles carry their unit."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"), index=True)
+    email: Mapped[Optional[str]] = mapped_column(String(200))
+    display_name: Mapped[Optional[str]] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Bumped on logout and password change, so that old session cookies stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    unit: Mapped[Optional[Unit]] = relationship()
+
+    def set_password(self, password: str) -> None:
+        """Hash and store a password (scrypt, Werkzeug's default)."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        """Return whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """Flask-Login identity: the id with the session version, so logout ends old sessions."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    @property
+    def name(self) -> str:
+        """The name shown on screen."""
+        return self.display_name or self.username
+
+    @property
+    def role_label(self) -> str:
+        """The role's name in Chinese."""
+        return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def is_unit_role(self) -> bool:
+        """Whether this user acts for a responsible unit."""
+        return self.role in UNIT_ROLES
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()

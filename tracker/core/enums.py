@@ -1,0 +1,181 @@
+"""The tracker's closed vocabularies as `StrEnum`s: stored as their string values (with CHECK
+constraints on the columns that hold them), compared and serialised as plain strings.
+
+Labels (what users see) are in `tracker.core.labels`, never here.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Who a user is (see DOMAIN.md)."""
+
+    UNIT_STAFF = "unit_staff"
+    UNIT_HEAD = "unit_head"
+    SUPERVISOR = "supervisor"
+    APPROVER = "approver"
+    LEADER = "leader"
+    ADMIN = "admin"
+
+
+# Roles that act for a responsible unit; the others act for an office or the system.
+UNIT_ROLES = (Role.UNIT_STAFF, Role.UNIT_HEAD)
+ROLES = tuple(Role)
+
+
+class State(StrEnum):
+    """Where an issue stands in the verify-and-close (销号) workflow."""
+
+    IN_PROGRESS = "in_progress"
+    BASICALLY_DONE = "basically_done"
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+STATES = tuple(State)
+# Being rectified: the states a unit reports in and an issue can be overdue in.
+OPEN_STATES = (State.IN_PROGRESS, State.BASICALLY_DONE)
+
+
+class Action(StrEnum):
+    """A workflow action taken on an issue."""
+
+    SUBMIT = "submit"
+    VERIFY = "verify"
+    APPROVE = "approve"
+    RETURN = "return"
+    REOPEN = "reopen"
+    MARK_BASICALLY_DONE = "mark_basically_done"
+    MERGE = "merge"
+
+
+ACTIONS = tuple(Action)
+
+
+class EscalationKind(StrEnum):
+    """A reminder or escalation: the ladder's rungs (mildest first), the monthly report cycle, and the
+    supervision order to a unit for too many yellow lights."""
+
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    SUPERVISION_ORDER = "supervision_order"
+    INTERVIEW = "interview"
+    REPORT_REMINDER = "report_reminder"
+    REPORT_LATE = "report_late"
+    UNIT_SUPERVISION = "unit_supervision"
+
+
+# The kinds a ladder rung may have, in rising severity: a later rung may not be milder.
+LADDER_KINDS = (EscalationKind.DUE_SOON, EscalationKind.OVERDUE, EscalationKind.SUPERVISION_ORDER,
+                EscalationKind.INTERVIEW)
+# Rungs that put an issue under supervision (挂牌督办): the order itself, and the interview / public
+# notice beyond it (which may have superseded the order).
+SUPERVISION_KINDS = (EscalationKind.SUPERVISION_ORDER, EscalationKind.INTERVIEW)
+
+
+class EventKind(StrEnum):
+    """What a timeline entry (流转记录) records: a workflow action, or something else that happened."""
+
+    SUBMIT = "submit"
+    VERIFY = "verify"
+    APPROVE = "approve"
+    RETURN = "return"
+    REOPEN = "reopen"
+    MARK_BASICALLY_DONE = "mark_basically_done"
+    MERGE = "merge"
+    CREATE = "create"
+    EDIT = "edit"
+    DEADLINE = "deadline"
+    PROGRESS = "progress"
+    EVIDENCE = "evidence"
+    FOLLOW = "follow"
+    MERGED_IN = "merged_in"
+    PUBLISH = "publish"
+    UNPUBLISH = "unpublish"
+    # Written by the daily run, with no actor.
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    SUPERVISION_ORDER = "supervision_order"
+    INTERVIEW = "interview"
+    REPORT_REMINDER = "report_reminder"
+    REPORT_LATE = "report_late"
+
+
+class Category(StrEnum):
+    """What kind of problem an issue is."""
+
+    FEEDBACK = "feedback"
+    KEY_CONCERN = "key_concern"
+    PETITION = "petition"
+    SELF_FOUND = "self_found"
+
+
+class RectifyType(StrEnum):
+    """How an issue is rectified."""
+
+    IMMEDIATE = "immediate"
+    DEADLINE = "deadline"
+    LONG_TERM = "long_term"
+
+
+class RoundLevel(StrEnum):
+    """Who inspected: the central government, a province, a city."""
+
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    MUNICIPAL = "municipal"
+
+
+class RoundKind(StrEnum):
+    """What kind of inspection a round was."""
+
+    REGULAR = "regular"
+    LOOK_BACK = "look_back"
+    SPECIAL = "special"
+
+
+class Light(StrEnum):
+    """An issue's traffic light (红黄绿灯)."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+
+
+class DayMode(StrEnum):
+    """How days are counted for deadlines and the ladder."""
+
+    CALENDAR = "calendar"
+    WORKING = "working"
+
+
+class DigestFrequency(StrEnum):
+    """How often a user gets the digest mail."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    NONE = "none"
+
+
+class MailStatus(StrEnum):
+    """Where a mail of the outbox stands."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class TaskState(StrEnum):
+    """Where a background task stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# The problem domains (领域) an issue may belong to: stored as the Chinese words themselves.
+DOMAINS = ("大气", "水", "土壤", "生态", "固废", "噪声", "辐射", "其他")

@@ -1,0 +1,133 @@
+"""Every Chinese label users see for the tracker's codes, in one place.
+
+Pages, mails, workbooks and the API's `*_label` fields read these; templates get them
+through the `label` filter (`{{ issue.state|label("state") }}`) or the globals below.
+"""
+from __future__ import annotations
+
+from tracker.core.enums import (
+    Action,
+    Category,
+    DayMode,
+    DigestFrequency,
+    EscalationKind,
+    EventKind,
+    Light,
+    MailStatus,
+    RectifyType,
+    Role,
+    RoundKind,
+    RoundLevel,
+    State,
+    TaskState,
+)
+
+ROLE_LABELS = {
+    Role.UNIT_STAFF: "责任单位经办人",
+    Role.UNIT_HEAD: "责任单位负责人",
+    Role.SUPERVISOR: "督察整改办",
+    Role.APPROVER: "销号审批",
+    Role.LEADER: "分管领导",
+    Role.ADMIN: "系统管理员",
+}
+
+STATE_LABELS = {
+    State.IN_PROGRESS: "整改中",
+    State.BASICALLY_DONE: "基本完成",
+    State.SUBMITTED: "待验收",
+    State.VERIFIED: "待销号",
+    State.CLOSED: "已销号",
+}
+# A merged issue shows this before its state (合并整改·整改中).
+MERGED_LABEL = "合并整改"
+
+ACTION_LABELS = {
+    Action.SUBMIT: "提交销号申请",
+    Action.VERIFY: "验收通过",
+    Action.APPROVE: "批准销号",
+    Action.RETURN: "退回",
+    Action.REOPEN: "重新打开",
+    Action.MARK_BASICALLY_DONE: "标记基本完成",
+    Action.MERGE: "合并整改",
+}
+
+# The supervision flag (挂牌督办) and the ladder's rungs, the monthly cycle's steps and the unit order.
+SUPERVISED_LABEL = "挂牌督办"
+ESCALATION_LABELS = {
+    EscalationKind.DUE_SOON: "临期提醒",
+    EscalationKind.OVERDUE: "逾期通知",
+    EscalationKind.SUPERVISION_ORDER: SUPERVISED_LABEL,
+    EscalationKind.INTERVIEW: "约谈/通报",
+    EscalationKind.REPORT_REMINDER: "报送提醒",
+    EscalationKind.REPORT_LATE: "未按时报送",
+    EscalationKind.UNIT_SUPERVISION: "单位督办",
+}
+
+# Timeline entries (流转记录): the actions, and what else happened to an issue.
+EVENT_LABELS = {
+    **{EventKind(action.value): label for action, label in ACTION_LABELS.items()},
+    EventKind.CREATE: "登记问题",
+    EventKind.EDIT: "修改问题",
+    EventKind.DEADLINE: "调整整改时限",
+    EventKind.PROGRESS: "报送进展",
+    EventKind.EVIDENCE: "上传佐证材料",
+    EventKind.FOLLOW: "随合并问题流转",
+    EventKind.MERGED_IN: "其他问题并入",
+    EventKind.PUBLISH: "公示",
+    EventKind.UNPUBLISH: "取消公示",
+    **{EventKind(kind.value): label for kind, label in ESCALATION_LABELS.items()
+       if kind != EscalationKind.UNIT_SUPERVISION},
+}
+
+CATEGORY_LABELS = {
+    Category.FEEDBACK: "反馈问题",
+    Category.KEY_CONCERN: "重点关注问题",
+    Category.PETITION: "交办信访件",
+    Category.SELF_FOUND: "自查问题",
+}
+RECTIFY_TYPE_LABELS = {
+    RectifyType.IMMEDIATE: "立行立改",
+    RectifyType.DEADLINE: "限期整改",
+    RectifyType.LONG_TERM: "长期坚持",
+}
+LEVEL_LABELS = {RoundLevel.CENTRAL: "中央", RoundLevel.PROVINCIAL: "省级", RoundLevel.MUNICIPAL: "市级"}
+ROUND_KIND_LABELS = {RoundKind.REGULAR: "例行督察", RoundKind.LOOK_BACK: "回头看", RoundKind.SPECIAL: "专项督察"}
+LIGHT_LABELS = {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯"}
+DAY_MODE_LABELS = {DayMode.CALENDAR: "自然日", DayMode.WORKING: "工作日"}
+DIGEST_LABELS = {DigestFrequency.DAILY: "每天", DigestFrequency.WEEKLY: "每周一", DigestFrequency.NONE: "不接收"}
+
+MAIL_STATUS_LABELS = {MailStatus.PENDING: "待发送", MailStatus.SENDING: "发送中", MailStatus.SENT: "已发送",
+                      MailStatus.FAILED: "发送失败"}
+# What a mail or notice is about: the escalations, the digest, and the notices of workflow actions.
+MAIL_KIND_LABELS: dict[str, str] = {
+    **ESCALATION_LABELS,
+    "digest": "每日摘要",
+}
+
+TASK_STATE_LABELS = {TaskState.QUEUED: "排队中", TaskState.RUNNING: "进行中", TaskState.DONE: "已完成",
+                     TaskState.FAILED: "失败"}
+
+
+def label(value: object, kind: str) -> str:
+    """The label of `value` in the vocabulary `kind` ("state", "role", ...); the value itself if unknown."""
+    table = VOCABULARIES.get(kind, {})
+    return table.get(value, "" if value is None else str(value))  # type: ignore[call-overload]
+
+
+VOCABULARIES: dict[str, dict] = {
+    "role": ROLE_LABELS,
+    "state": STATE_LABELS,
+    "action": ACTION_LABELS,
+    "event": EVENT_LABELS,
+    "escalation": ESCALATION_LABELS,
+    "category": CATEGORY_LABELS,
+    "rectify_type": RECTIFY_TYPE_LABELS,
+    "level": LEVEL_LABELS,
+    "round_kind": ROUND_KIND_LABELS,
+    "light": LIGHT_LABELS,
+    "day_mode": DAY_MODE_LABELS,
+    "digest": DIGEST_LABELS,
+    "mail_status": MAIL_STATUS_LABELS,
+    "mail_kind": MAIL_KIND_LABELS,
+    "task_state": TASK_STATE_LABELS,
+}

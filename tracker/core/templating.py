@@ -1,0 +1,63 @@
+"""Template filters and globals: Chinese labels, local times, the current user's menu."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+
+from tracker.core.labels import ROLE_LABELS
+from tracker.core.labels import LIGHT_LABELS
+from tracker.core import labels
+
+
+def local_time(value: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Format a naive-UTC datetime in the app's time zone."""
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
+
+
+def ymd(value: Optional[date]) -> str:
+    """Format a date as YYYY-MM-DD, or nothing."""
+    return value.isoformat() if value else ""
+
+
+def state_label(issue) -> str:
+    """The state shown for an issue; a merged one says so."""
+    label = labels.STATE_LABELS.get(issue.state, issue.state)
+    if getattr(issue, "merged_into_id", None):
+        return f"{labels.MERGED_LABEL}·{label}"
+    return label
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (for sorting and paging)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["ymd"] = ymd
+    app.jinja_env.globals.update(
+        state_label=state_label,
+        url_with=url_with,
+        STATE_LABELS=labels.STATE_LABELS,
+        ACTION_LABELS=labels.ACTION_LABELS,
+        EVENT_LABELS=labels.EVENT_LABELS,
+        CATEGORIES=labels.CATEGORY_LABELS,
+        RECTIFY_TYPES=labels.RECTIFY_TYPE_LABELS,
+        LEVELS=labels.LEVEL_LABELS,
+        ROUND_KINDS=labels.ROUND_KIND_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        LIGHT_LABELS=LIGHT_LABELS,
+    )

@@ -1,0 +1,179 @@
+"""Feedback issues and their record: cooperating units, progress reports, evidence, the timeline
+(流转记录), and what fired for them (escalations, late reports).
+
+Rows that stand for "this was done once" carry a UNIQUE key, so that two runs of the daily
+jobs at once, or one run repeated, cannot do it twice.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from tracker.core.clock import utcnow
+from tracker.core.extensions import db
+from tracker.accounts.models import User
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from sqlalchemy import (
+    UniqueConstraint,
+)
+
+
+class IssueUnit(db.Model):
+    """A cooperating unit on an issue (配合单位)."""
+
+    __tablename__ = "issue_units"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+
+class Issue(db.Model):
+    """A feedback issue (反馈问题 / 整改任务) and its rectification state."""
+
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(20), index=True)
+    rectify_type: Mapped[str] = mapped_column(String(20), index=True)
+    deadline: Mapped[date] = mapped_column(Date, index=True)
+    assigned_on: Mapped[date] = mapped_column(Date)
+    lead_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    target: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[str] = mapped_column(Text, default="")
+    domain: Mapped[Optional[str]] = mapped_column(String(20))
+    responsible_leader: Mapped[Optional[str]] = mapped_column(String(100))
+    responsible_person: Mapped[Optional[str]] = mapped_column(String(100))
+    progress_percent: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(20), index=True, default="in_progress")
+    summary: Mapped[Optional[str]] = mapped_column(Text)
+    # Marked by the office for the public disclosure page (整改公示); shown there once closed.
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("issues.id"), index=True)
+    verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    # Every UPDATE checks the version it read: a concurrent writer loses with StaleDataError.
+    __mapper_args__ = {"version_id_col": version}
+
+    round: Mapped[Round] = relationship()
+    lead_unit: Mapped[Unit] = relationship(foreign_keys=[lead_unit_id])
+    cooperating: Mapped[list[IssueUnit]] = relationship(cascade="all, delete-orphan")
+    merged_into: Mapped[Optional["Issue"]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
+    verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
+
+
+class ProgressReport(db.Model):
+    """A progress report (进展报送) for one issue and period; replaced ones stay as history."""
+
+    __tablename__ = "progress_reports"
+    __table_args__ = (
+        Index("ix_progress_reports_issue_period", "issue_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    percent: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when a later report for the same period replaced this one.
+    replaced_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    author: Mapped[Optional[User]] = relationship()
+    unit: Mapped[Optional[Unit]] = relationship()
+
+
+class Attachment(db.Model):
+    """An evidence file (佐证材料), stored on disk by its SHA-256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    uploaded_by: Mapped[Optional[User]] = relationship()
+
+
+class Event(db.Model):
+    """One entry in an issue's timeline (流转记录); never updated or deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_issue_at", "issue_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[Optional[str]] = mapped_column(String(20))
+    to_state: Mapped[Optional[str]] = mapped_column(String(20))
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+
+    actor: Mapped[Optional[User]] = relationship()
+
+
+class Escalation(db.Model):
+    """A reminder or escalation that fired for an issue: one row per (issue, key), ever.
+
+    `key` names the ladder level ("overdue+1") or the monthly step and its period
+    ("report_late:2020-07"). A supervision order (督办) row is what flags the issue
+    挂牌督办; see `tracker.jobs.flags`.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "key", name="uq_escalations_issue_key"),
+        Index("ix_escalations_kind_issue", "kind", "issue_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))
+    period: Mapped[Optional[str]] = mapped_column(String(7))  # YYYY-MM, for the monthly cycle
+    fired_on: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReportLateness(db.Model):
+    """The report of an issue for a period came after the due day (未按时报送): once per (issue, period)."""
+
+    __tablename__ = "report_lateness"
+    __table_args__ = (
+        UniqueConstraint("issue_id", "period", name="uq_report_lateness_issue_period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    report_id: Mapped[int] = mapped_column(ForeignKey("progress_reports.id", ondelete="CASCADE"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    filed_at: Mapped[datetime] = mapped_column(DateTime)

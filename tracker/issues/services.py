@@ -1,0 +1,484 @@
+"""Issue services: register, edit, report progress, add evidence and run the workflow.
+
+Every function takes the session, the actor and the clock (`now`, naive UTC) and
+flushes; the caller commits. A refused action raises `Refusal` and writes nothing
+the caller would commit: callers roll back on Refusal.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, BinaryIO, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from tracker.core import workflow
+from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.core.errors import STALE_MESSAGE, Refusal
+from tracker.core.workflow import Situation
+from tracker.core import files
+from tracker.units.services import unit_by_code
+from tracker.issues.scoping import can_see, unit_relation, visible_issues
+from tracker.core import labels
+from tracker.core import enums
+from tracker.core.errors import Precondition
+
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:
+    """Load an issue the user may see; otherwise refuse as not found (never 403)."""
+    issue = session.get(Issue, issue_id)
+    if issue is None or not can_see(session, user, issue):
+        raise Refusal("not_found", "问题不存在或您无权查看。")
+    return issue
+
+
+def record_event(
+    session: Session,
+    issue: Issue,
+    actor: Optional[User],
+    now: datetime,
+    action: str,
+    from_state: Optional[str] = None,
+    to_state: Optional[str] = None,
+    comment: Optional[str] = None,
+) -> Event:
+    """Append one entry to the issue's timeline."""
+    event = Event(
+        issue_id=issue.id,
+        actor_id=actor.id if actor else None,
+        at=now,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+    )
+    session.add(event)
+    return event
+
+
+def situation(session: Session, user: User, issue: Issue) -> Situation:
+    """Describe the issue for the workflow, as seen by `user` (four small queries)."""
+    evidence = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id))
+    reports = session.scalar(
+        select(func.count()).select_from(ProgressReport).where(ProgressReport.issue_id == issue.id)
+    )
+    merged_in = session.scalar(select(func.count()).select_from(Issue).where(Issue.merged_into_id == issue.id))
+    return situation_of(issue, unit_relation(session, user, issue), evidence or 0, reports or 0, merged_in or 0)
+
+
+def situation_of(issue: Issue, relation: Optional[str], evidence_count: int, report_count: int,
+                 merged_in_count: int) -> Situation:
+    """The workflow's view of an issue from figures the caller already has (the issue page loads them)."""
+    return Situation(
+        state=issue.state,
+        rectify_type=issue.rectify_type,
+        merged=issue.merged_into_id is not None,
+        has_merged_issues=bool(merged_in_count),
+        relation=relation,
+        has_summary=bool((issue.summary or "").strip()),
+        evidence_count=evidence_count,
+        report_count=report_count,
+        verified_by_id=issue.verified_by_id,
+    )
+
+
+@dataclass(frozen=True)
+class ActionChoice:
+    """An action shown on the issue page: allowed, or why not."""
+
+    action: str
+    label: str
+    allowed: bool
+    reason: Optional[str] = None
+
+
+def available_actions(session: Session, user: User, issue: Issue,
+                      sit: Optional[Situation] = None) -> list[ActionChoice]:
+    """The workflow actions this user could take on this issue now.
+
+    Actions the role never takes are left out; those blocked only by a missing
+    precondition (evidence, report) are returned with the reason, so the page can
+    say what to do next.
+    """
+    sit = sit or situation(session, user, issue)
+    choices = []
+    for action in workflow.ACTIONS:
+        try:
+            workflow.decide(action, user.role, user.id, sit, check_inputs=False)
+        except Precondition as missing:
+            choices.append(ActionChoice(action, labels.ACTION_LABELS[action], False, missing.message))
+            continue
+        except Refusal:
+            continue
+        choices.append(ActionChoice(action, labels.ACTION_LABELS[action], True))
+    return choices
+
+
+def _check_version(issue: Issue, version: Optional[int]) -> None:
+    if version is not None and int(version) != issue.version:
+        raise Refusal("conflict", STALE_MESSAGE)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Refusal("conflict", STALE_MESSAGE) from None
+
+
+def _stale_is_conflict(func):
+    """Turn a lost race into a conflict Refusal, also when an autoflush (a query) hits it."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except StaleDataError:
+            raise Refusal("conflict", STALE_MESSAGE) from None
+    return wrapper
+
+
+@_stale_is_conflict
+def transition(
+    session: Session,
+    actor: User,
+    now: datetime,
+    issue: Issue,
+    action: str,
+    comment: Optional[str] = None,
+    summary: Optional[str] = None,
+    target_issue_id: Optional[int] = None,
+    version: Optional[int] = None,
+    target_code: Optional[str] = None,
+) -> Issue:
+    """Take a workflow action on an issue, write its events, and flush.
+
+    A merge names its target by id or by code (a code typed by hand wins: the more deliberate
+    choice); either must be an issue the actor may see."""
+    comment = (comment or "").strip() or None
+    _check_version(issue, version)
+    if action == workflow.SUBMIT and summary is not None and summary.strip():
+        issue.summary = summary.strip()
+    sit = situation(session, actor, issue)
+    target = None
+    target_sit = None
+    code = (target_code or "").strip()
+    if action == workflow.MERGE and (code or target_issue_id is not None):
+        found = Issue.code == code if code else Issue.id == int(target_issue_id)
+        target = session.scalar(select(Issue).where(found, visible_issues(actor)))
+        if target is None:
+            raise Refusal("invalid", f"目标问题编号「{code}」不存在。" if code else "目标问题不存在。",
+                          "target_issue_id")
+        if target.id == issue.id:
+            raise Refusal("invalid", "不能与问题自身合并。", "target_issue_id")
+        target_sit = situation(session, actor, target)
+    to_state = workflow.decide(action, actor.role, actor.id, sit, comment=comment, target=target_sit)
+
+    from_state = issue.state
+    if action == workflow.MERGE:
+        assert target is not None
+        issue.merged_into_id = target.id
+        issue.state = target.state
+        issue.updated_at = now
+        record_event(session, issue, actor, now, action, from_state, issue.state,
+                     f"与 {target.code} 合并整改" + (f":{comment}" if comment else ""))
+        record_event(session, target, actor, now, "merged_in", target.state, target.state,
+                     f"{issue.code} 并入本问题合并整改" + (f":{comment}" if comment else ""))
+        # Touch the target too, so a concurrent action on it sees a new version.
+        target.updated_at = now
+        _flush(session)
+        return issue
+
+    _apply_state(issue, to_state, actor, now, action)
+    record_event(session, issue, actor, now, action, from_state, to_state, comment)
+    followers = session.scalars(select(Issue).where(Issue.merged_into_id == issue.id)).all()
+    for follower in followers:
+        before = follower.state
+        _apply_state(follower, to_state, actor, now, action)
+        record_event(session, follower, actor, now, "follow", before, to_state,
+                     f"随 {issue.code}「{labels.ACTION_LABELS[action]}」")
+    _flush(session)
+    return issue
+
+
+def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action: str) -> None:
+    issue.state = to_state
+    issue.updated_at = now
+    if action == workflow.SUBMIT:
+        issue.submitted_at = now
+    if action == workflow.VERIFY:
+        issue.verified_by_id = actor.id
+    if action in (workflow.RETURN, workflow.REOPEN):
+        issue.verified_by_id = None
+        issue.closed_at = None
+    if action == workflow.APPROVE:
+        issue.closed_at = now
+
+
+# Who may mark an issue for the public disclosure page (整改公示).
+PUBLISHER_ROLES = ("supervisor",)
+
+
+@_stale_is_conflict
+def set_public(session: Session, actor: User, now: datetime, issue: Issue, public: bool,
+               version: Optional[int] = None) -> Issue:
+    """Mark an issue public (公示) or not; it shows on the public page once closed. Office only."""
+    if actor.role not in PUBLISHER_ROLES:
+        raise Refusal("forbidden", "只有督察整改办可以设置问题是否公示。")
+    _check_version(issue, version)
+    public = bool(public)
+    if bool(issue.is_public) == public:
+        raise Refusal("conflict", "该问题已在公示名单中。" if public else "该问题本就不公示。")
+    issue.is_public = public
+    issue.updated_at = now
+    record_event(session, issue, actor, now, "publish" if public else "unpublish",
+                 issue.state, issue.state)
+    _flush(session)
+    return issue
+
+
+def _require_reporter(session: Session, actor: User, issue: Issue) -> None:
+    """Refuse unless the actor's unit may report on, and add evidence to, the issue now."""
+    relation = unit_relation(session, actor, issue)
+    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
+    if why:
+        # Not one of the issue's units: forbidden; the issue's own unit at the wrong time: conflict.
+        outsider = relation is None or actor.role not in ("unit_staff", "unit_head")
+        raise Refusal("forbidden" if outsider else "conflict", why)
+
+
+@_stale_is_conflict
+def report_progress(
+    session: Session,
+    actor: User,
+    now: datetime,
+    issue: Issue,
+    period: str,
+    percent: Any,
+    text: str,
+    timezone: str = "Asia/Shanghai",
+) -> ProgressReport:
+    """File the progress report for a period; a second one replaces the first, kept as history.
+
+    `timezone` (config TIMEZONE) is the one the daily run judges lateness in."""
+    _require_reporter(session, actor, issue)
+    period = (period or "").strip()
+    if not PERIOD_RE.match(period):
+        raise Refusal("invalid", "报送期次格式应为 YYYY-MM,例如 2020-06。", "period")
+    try:
+        pct = int(percent)
+    except (TypeError, ValueError):
+        raise Refusal("invalid", "进度必须是 0 到 100 的整数。", "percent") from None
+    if not 0 <= pct <= 100:
+        raise Refusal("invalid", "进度必须是 0 到 100 的整数。", "percent")
+    text = (text or "").strip()
+    if not text:
+        raise Refusal("invalid", "请填写进展情况。", "text")
+    previous = session.scalars(
+        select(ProgressReport).where(
+            ProgressReport.issue_id == issue.id,
+            ProgressReport.period == period,
+            ProgressReport.replaced_at.is_(None),
+        )
+    ).all()
+    for old in previous:
+        old.replaced_at = now
+    report = ProgressReport(issue_id=issue.id, period=period, percent=pct, text=text,
+                            author_id=actor.id, unit_id=actor.unit_id, created_at=now)
+    session.add(report)
+    issue.progress_percent = pct
+    issue.updated_at = now
+    note = f"{period} 进度 {pct}%" + ("(替换本期此前的报送)" if previous else "")
+    record_event(session, issue, actor, now, "progress", issue.state, issue.state, note)
+    _flush(session)
+    # A report that comes after the month's due day is marked late as it arrives.
+    from tracker.escalation.monthly import mark_if_late
+    from tracker.escalation.settings import get_settings
+
+    mark_if_late(session, report, get_settings(session), ZoneInfo(timezone))
+    session.flush()
+    return report
+
+
+def add_evidence(
+    session: Session,
+    actor: User,
+    now: datetime,
+    issue: Issue,
+    filename: str,
+    stream: BinaryIO,
+    upload_dir: str,
+    max_bytes: int,
+) -> Attachment:
+    """Store an evidence file for the issue and record it on the timeline."""
+    _require_reporter(session, actor, issue)
+    stored = files.store(upload_dir, stream, filename, max_bytes)
+    attachment = Attachment(issue_id=issue.id, sha256=stored.sha256, filename=stored.filename,
+                            content_type=stored.content_type, size=stored.size,
+                            uploaded_by_id=actor.id, created_at=now)
+    session.add(attachment)
+    record_event(session, issue, actor, now, "evidence", issue.state, issue.state, stored.filename)
+    session.flush()
+    return attachment
+
+
+# --- registering and editing -------------------------------------------------
+
+ISSUE_FIELDS = ("round_id", "code", "title", "description", "category", "rectify_type", "deadline",
+                "lead_unit", "cooperating_units", "target", "measures", "domain",
+                "responsible_leader", "responsible_person", "assigned_on")
+
+
+def _parse_date(value: Any, field: str, label: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except (TypeError, ValueError):
+        raise Refusal("invalid", f"{label}格式应为 YYYY-MM-DD。", field) from None
+
+
+def _unit_by_code(session: Session, code: Any, field: str) -> Unit:
+    unit = unit_by_code(session, code, field)
+    if unit is None:  # an issue's units are required: a blank code names none
+        raise Refusal("invalid", f"单位编码「{code or ''}」不存在。", field)
+    return unit
+
+
+def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, today: date) -> None:
+    def text(name: str, label: str, required: bool = False, max_len: Optional[int] = None) -> None:
+        if name not in data and not creating:
+            return
+        value = str(data.get(name) or "").strip()
+        if required and not value:
+            raise Refusal("invalid", f"请填写{label}。", name)
+        if max_len and len(value) > max_len:
+            raise Refusal("invalid", f"{label}不能超过 {max_len} 个字。", name)
+        setattr(issue, name, value or (None if name in ("domain", "responsible_leader", "responsible_person") else ""))
+
+    if creating or "round_id" in data:
+        try:
+            round_ = session.get(Round, int(data.get("round_id")))
+        except (TypeError, ValueError):
+            round_ = None
+        if round_ is None:
+            raise Refusal("invalid", "请选择存在的督察轮次。", "round_id")
+        issue.round_id = round_.id
+    if creating or "code" in data:
+        code = str(data.get("code") or "").strip()
+        if not code:
+            raise Refusal("invalid", "请填写问题编号。", "code")
+        if len(code) > 64:
+            raise Refusal("invalid", "问题编号不能超过 64 个字符。", "code")
+        clash = session.scalar(select(Issue.id).where(Issue.code == code, Issue.id != (issue.id or 0)))
+        if clash:
+            raise Refusal("conflict", f"问题编号「{code}」已存在。", "code")
+        issue.code = code
+    text("title", "问题标题", required=True, max_len=300)
+    text("description", "问题描述")
+    text("target", "整改目标")
+    text("measures", "整改措施")
+    text("responsible_leader", "责任领导", max_len=100)
+    text("responsible_person", "责任人", max_len=100)
+    if creating or "category" in data:
+        if data.get("category") not in labels.CATEGORY_LABELS:
+            raise Refusal("invalid", "问题类别应为 " + "、".join(labels.CATEGORY_LABELS) + " 之一。", "category")
+        issue.category = data["category"]
+    if creating or "rectify_type" in data:
+        if data.get("rectify_type") not in labels.RECTIFY_TYPE_LABELS:
+            raise Refusal("invalid", "整改类型应为 " + "、".join(labels.RECTIFY_TYPE_LABELS) + " 之一。", "rectify_type")
+        issue.rectify_type = data["rectify_type"]
+    if creating or "domain" in data:
+        domain = (data.get("domain") or "").strip() or None
+        if domain is not None and domain not in enums.DOMAINS:
+            raise Refusal("invalid", "领域应为 " + "、".join(enums.DOMAINS) + " 之一。", "domain")
+        issue.domain = domain
+    if creating or "deadline" in data:
+        issue.deadline = _parse_date(data.get("deadline"), "deadline", "整改时限")
+    if creating or "assigned_on" in data:
+        assigned = data.get("assigned_on")
+        issue.assigned_on = _parse_date(assigned, "assigned_on", "交办日期") if assigned else (
+            issue.assigned_on or today)
+    if issue.deadline < issue.assigned_on:
+        raise Refusal("invalid", "整改时限不能早于交办日期。", "deadline")
+    if creating or "lead_unit" in data:
+        issue.lead_unit_id = _unit_by_code(session, data.get("lead_unit"), "lead_unit").id
+    if creating or "cooperating_units" in data:
+        codes = data.get("cooperating_units") or []
+        if isinstance(codes, str):
+            codes = [c for c in re.split(r"[,,、\s]+", codes) if c]
+        if not isinstance(codes, list):
+            raise Refusal("invalid", "配合单位应为单位编码列表。", "cooperating_units")
+        unit_ids = []
+        for code in codes:
+            unit = _unit_by_code(session, code, "cooperating_units")
+            if unit.id != issue.lead_unit_id and unit.id not in unit_ids:
+                unit_ids.append(unit.id)
+        issue.cooperating = [IssueUnit(unit_id=uid) for uid in unit_ids]
+
+
+def create_issue(session: Session, actor: User, now: datetime, data: dict, today: date,
+                 note: Optional[str] = None) -> Issue:
+    """Register a feedback issue (supervisor); `note` goes on the timeline's first entry."""
+    if not workflow.may_manage_issues(actor.role):
+        raise Refusal("forbidden", "只有督察整改办可以登记问题。")
+    issue = Issue(state=workflow.IN_PROGRESS, progress_percent=0, created_at=now, updated_at=now)
+    _apply_fields(session, issue, data, creating=True, today=today)
+    session.add(issue)
+    session.flush()
+    record_event(session, issue, actor, now, "create", None, issue.state, note)
+    session.flush()
+    return issue
+
+
+def edit_refusal(actor: User, issue: Issue) -> Optional[Refusal]:
+    """Why `actor` may not edit the issue's fields (only the office, never a closed issue), or None."""
+    if not workflow.may_manage_issues(actor.role):
+        return Refusal("forbidden", "只有督察整改办可以修改问题。")
+    if issue.state == workflow.CLOSED:
+        return Refusal("conflict", "已销号的问题不能修改;如需整改请先重新打开。")
+    return None
+
+
+def check_editable(actor: User, issue: Issue) -> None:
+    """Refuse editing the issue's fields when `edit_refusal` gives a reason."""
+    refusal = edit_refusal(actor, issue)
+    if refusal is not None:
+        raise refusal
+
+
+@_stale_is_conflict
+def update_issue(session: Session, actor: User, now: datetime, issue: Issue, data: dict,
+                 today: date, version: Optional[int] = None) -> Issue:
+    """Edit an issue's fields (supervisor); closed issues stay as they were closed."""
+    check_editable(actor, issue)
+    _check_version(issue, version)
+    data = {k: v for k, v in data.items() if k in ISSUE_FIELDS}
+    _apply_fields(session, issue, data, creating=False, today=today)
+    issue.updated_at = now
+    record_event(session, issue, actor, now, "edit", issue.state, issue.state, None)
+    _flush(session)
+    return issue
+
+
+def cooperating_codes(session: Session, issue_ids: list[int]) -> dict[int, list[Unit]]:
+    """Map issue ids to their cooperating units, in one query."""
+    result: dict[int, list[Unit]] = {i: [] for i in issue_ids}
+    if not issue_ids:
+        return result
+    rows = session.execute(
+        select(IssueUnit.issue_id, Unit).join(Unit, Unit.id == IssueUnit.unit_id)
+        .where(IssueUnit.issue_id.in_(issue_ids)).order_by(Unit.code)
+    ).all()
+    for issue_id, unit in rows:
+        result[issue_id].append(unit)
+    return result

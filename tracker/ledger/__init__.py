@@ -1,0 +1,13 @@
+"""The ledger (整改台账): export of the issue list to Excel and CSV, import of Excel ledgers, and issues
+from a rectification plan's text; large work runs as background tasks."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the ledger pages, API and background task kinds."""
+    from tracker.ledger import api, tasks  # noqa: F401  (routes on the API blueprint; task kinds)
+    from tracker.ledger.views import bp
+
+    app.register_blueprint(bp)

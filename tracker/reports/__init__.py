@@ -1,0 +1,13 @@
+"""Reports: the home page (to-do, totals), the statistics page, the monthly report and the unit scorecard."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the home page, the statistics pages and their API."""
+    from tracker.reports import api  # noqa: F401  (routes on the API blueprint)
+    from tracker.reports.views import bp, main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(bp)

@@ -1,0 +1,212 @@
+"""The home page's figures: my to-do and the per-round totals.
+
+Every figure is counted in the database with GROUP BY, scoped by
+`scoping.visible_issues`, so the number of queries stays the same whatever
+the number of issues, rounds or units.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Optional
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.core import workflow
+from tracker.core.enums import UNIT_ROLES
+from tracker.issues.models import Issue
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.issues.figures import Figures
+from tracker.issues.queries import IssueRow, day_figures
+from tracker.issues.scoping import visible_issues
+
+# How many issues a to-do list shows, and how many units a round's overdue table ranks.
+TODO_LIMIT = 20
+TOP_UNITS = 10
+
+
+@dataclass
+class Todo:
+    """What the user has to deal with: a queue of issues and a few counts."""
+
+    kind: str  # "unit", "supervisor", "approver" or "overview"
+    counts: dict[str, int]
+    items: list[IssueRow] = field(default_factory=list)
+    # The state filter of the issue list that shows the whole queue, if any.
+    queue_state: Optional[str] = None
+
+
+@dataclass
+class UnitOverdue:
+    """A lead unit's figures in one round, for the overdue ranking."""
+
+    unit_id: int
+    unit_name: str
+    total: int
+    closed: int
+    overdue: int
+
+
+@dataclass
+class RoundStats:
+    """One round's totals as the user may see them."""
+
+    round: Round
+    total: int = 0
+    closed: int = 0
+    overdue: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, tuple[int, int]] = field(default_factory=dict)  # category -> (total, closed)
+    overdue_units: list[UnitOverdue] = field(default_factory=list)
+
+    @property
+    def open(self) -> int:
+        """Issues not yet closed (未销号)."""
+        return self.total - self.closed
+
+    @property
+    def completion_rate(self) -> float:
+        """Share of issues closed, in percent (0 for a round with no issues)."""
+        return round(100.0 * self.closed / self.total, 1) if self.total else 0.0
+
+
+def _flag(condition) -> object:
+    """1 where the condition holds, else 0: summed to count within a GROUP BY."""
+    return case((condition, 1), else_=0)
+
+
+def _counts(session: Session, user: User, fig: Figures) -> dict[str, int]:
+    """Counts over the user's scope in one query: open (not closed), overdue, due soon,
+    lagging, yellow light, long overdue, and the verification and closure queues."""
+    stmt = select(
+        func.count(),
+        func.sum(_flag(Issue.state != workflow.CLOSED)),
+        func.sum(_flag(fig.overdue)),
+        func.sum(_flag(fig.due_soon)),
+        func.sum(_flag(fig.lagging)),
+        func.sum(_flag(fig.light == "yellow")),
+        func.sum(_flag(_overdue_by(fig, 15))),
+        func.sum(_flag(_overdue_by(fig, 30))),
+        func.sum(_flag(Issue.state == workflow.SUBMITTED)),
+        func.sum(_flag(Issue.state == workflow.VERIFIED)),
+    ).where(visible_issues(user))
+    row = session.execute(stmt).one()
+    names = ("total", "open", "overdue", "due_soon", "lagging", "yellow", "overdue_15", "overdue_30",
+             "submitted", "verified")
+    return {name: int(value or 0) for name, value in zip(names, row)}
+
+
+def _overdue_by(fig: Figures, at_least: int):
+    """Overdue by at least `at_least` days (督办 at 15, 约谈 at 30)."""
+    return and_(fig.overdue, fig.days_overdue >= at_least)
+
+
+def _rows(session: Session, stmt) -> list[IssueRow]:
+    return [IssueRow(i, bool(o), int(d or 0), bool(lg), li, due_soon=bool(ds))
+            for i, o, d, lg, li, ds in session.execute(stmt).all()]
+
+
+def todo(session: Session, user: User, today: date, config: dict) -> Todo:
+    """The user's to-do: two queries (the counts, then the first items of the queue).
+
+    Unit users: their unit's open issues that are overdue, due soon or lagging.
+    Supervisors: issues awaiting verification. Approvers: issues awaiting closure.
+    Leaders and admins: the overdue counts (their list is the issue list itself).
+    """
+    fig = day_figures(today, config)
+    counts = _counts(session, user, fig)
+    select_rows = (
+        select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, fig.due_soon)
+        .where(visible_issues(user))
+        .options(joinedload(Issue.lead_unit), joinedload(Issue.round))
+        .limit(TODO_LIMIT)
+    )
+    if user.role in UNIT_ROLES:
+        stmt = select_rows.where(or_(fig.overdue, fig.due_soon, fig.lagging)).order_by(
+            fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
+        return Todo("unit", counts, _rows(session, stmt))
+    if user.role == "supervisor":
+        stmt = select_rows.where(Issue.state == workflow.SUBMITTED).order_by(
+            Issue.submitted_at.asc(), Issue.id.asc())
+        return Todo("supervisor", counts, _rows(session, stmt), workflow.SUBMITTED)
+    if user.role == "approver":
+        stmt = select_rows.where(Issue.state == workflow.VERIFIED).order_by(
+            Issue.updated_at.asc(), Issue.id.asc())
+        return Todo("approver", counts, _rows(session, stmt), workflow.VERIFIED)
+    return Todo("overview", counts)
+
+
+def round_totals(session: Session, user: User, fig: Figures, round_id: Optional[int] = None) -> dict[int, RoundStats]:
+    """Per round (newest first), the totals by state and category, closed and overdue, in the
+    user's scope: two queries. With `round_id`, that round only (listed even when it has no
+    issue in scope, if it exists); without, the rounds that have issues in scope.
+    """
+    # One scan: counts by round, state and category; the few result rows are folded in Python.
+    stmt = (
+        select(Issue.round_id, Issue.state, Issue.category, func.count(), func.sum(_flag(fig.overdue)))
+        .where(visible_issues(user))
+        .group_by(Issue.round_id, Issue.state, Issue.category)
+    )
+    if round_id is not None:
+        stmt = stmt.where(Issue.round_id == round_id)
+    grouped = session.execute(stmt).all()
+    round_ids = {round_id} if round_id is not None else {row[0] for row in grouped}
+    if not round_ids:
+        return {}
+    stats: dict[int, RoundStats] = {}
+    rounds = session.scalars(select(Round).where(Round.id.in_(sorted(round_ids)))).all()
+    for round_ in sorted(rounds, key=lambda r: (r.feedback_date or date.min, r.id), reverse=True):
+        stats[round_.id] = RoundStats(round_)
+    for round_id_, state, category, count, overdue in grouped:
+        entry, count, closed = stats[round_id_], int(count), state == workflow.CLOSED
+        entry.by_state[state] = entry.by_state.get(state, 0) + count
+        total, closed_count = entry.by_category.get(category, (0, 0))
+        entry.by_category[category] = (total + count, closed_count + (count if closed else 0))
+        entry.total += count
+        entry.overdue += int(overdue or 0)
+        if closed:
+            entry.closed += count
+    return stats
+
+
+def round_stats(session: Session, user: User, today: date, config: dict) -> list[RoundStats]:
+    """Per round (newest first): totals by state and category, closed, overdue, and the
+    lead units ranked by overdue issues. Three queries whatever the number of rounds.
+    """
+    fig = day_figures(today, config)
+    scope = visible_issues(user)
+    stats = round_totals(session, user, fig)
+    if not stats:
+        return []
+
+    # Rank lead units by overdue issues within each round; the window function keeps the top N.
+    overdue_sum = func.sum(_flag(fig.overdue))
+    per_unit = (
+        select(
+            Issue.round_id.label("round_id"),
+            Issue.lead_unit_id.label("unit_id"),
+            func.count().label("total"),
+            func.sum(_flag(Issue.state == workflow.CLOSED)).label("closed"),
+            overdue_sum.label("overdue"),
+            func.row_number().over(
+                partition_by=Issue.round_id, order_by=(overdue_sum.desc(), Issue.lead_unit_id.asc())
+            ).label("rank"),
+        )
+        .where(scope)
+        .group_by(Issue.round_id, Issue.lead_unit_id)
+        .subquery()
+    )
+    ranked = session.execute(
+        select(per_unit.c.round_id, per_unit.c.unit_id, Unit.name, per_unit.c.total, per_unit.c.closed,
+               per_unit.c.overdue)
+        .join(Unit, Unit.id == per_unit.c.unit_id)
+        .where(per_unit.c.overdue > 0, per_unit.c.rank <= TOP_UNITS)
+        .order_by(per_unit.c.round_id, per_unit.c.rank)
+    ).all()
+    for round_id, unit_id, name, total, closed, overdue in ranked:
+        stats[round_id].overdue_units.append(
+            UnitOverdue(unit_id, name, int(total), int(closed or 0), int(overdue or 0)))
+    return list(stats.values())

@@ -1,0 +1,199 @@
+"""Statistics for the statistics page and GET /api/v1/stats: per round and per lead unit.
+
+Every figure is counted in the database with GROUP BY, scoped by
+`scoping.visible_issues`, so the number of queries is the same whatever the
+number of issues, rounds or units. The per-round totals are the home page's
+(`dashboard.round_totals`), with the supervision count added.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from tracker.core import workflow
+from tracker.issues.figures import SUPERVISION_KINDS, supervised
+from tracker.issues.models import Issue
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
+from tracker.accounts.models import User
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.reports.dashboard import RoundStats, _flag, round_totals
+from tracker.core.sql import local_date_of
+from tracker.issues.queries import day_figures
+from tracker.issues.scoping import visible_issues
+from tracker.core import labels
+from tracker.core import enums
+
+# The order of categories in the leaders' sentence (重点关注问题 first, as the leaders write it).
+SENTENCE_ORDER = ("key_concern", "feedback", "petition", "self_found")
+# How the unit table may be ordered (?sort=): by unit code, or most overdue first.
+UNIT_ORDERS = ("unit", "overdue")
+
+
+@dataclass
+class RoundFigures:
+    """One round's statistics: the home page's totals plus those under supervision order."""
+
+    totals: RoundStats
+    supervised: int = 0
+
+    @property
+    def round(self) -> Round:
+        """The round."""
+        return self.totals.round
+
+    @property
+    def in_progress(self) -> int:
+        """Issues being rectified (整改中)."""
+        return self.totals.by_state.get(workflow.IN_PROGRESS, 0)
+
+    @property
+    def basically_done(self) -> int:
+        """Issues basically done (基本完成)."""
+        return self.totals.by_state.get(workflow.BASICALLY_DONE, 0)
+
+    def sentence(self) -> str:
+        """The leaders' sentence, e.g. "共涉及问题13个(重点关注问题6个、反馈问题7个)。目前,已完成整改8个,
+        剩余5个正在积极推进中。" — "completed" means closed (已销号)."""
+        return summary_sentence(self.totals.total, self.totals.closed,
+                                {c: n for c, (n, _closed) in self.totals.by_category.items()})
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form for the API."""
+        t = self.totals
+        return {
+            "round": {"id": t.round.id, "name": t.round.name, "level": t.round.level, "kind": t.round.kind,
+                      "feedback_date": t.round.feedback_date.isoformat() if t.round.feedback_date else None},
+            "total": t.total,
+            "by_category": {c: {"total": n, "closed": k} for c, (n, k) in sorted(t.by_category.items())},
+            "by_state": {s: t.by_state.get(s, 0) for s in enums.STATES},
+            "closed": t.closed,
+            "basically_done": self.basically_done,
+            "in_progress": self.in_progress,
+            "overdue": t.overdue,
+            "supervised": self.supervised,
+            "completion_rate": t.completion_rate,
+            "summary": self.sentence(),
+        }
+
+
+@dataclass
+class UnitFigures:
+    """A lead unit's figures over the issues in scope."""
+
+    unit_id: int
+    code: str
+    name: str
+    assigned: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    overdue: int = 0
+    late_reports: int = 0
+    supervision_orders: int = 0  # 挂牌督办
+    interviews: int = 0  # 约谈/通报
+
+    @property
+    def escalations(self) -> int:
+        """Supervision orders and interviews together (督办/约谈)."""
+        return self.supervision_orders + self.interviews
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON form for the API."""
+        return {"unit": {"id": self.unit_id, "code": self.code, "name": self.name},
+                "assigned": self.assigned, "closed": self.closed, "closed_on_time": self.closed_on_time,
+                "overdue": self.overdue, "late_reports": self.late_reports, "escalations": self.escalations}
+
+
+def summary_sentence(total: int, closed: int, by_category: dict[str, int]) -> str:
+    """The leaders' sentence from the figures (categories with no issue are left out)."""
+    if not total:
+        return "暂无问题。"
+    order = list(SENTENCE_ORDER) + sorted(set(by_category) - set(SENTENCE_ORDER))
+    parts = [f"{labels.CATEGORY_LABELS.get(c, c)}{by_category[c]}个" for c in order if by_category.get(c)]
+    head = f"共涉及问题{total}个({'、'.join(parts)})。" if parts else f"共涉及问题{total}个。"
+    if closed >= total:
+        return head + "目前,已全部完成整改。"
+    return head + f"目前,已完成整改{closed}个,剩余{total - closed}个正在积极推进中。"
+
+
+def round_stats(session: Session, user: User, today: date, config: dict,
+                round_id: Optional[int] = None) -> list[RoundFigures]:
+    """Per round (newest first) in the user's scope: totals by category and state, closed, basically
+    done, in progress, overdue, under supervision order (挂牌督办) and the completion rate. Three queries.
+    """
+    fig = day_figures(today, config)
+    totals = round_totals(session, user, fig, round_id)
+    if not totals:
+        return []
+    stmt = (select(Issue.round_id, func.count()).where(visible_issues(user), supervised())
+            .group_by(Issue.round_id))
+    if round_id is not None:
+        stmt = stmt.where(Issue.round_id == round_id)
+    flagged = dict(session.execute(stmt).all())
+    return [RoundFigures(t, int(flagged.get(rid, 0))) for rid, t in totals.items()]
+
+
+def _utc_offset_hours(today: date, config: dict) -> int:
+    """The local time zone's offset from UTC in whole hours on `today` (Asia/Shanghai: 8)."""
+    tz = ZoneInfo(config.get("TIMEZONE", "Asia/Shanghai"))
+    offset = datetime(today.year, today.month, today.day, 12, tzinfo=tz).utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 3600)
+
+
+def unit_stats(session: Session, user: User, today: date, config: dict, round_id: Optional[int] = None,
+               order: str = "unit", lead_unit_id: Optional[int] = None) -> list[UnitFigures]:
+    """Per lead unit, over the issues in the user's scope (and round): assigned, closed, closed on time
+    (closed on or before the deadline, local date), overdue, late reports (未按时报送) and escalations
+    (supervision orders and interviews / public notices, also counted apart). Three queries.
+
+    `order` is "unit" (by unit code) or "overdue" (most overdue first, then by code);
+    `lead_unit_id` narrows to the issues that one unit leads.
+    """
+    fig = day_figures(today, config)
+    scope = [visible_issues(user)]
+    if round_id is not None:
+        scope.append(Issue.round_id == round_id)
+    if lead_unit_id is not None:
+        scope.append(Issue.lead_unit_id == lead_unit_id)
+    closed = Issue.state == workflow.CLOSED
+    on_time = and_(closed, Issue.closed_at.is_not(None),
+                   local_date_of(Issue.closed_at, _utc_offset_hours(today, config)) <= Issue.deadline)
+    overdue = func.sum(_flag(fig.overdue))
+    stmt = (
+        select(Unit.id, Unit.code, Unit.name, func.count(Issue.id), func.sum(_flag(closed)),
+               func.sum(_flag(on_time)), overdue)
+        .join(Unit, Unit.id == Issue.lead_unit_id)
+        .where(*scope)
+        .group_by(Unit.id, Unit.code, Unit.name)
+    )
+    stmt = stmt.order_by(overdue.desc(), Unit.code) if order == "overdue" else stmt.order_by(Unit.code)
+    units = [UnitFigures(uid, code, name, int(n), int(c or 0), int(t or 0), int(o or 0))
+             for uid, code, name, n, c, t, o in session.execute(stmt).all()]
+    if not units:
+        return []
+    late = dict(session.execute(
+        select(Issue.lead_unit_id, func.count(ReportLateness.id))
+        .join(Issue, Issue.id == ReportLateness.issue_id).where(*scope).group_by(Issue.lead_unit_id)
+    ).all())
+    escalated: dict[tuple[int, str], int] = {
+        (uid, kind): int(n) for uid, kind, n in session.execute(
+            select(Issue.lead_unit_id, Escalation.kind, func.count(Escalation.id))
+            .join(Issue, Issue.id == Escalation.issue_id)
+            .where(*scope, Escalation.kind.in_(SUPERVISION_KINDS)).group_by(Issue.lead_unit_id, Escalation.kind)
+        ).all()
+    }
+    for unit in units:
+        unit.late_reports = int(late.get(unit.unit_id, 0))
+        unit.supervision_orders = escalated.get((unit.unit_id, "supervision_order"), 0)
+        unit.interviews = escalated.get((unit.unit_id, "interview"), 0)
+    return units
+
+
+def round_exists(session: Session, round_id: int) -> bool:
+    """Whether the round exists (a stats filter on an unknown round is refused)."""
+    return session.get(Round, round_id) is not None

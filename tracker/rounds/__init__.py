@@ -1,0 +1,9 @@
+"""Inspection rounds (督察轮次): who inspected, when, at which level, and the plan's document number."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the rounds API (the admin pages compose the services)."""
+    from tracker.rounds import api  # noqa: F401  (routes on the API blueprint)
