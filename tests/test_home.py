@@ -85,13 +85,13 @@ def test_unit_todo(world, session):
 def test_supervisor_approver_and_leader_todo(world, session):
     config = current_app.config
     sup = dashboard.todo(session, world.sup, TODAY, config)
-    assert sup.kind == "supervisor" and sup.queue_state == "submitted"
+    assert sup.kind == "verify" and sup.queue_state == "submitted"
     assert codes(sup.items) == ["I5"]
     assert (sup.counts["total"], sup.counts["open"], sup.counts["overdue"]) == (9, 8, 3)
     assert (sup.counts["overdue_15"], sup.counts["overdue_30"]) == (2, 1)
 
     appr = dashboard.todo(session, world.appr, TODAY, config)
-    assert appr.kind == "approver" and codes(appr.items) == ["I7"]
+    assert appr.kind == "approve" and codes(appr.items) == ["I7"]
     assert appr.counts["verified"] == 1
 
     for user in (world.lead, world.admin):

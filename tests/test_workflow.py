@@ -3,7 +3,11 @@ import itertools
 
 import pytest
 
+from types import SimpleNamespace
+
+from tracker.core import permissions
 from tracker.core import workflow as wf
+from tracker.core.permissions import Permission
 from tracker.core.enums import ROLES, STATES
 from tracker.core.errors import Refusal
 from tracker.core.workflow import Situation, decide
@@ -136,8 +140,12 @@ def test_form_check_skips_inputs():
 
 
 def test_may_report():
-    assert wf.may_report("unit_staff", "cooperating", "in_progress", False) is None
-    assert wf.may_report("unit_staff", None, "in_progress", False)
-    assert wf.may_report("supervisor", None, "in_progress", False)
-    assert wf.may_report("unit_head", "lead", "closed", False)
-    assert wf.may_report("unit_head", "lead", "in_progress", True)
+    def refused(role, relation, state, merged):
+        actor = SimpleNamespace(id=1, role=role, unit_id=1)
+        return permissions.refusal(actor, Permission.REPORT, Situation(state=state, relation=relation, merged=merged))
+
+    assert refused("unit_staff", "cooperating", "in_progress", False) is None
+    assert refused("unit_staff", None, "in_progress", False).kind == "forbidden"
+    assert refused("supervisor", None, "in_progress", False).kind == "forbidden"
+    assert refused("unit_head", "lead", "closed", False).kind == "conflict"
+    assert refused("unit_head", "lead", "in_progress", True).kind == "conflict"

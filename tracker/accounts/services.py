@@ -1,6 +1,9 @@
 """Units, users, rounds, sign-in and API tokens."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import hashlib
 import re
 import secrets
@@ -13,7 +16,6 @@ from tracker.accounts.models import ApiToken, User
 from tracker.core.errors import Refusal
 from sqlalchemy.orm import joinedload
 from tracker.core.addresses import checked_email
-from tracker.core.permissions import _require
 from tracker.units.services import unit_by_code
 
 
@@ -23,7 +25,7 @@ MIN_PASSWORD = 8
 def create_user(session: Session, actor: Optional[User], username: Any, password: Any, role: Any,
                 unit_code: Any = None, email: Any = None, display_name: Any = None) -> User:
     """Add a user (admin); unit roles need a unit. `actor=None` is the command line."""
-    _require(actor, ("admin",), "管理用户")
+    permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     username = str(username or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,80}", username):
         raise Refusal("invalid", "用户名须为 2-80 位字母、数字、下划线、点或短横线。", "username")
@@ -119,7 +121,7 @@ def update_user(session: Session, actor: User, user: User, role: Any, unit_code:
     Deactivating a user ends their sessions. An admin may neither deactivate
     themself nor give up their own admin role: that could leave nobody to undo it.
     """
-    _require(actor, ("admin",), "管理用户")
+    permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     if role not in ROLES:
         raise Refusal("invalid", "角色应为 " + "、".join(ROLES) + " 之一。", "role")
     unit = unit_by_code(session, unit_code, "unit_code")
@@ -147,7 +149,7 @@ def update_user(session: Session, actor: User, user: User, role: Any, unit_code:
 
 def reset_password(session: Session, actor: User, user: User, password: Any) -> None:
     """Set a new password for a user (admin); every session of that user ends."""
-    _require(actor, ("admin",), "管理用户")
+    permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     _check_password(password)
     user.set_password(str(password))
     end_sessions(user)

@@ -6,13 +6,16 @@ that mail stays in the outbox, where it can be read.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import math
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from tracker.core import clock, workflow
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.notify import outbox
 from tracker.notify import services as notify_views
@@ -28,8 +31,7 @@ class RetryForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if not workflow.may_administer(current_user.role):
-        raise Refusal("forbidden", "只有系统管理员可以查看邮件日志和重发邮件。")
+    permissions.require(current_user, Permission.ADMINISTER, doing="查看邮件日志和重发邮件")
 
 
 @bp.route("/mail")

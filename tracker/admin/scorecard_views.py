@@ -6,13 +6,16 @@ with a Chinese message, which is shown by its field while nothing is saved.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from tracker.core import clock, workflow
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.reports import scorecard
 from tracker.core.web import undo_refused
@@ -35,8 +38,7 @@ class ScorecardRulesForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if not workflow.may_administer(current_user.role):
-        raise Refusal("forbidden", "只有系统管理员可以修改单位考评扣分规则。")
+    permissions.require(current_user, Permission.ADMINISTER, doing="修改单位考评扣分规则")
 
 
 @bp.route("/scorecard", methods=["GET", "POST"])

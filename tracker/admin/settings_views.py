@@ -6,6 +6,9 @@ with a Chinese message, which is shown on the form while nothing is saved.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -14,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from tracker.core import clock, workflow
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.escalation import settings as job_settings
 from tracker.core.web import undo_refused
@@ -72,8 +75,7 @@ class SettingsForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if not workflow.may_administer(current_user.role):
-        raise Refusal("forbidden", "只有系统管理员可以修改提醒与督办设置。")
+    permissions.require(current_user, Permission.ADMINISTER, doing="修改提醒与督办设置")
 
 
 def _form_for(current: job_settings.JobSettings) -> SettingsForm:

@@ -7,6 +7,9 @@ shown on the form.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from typing import Any, Callable, Optional
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -14,7 +17,6 @@ from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from tracker.core import workflow
 from tracker.core.extensions import db
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -36,13 +38,11 @@ FIELD_ALIASES = {"parent_code": "parent", "unit_code": "unit"}
 
 
 def _admin_only() -> None:
-    if not workflow.may_administer(current_user.role):
-        raise Refusal("forbidden", "只有系统管理员可以管理单位和用户。")
+    permissions.require(current_user, Permission.ADMINISTER, doing="管理单位和用户")
 
 
 def _round_managers_only() -> None:
-    if not workflow.may_manage_rounds(current_user.role):
-        raise Refusal("forbidden", "只有系统管理员和督察整改办可以管理督察轮次。")
+    permissions.require(current_user, Permission.MANAGE_ROUNDS, doing="管理督察轮次")
 
 
 def _refused(form: FlaskForm, refusal: Refusal) -> int:

@@ -10,11 +10,11 @@ import json
 from datetime import datetime
 from typing import Any, Optional
 from sqlalchemy.orm import Session
-from tracker.accounts.models import User
+from tracker.core.permissions import Actor
 from tracker.core.models import JobSetting
 
 
-def put_setting(session: Session, key: str, value: Any, actor: Optional[User], now: datetime) -> None:
+def put_setting(session: Session, key: str, value: Any, actor: Optional[Actor], now: datetime) -> None:
     """Store one setting row as JSON, stamped with who (None: the system) and when; flushes nothing."""
     encoded = json.dumps(value, ensure_ascii=False)
     row = session.get(JobSetting, key)

@@ -1,15 +1,16 @@
-"""Template filters and globals: Chinese labels, local times, the current user's menu."""
+"""Template filters and globals: Chinese labels, local times, and `can(...)`, which asks the
+permissions module what the signed-in user may do (templates never name a role)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
+from flask_login import current_user
 
-from tracker.core.labels import ROLE_LABELS
-from tracker.core.labels import LIGHT_LABELS
-from tracker.core import labels
+from tracker.core import labels, permissions
+from tracker.core.labels import LIGHT_LABELS, ROLE_LABELS
 
 
 def local_time(value: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -33,6 +34,13 @@ def state_label(issue) -> str:
     return label
 
 
+def can(what: str, subject: Any = None) -> bool:
+    """Whether the signed-in user may do `what` (to `subject`): `{% if can("manage_issues") %}`."""
+    if not getattr(current_user, "is_authenticated", False):
+        return False
+    return permissions.can(current_user, what, subject)
+
+
 def url_with(**changes) -> str:
     """The current page's URL with some query arguments changed (for sorting and paging)."""
     args = request.args.to_dict()
@@ -48,8 +56,10 @@ def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["ymd"] = ymd
+    app.jinja_env.filters["label"] = labels.label
     app.jinja_env.globals.update(
         state_label=state_label,
+        can=can,
         url_with=url_with,
         STATE_LABELS=labels.STATE_LABELS,
         ACTION_LABELS=labels.ACTION_LABELS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from tracker.core.enums import OPEN_STATES, UNIT_ROLES, Action, RectifyType, Role, State
+from tracker.core.enums import OPEN_STATES, Action, RectifyType, Role, State
 from tracker.core.errors import Precondition, Refusal
 from tracker.core.labels import ACTION_LABELS, STATE_LABELS
 
@@ -120,29 +120,14 @@ def decide(
     return to_state
 
 
-def may_report(role: str, relation: Optional[str], state: str, merged: bool) -> Optional[str]:
-    """Return why a progress report or evidence upload is refused, or None when allowed."""
-    if role not in UNIT_ROLES:
-        return "只有责任单位可以报送进展和上传材料。"
-    if relation is None:
-        return "您的单位不是该问题的责任单位。"
-    if merged:
-        return "该问题已合并整改,请在所并入的问题上报送。"
-    if state not in OPEN_STATES:
-        return f"问题当前状态为「{STATE_LABELS.get(state, state)}」,不能再报送或上传。"
+# The actions that move a closure request along, each taken from one state by its roles:
+# whoever may take one has the issues in that state as their queue (待验收, 待销号).
+QUEUE_ACTIONS = (VERIFY, APPROVE)
+
+
+def queue_of(role: str) -> Optional[tuple[Action, State]]:
+    """The queue a role works through: (the action it takes, the state issues wait in), or None."""
+    for (action, from_state), (roles, _to) in TRANSITIONS.items():
+        if action in QUEUE_ACTIONS and role in roles:
+            return Action(action), State(from_state)
     return None
-
-
-def may_manage_issues(role: str) -> bool:
-    """Whether the role registers and edits issues (the rectification office)."""
-    return role == Role.SUPERVISOR
-
-
-def may_administer(role: str) -> bool:
-    """Whether the role administers the system: units, users, settings, mail, the public page."""
-    return role == Role.ADMIN
-
-
-def may_manage_rounds(role: str) -> bool:
-    """Whether the role registers inspection rounds."""
-    return role in (Role.SUPERVISOR, Role.ADMIN)

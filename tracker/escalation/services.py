@@ -2,6 +2,9 @@
 and supervision orders to units), scoped by `visible_issues`."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
@@ -19,9 +22,6 @@ from sqlalchemy.orm import joinedload
 from tracker.issues.scoping import visible_issues
 
 
-HOME_BOARD_ROLES = ("leader", "supervisor")
-
-
 # --- the home page -----------------------------------------------------------
 
 @dataclass
@@ -35,7 +35,7 @@ class LeaderBoard:
 
 def leader_board(session: Session, user: User, limit: int = 10) -> Optional[LeaderBoard]:
     """The home page's escalation board for leaders and supervisors; None for other roles."""
-    if user.role not in HOME_BOARD_ROLES:
+    if not permissions.can(user, Permission.SEE_BOARD):
         return None
     items, total = escalation_items(session, user, limit=limit)
     return LeaderBoard(items=items, total=total, orders=unit_orders(session, limit=limit))

@@ -6,6 +6,9 @@ refuses a malformed value with Refusal("invalid", message, field).
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import json
 import logging
 import re
@@ -14,7 +17,6 @@ from datetime import datetime
 from typing import Any, Mapping, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core import workflow
 from tracker.core.calendar import CALENDAR
 from tracker.accounts.models import User
 from tracker.core.models import JobSetting
@@ -264,8 +266,7 @@ def get_settings(session: Session) -> JobSettings:
 def save_settings(session: Session, actor: Optional[User], data: Mapping[str, Any],
                   now: Optional[datetime] = None) -> JobSettings:
     """Validate and store the settings given in `data` (others stay); admins only (None: the system)."""
-    if actor is not None and not workflow.may_administer(actor.role):
-        raise Refusal("forbidden", "只有系统管理员可以修改提醒与督办设置。")
+    permissions.require(actor, Permission.ADMINISTER, doing="修改提醒与督办设置")
     unknown = [key for key in data if key not in FIELDS]
     if unknown:
         raise Refusal("invalid", f"未知的设置项:{str(unknown[0])[:40]}", str(unknown[0])[:40])

@@ -6,6 +6,9 @@ page. Rules (who may see what) are checked here, never in templates.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
@@ -178,7 +181,8 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
     # The workflow's view from the rows just loaded, rather than counting them again.
     sit = issue_svc.situation_of(issue, relation, len(attachments), len(all_reports), len(merged_in))
     actions = issue_svc.available_actions(session, user, issue, sit)
-    report_refusal = workflow.may_report(user.role, relation, issue.state, issue.merged_into_id is not None)
+    refused_report = permissions.refusal(user, Permission.REPORT, sit)
+    report_refusal = refused_report.message if refused_report else None
     candidates: list[tuple[int, str, str]] = []
     if any(a.action == workflow.MERGE and a.allowed for a in actions):
         # Open, unmerged issues of the same round first; others can be given by code.
@@ -201,7 +205,7 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
         actions=actions,
         report_refusal=report_refusal,
         relation=relation,
-        can_edit=issue_svc.edit_refusal(user, issue) is None,
+        can_edit=permissions.can(user, Permission.EDIT_ISSUE, issue),
         merge_candidates=candidates,
         default_period=today.strftime("%Y-%m"),
         escalations=escalation_record(session, issue),

@@ -1,13 +1,14 @@
 """Who sees which issues: one rule for every list, page, count, export and mail."""
 from __future__ import annotations
 
+from tracker.core import permissions
+
 from typing import Optional
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.core.enums import UNIT_ROLES
 from tracker.issues.models import Issue, IssueUnit
 from tracker.accounts.models import User
 
@@ -18,7 +19,7 @@ def visible_issues(user: User) -> ColumnElement[bool]:
     Unit users see the issues their unit leads or cooperates on; the office,
     approvers, leaders and admins see all.
     """
-    if user.role in UNIT_ROLES:
+    if permissions.acts_for_unit(user):
         if user.unit_id is None:
             return false()
         return unit_issues(user.unit_id)
@@ -37,7 +38,7 @@ def unit_issues(unit_id: int) -> ColumnElement[bool]:
 
 def unit_relation(session: Session, user: User, issue: Issue) -> Optional[str]:
     """Return "lead", "cooperating" or None: how the user's unit stands to the issue."""
-    if user.role not in UNIT_ROLES or user.unit_id is None:
+    if not permissions.acts_for_unit(user) or user.unit_id is None:
         return None
     if issue.lead_unit_id == user.unit_id:
         return "lead"
@@ -49,6 +50,6 @@ def unit_relation(session: Session, user: User, issue: Issue) -> Optional[str]:
 
 def can_see(session: Session, user: User, issue: Issue) -> bool:
     """The per-record check; it must agree with `visible_issues`."""
-    if user.role in UNIT_ROLES:
+    if permissions.acts_for_unit(user):
         return unit_relation(session, user, issue) is not None
     return True

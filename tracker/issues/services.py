@@ -6,6 +6,9 @@ the caller would commit: callers roll back on Refusal.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import functools
 import re
 from dataclasses import dataclass
@@ -224,16 +227,11 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
         issue.closed_at = now
 
 
-# Who may mark an issue for the public disclosure page (整改公示).
-PUBLISHER_ROLES = ("supervisor",)
-
-
 @_stale_is_conflict
 def set_public(session: Session, actor: User, now: datetime, issue: Issue, public: bool,
                version: Optional[int] = None) -> Issue:
     """Mark an issue public (公示) or not; it shows on the public page once closed. Office only."""
-    if actor.role not in PUBLISHER_ROLES:
-        raise Refusal("forbidden", "只有督察整改办可以设置问题是否公示。")
+    permissions.require(actor, Permission.PUBLISH)
     _check_version(issue, version)
     public = bool(public)
     if bool(issue.is_public) == public:
@@ -248,12 +246,9 @@ def set_public(session: Session, actor: User, now: datetime, issue: Issue, publi
 
 def _require_reporter(session: Session, actor: User, issue: Issue) -> None:
     """Refuse unless the actor's unit may report on, and add evidence to, the issue now."""
-    relation = unit_relation(session, actor, issue)
-    why = workflow.may_report(actor.role, relation, issue.state, issue.merged_into_id is not None)
-    if why:
-        # Not one of the issue's units: forbidden; the issue's own unit at the wrong time: conflict.
-        outsider = relation is None or actor.role not in ("unit_staff", "unit_head")
-        raise Refusal("forbidden" if outsider else "conflict", why)
+    sit = Situation(state=issue.state, merged=issue.merged_into_id is not None,
+                    relation=unit_relation(session, actor, issue))
+    permissions.require(actor, Permission.REPORT, sit)
 
 
 @_stale_is_conflict
@@ -429,8 +424,7 @@ def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, to
 def create_issue(session: Session, actor: User, now: datetime, data: dict, today: date,
                  note: Optional[str] = None) -> Issue:
     """Register a feedback issue (supervisor); `note` goes on the timeline's first entry."""
-    if not workflow.may_manage_issues(actor.role):
-        raise Refusal("forbidden", "只有督察整改办可以登记问题。")
+    permissions.require(actor, Permission.MANAGE_ISSUES, doing="登记问题")
     issue = Issue(state=workflow.IN_PROGRESS, progress_percent=0, created_at=now, updated_at=now)
     _apply_fields(session, issue, data, creating=True, today=today)
     session.add(issue)
@@ -440,27 +434,11 @@ def create_issue(session: Session, actor: User, now: datetime, data: dict, today
     return issue
 
 
-def edit_refusal(actor: User, issue: Issue) -> Optional[Refusal]:
-    """Why `actor` may not edit the issue's fields (only the office, never a closed issue), or None."""
-    if not workflow.may_manage_issues(actor.role):
-        return Refusal("forbidden", "只有督察整改办可以修改问题。")
-    if issue.state == workflow.CLOSED:
-        return Refusal("conflict", "已销号的问题不能修改;如需整改请先重新打开。")
-    return None
-
-
-def check_editable(actor: User, issue: Issue) -> None:
-    """Refuse editing the issue's fields when `edit_refusal` gives a reason."""
-    refusal = edit_refusal(actor, issue)
-    if refusal is not None:
-        raise refusal
-
-
 @_stale_is_conflict
 def update_issue(session: Session, actor: User, now: datetime, issue: Issue, data: dict,
                  today: date, version: Optional[int] = None) -> Issue:
     """Edit an issue's fields (supervisor); closed issues stay as they were closed."""
-    check_editable(actor, issue)
+    permissions.require(actor, Permission.EDIT_ISSUE, issue)
     _check_version(issue, version)
     data = {k: v for k, v in data.items() if k in ISSUE_FIELDS}
     _apply_fields(session, issue, data, creating=False, today=today)

@@ -5,6 +5,9 @@ The POST endpoints of the issue page (progress, evidence, workflow actions) are 
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import math
 from typing import Callable, Optional
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -114,8 +117,7 @@ def _save_issue(form: IssueForm, save: Callable[[], Issue], done: str) -> tuple[
 @login_required
 def create():
     """Register an issue (督察整改办 only)."""
-    if not workflow.may_manage_issues(current_user.role):
-        raise Refusal("forbidden", "只有督察整改办可以登记问题。")
+    permissions.require(current_user, Permission.MANAGE_ISSUES, doing="登记问题")
     form = _issue_form(IssueForm())
     status = 200
     if request.method == "GET":
@@ -135,7 +137,7 @@ def create():
 def edit(issue_id: int):
     """Edit an issue's fields (督察整改办 only); the hidden version catches concurrent edits."""
     issue = dossier.load_issue(db.session, current_user, issue_id)
-    refusal = issue_svc.edit_refusal(current_user, issue)
+    refusal = permissions.refusal(current_user, Permission.EDIT_ISSUE, issue)
     if refusal is not None and refusal.kind != "conflict":
         raise refusal
     if refusal is not None and request.method == "GET":

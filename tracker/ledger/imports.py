@@ -10,6 +10,9 @@ from the tracker's own records and are only compared, never written.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import calendar
 import hashlib
 import io
@@ -602,8 +605,7 @@ def _import_path(upload_dir: str, sha256: str) -> Path:
 
 
 def _require_importer(actor: User) -> None:
-    if not workflow.may_manage_issues(actor.role):
-        raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
+    permissions.require(actor, Permission.MANAGE_ISSUES, doing="导入整改台账")
 
 
 def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int = DEFAULT_MAX_BYTES) -> str:

@@ -14,6 +14,9 @@ the user picks another type. 交办日期 defaults to the plan's date, else 1 Ja
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import io
 import logging
 import re
@@ -25,7 +28,6 @@ from typing import IO, Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.core import workflow
 from tracker.issues.models import Issue
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -99,8 +101,7 @@ class PlanRejected(Refusal):
 
 
 def _require_importer(actor: User) -> None:
-    if not workflow.may_manage_issues(actor.role):
-        raise Refusal("forbidden", "只有督察整改办可以导入整改方案。")
+    permissions.require(actor, Permission.MANAGE_ISSUES, doing="导入整改方案")
 
 
 def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_BYTES) -> str:

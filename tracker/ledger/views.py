@@ -12,6 +12,9 @@ Work larger than the configured limits leaves the request for a background task
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from datetime import date
 from typing import Any, Iterable, Optional
 
@@ -24,7 +27,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
 
-from tracker.core import clock, labels, tasks, workflow
+from tracker.core import clock, labels, tasks
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.views import start
@@ -118,9 +121,8 @@ def _limits() -> dict:
 @login_required
 def import_ledger():
     """Upload a ledger (督察整改办); the file is kept and the preview page opens."""
-    if not workflow.may_manage_issues(current_user.role):
-        # Refuse before an upload; the services check again.
-        raise Refusal("forbidden", "只有督察整改办可以导入整改台账。")
+    # Refuse before an upload; the services check again.
+    permissions.require(current_user, Permission.MANAGE_ISSUES, doing="导入整改台账")
     form = LedgerUploadForm()
     rounds = rounds_newest_first(db.session)
     form.round_id.choices = choices([("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds])
@@ -277,9 +279,8 @@ def _unit_choices(name: str, units: list[tuple[str, str]]) -> list:
 
 
 def _require_importer() -> None:
-    if not workflow.may_manage_issues(current_user.role):
-        # Refuse before reading a plan; the service checks again.
-        raise Refusal("forbidden", "只有督察整改办可以导入整改方案。")
+    # Refuse before reading a plan; the service checks again.
+    permissions.require(current_user, Permission.MANAGE_ISSUES, doing="导入整改方案")
 
 
 def _int(value: Optional[str]) -> Optional[int]:

@@ -6,6 +6,9 @@ leaves one row.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from tracker.core.sql import insert_ignore  # noqa: F401  (re-exported)
 
 import logging
@@ -15,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tracker.core import workflow
 from tracker.accounts.models import User
 from tracker.notify.models import Notice, Outbox
 from tracker.core.errors import Refusal
@@ -159,8 +161,7 @@ def queue(session: Session, mails: Iterable[Mail], notices: Iterable[NoticeDraft
 # --- the mail log (admins) ---------------------------------------------------
 
 def _require_admin(actor: Optional[User]) -> None:
-    if actor is not None and not workflow.may_administer(actor.role):
-        raise Refusal("forbidden", "您的角色无权查看或重发邮件。")
+    permissions.require(actor, Permission.ADMINISTER, message="您的角色无权查看或重发邮件。")
 
 
 def status_counts(session: Session, actor: Optional[User]) -> dict[str, int]:

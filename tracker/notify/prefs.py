@@ -1,12 +1,14 @@
 """A user's notification preferences: how often the digest comes (escalations always do)."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from datetime import date, datetime
 from typing import Any, Optional
 
 from sqlalchemy.orm import Session
 
-from tracker.core import workflow
 from tracker.accounts.models import User
 from tracker.notify.models import UserPref
 from tracker.core.errors import Refusal
@@ -25,7 +27,7 @@ def set_digest_pref(session: Session, actor: User, value: Any, user: Optional[Us
                     now: Optional[datetime] = None) -> str:
     """Set the digest frequency of `user` (default: the actor); only one's own, or an admin."""
     user = user or actor
-    if user.id != actor.id and not workflow.may_administer(actor.role):
+    if user.id != actor.id and not permissions.can(actor, Permission.MANAGE_PREFERENCES):
         raise Refusal("forbidden", "只能修改自己的通知设置。")
     choice = str(value or "").strip()
     if choice not in DIGEST_LABELS:

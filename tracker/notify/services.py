@@ -6,11 +6,13 @@ page. Rules (who may see what) are checked here, never in templates.
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core import workflow
 from tracker.notify.outbox import SENT, mail_config
 from tracker.notify.smtpurl import MailConfigError, parse_smtp_url
 from tracker.accounts.models import User
@@ -42,8 +44,7 @@ def mail_server_status(config: Mapping[str, Any]) -> MailServerStatus:
 
 
 def _require_admin(actor: User) -> None:
-    if not workflow.may_administer(actor.role):
-        raise Refusal("forbidden", "只有系统管理员可以查看邮件日志和重发邮件。")
+    permissions.require(actor, Permission.ADMINISTER, doing="查看邮件日志和重发邮件")
 
 
 def get_mail(session: Session, actor: User, outbox_id: int) -> Outbox:

@@ -5,6 +5,9 @@ measures, summary, closing time): never people, units' contacts, events or files
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -18,7 +21,6 @@ import logging
 from tracker.accounts.models import User
 from tracker.core.settings import put_setting
 from tracker.core.models import JobSetting
-from tracker.core.errors import Refusal
 
 
 PER_PAGE = 20
@@ -102,8 +104,7 @@ def is_enabled(session: Session) -> bool:
 
 def set_enabled(session: Session, actor: Optional[User], now: datetime, enabled: bool) -> bool:
     """Turn the public page on or off; admins only (None: the system). Flushes, never commits."""
-    if actor is not None and not workflow.may_administer(actor.role):
-        raise Refusal("forbidden", "只有系统管理员可以开启或关闭整改公示页面。")
+    permissions.require(actor, Permission.ADMINISTER, doing="开启或关闭整改公示页面")
     enabled = bool(enabled)
     put_setting(session, KEY, enabled, actor, now)
     session.flush()

@@ -1,6 +1,9 @@
 """The public disclosure page (no login) and the admin's switch for it."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import math
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -9,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from tracker.core import clock, workflow
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.core.web import undo_refused
 from tracker.core.errors import Refusal
@@ -44,8 +47,7 @@ class SwitchForm(FlaskForm):
 
 
 def _admin_only() -> None:
-    if not workflow.may_administer(current_user.role):
-        raise Refusal("forbidden", "只有系统管理员可以开启或关闭整改公示页面。")
+    permissions.require(current_user, Permission.ADMINISTER, doing="开启或关闭整改公示页面")
 
 
 @admin_bp.route("/", methods=["GET", "POST"])

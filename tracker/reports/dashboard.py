@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.core import workflow
-from tracker.core.enums import UNIT_ROLES
+from tracker.core import permissions
 from tracker.issues.models import Issue
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -32,7 +32,7 @@ TOP_UNITS = 10
 class Todo:
     """What the user has to deal with: a queue of issues and a few counts."""
 
-    kind: str  # "unit", "supervisor", "approver" or "overview"
+    kind: str  # "unit", "verify", "approve" (the action the user's queue waits for) or "overview"
     counts: dict[str, int]
     items: list[IssueRow] = field(default_factory=list)
     # The state filter of the issue list that shows the whole queue, if any.
@@ -124,18 +124,17 @@ def todo(session: Session, user: User, today: date, config: dict) -> Todo:
         .options(joinedload(Issue.lead_unit), joinedload(Issue.round))
         .limit(TODO_LIMIT)
     )
-    if user.role in UNIT_ROLES:
+    if permissions.acts_for_unit(user):
         stmt = select_rows.where(or_(fig.overdue, fig.due_soon, fig.lagging)).order_by(
             fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
         return Todo("unit", counts, _rows(session, stmt))
-    if user.role == "supervisor":
-        stmt = select_rows.where(Issue.state == workflow.SUBMITTED).order_by(
-            Issue.submitted_at.asc(), Issue.id.asc())
-        return Todo("supervisor", counts, _rows(session, stmt), workflow.SUBMITTED)
-    if user.role == "approver":
-        stmt = select_rows.where(Issue.state == workflow.VERIFIED).order_by(
-            Issue.updated_at.asc(), Issue.id.asc())
-        return Todo("approver", counts, _rows(session, stmt), workflow.VERIFIED)
+    queue = workflow.queue_of(user.role)
+    if queue is not None:
+        action, state = queue
+        # Oldest first: closure requests by when they were submitted, verified ones by when last touched.
+        waited = Issue.submitted_at if state == workflow.SUBMITTED else Issue.updated_at
+        stmt = select_rows.where(Issue.state == state).order_by(waited.asc(), Issue.id.asc())
+        return Todo(str(action), counts, _rows(session, stmt), state)
     return Todo("overview", counts)
 
 

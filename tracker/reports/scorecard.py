@@ -17,6 +17,9 @@ on a fraction of their issues, and a rank would tell it about units it may not s
 """
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 import json
 import logging
 from dataclasses import dataclass, field
@@ -26,8 +29,6 @@ from typing import IO, Any, Mapping, Optional
 
 from sqlalchemy.orm import Session
 
-from tracker.core import workflow
-from tracker.core.enums import UNIT_ROLES
 from tracker.accounts.models import User
 from tracker.core.settings import put_setting
 from tracker.core.models import JobSetting
@@ -179,8 +180,7 @@ def get_rules(session: Session) -> Rules:
 def save_rules(session: Session, actor: Optional[User], data: Mapping[str, Any],
                now: Optional[datetime] = None) -> Rules:
     """Validate and store the rules given in `data` (others stay); admins only (None: the system)."""
-    if actor is not None and not workflow.may_administer(actor.role):
-        raise Refusal("forbidden", "只有系统管理员可以修改单位考评扣分规则。")
+    permissions.require(actor, Permission.ADMINISTER, doing="修改单位考评扣分规则")
     before = get_rules(session)
     rules = _validate(data, before)
     from tracker.core.clock import utcnow
@@ -262,7 +262,7 @@ def scorecard(session: Session, user: User, today: date, config: dict,
     unit's line, unranked (see the module docstring).
     """
     rules = get_rules(session)
-    if user.role in UNIT_ROLES:
+    if not permissions.can(user, Permission.RANK_UNITS):
         if user.unit_id is None:
             return Scorecard(rules, [], ranked=False)
         units = unit_stats(session, user, today, config, round_id, lead_unit_id=user.unit_id)

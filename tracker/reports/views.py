@@ -2,11 +2,13 @@
 (统计分析, 月度整改进展情况, 单位考评): read-only, scoped like every list."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.core.enums import UNIT_ROLES
 from tracker.reports import dashboard, monthly as monthly_report
 from tracker.escalation import services as escalation
 from typing import Optional
@@ -34,7 +36,7 @@ def home():
     rounds = dashboard.round_stats(db.session, current_user, today, config)
     closures, chart_data = None, None
     # Users who see many units get charts (state by round, closures by month); a unit's user has the tables.
-    if current_user.role not in UNIT_ROLES:
+    if permissions.can(current_user, Permission.SEE_OVERVIEW):
         closures = monthly_report.closures_by_month(db.session, current_user, today, config)
         chart_data = {
             "states": [labels.STATE_LABELS[s] for s in enums.STATES],

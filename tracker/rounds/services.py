@@ -1,12 +1,14 @@
 """Units, users, rounds, sign-in and API tokens."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from datetime import date
 from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core import workflow
-from tracker.accounts.models import User
+from tracker.core.permissions import Actor
 from tracker.rounds.models import Round
 from tracker.core.errors import Refusal
 from tracker.core import labels
@@ -39,11 +41,10 @@ def round_fields(session: Session, name: Any, level: Any, kind: Any, feedback_da
     return {"name": name, "level": level, "kind": kind, "feedback_date": fb, "document_no": document_no or None}
 
 
-def create_round(session: Session, actor: Optional[User], name: Any, level: Any, kind: Any,
+def create_round(session: Session, actor: Optional[Actor], name: Any, level: Any, kind: Any,
                  feedback_date: Any = None, document_no: Any = None) -> Round:
     """Register an inspection round (admin or supervisor)."""
-    if actor is not None and not workflow.may_manage_rounds(actor.role):
-        raise Refusal("forbidden", "您的角色无权登记督察轮次。")
+    permissions.require(actor, Permission.MANAGE_ROUNDS, message="您的角色无权登记督察轮次。")
     round_ = Round(**round_fields(session, name, level, kind, feedback_date, document_no))
     session.add(round_)
     session.flush()
@@ -55,11 +56,10 @@ def rounds_newest_first(session: Session) -> list[Round]:
     return list(session.scalars(select(Round).order_by(Round.feedback_date.desc().nulls_last(), Round.id.desc())))
 
 
-def update_round(session: Session, actor: User, round_: Round, name: Any, level: Any, kind: Any,
+def update_round(session: Session, actor: Actor, round_: Round, name: Any, level: Any, kind: Any,
                  feedback_date: Any = None, document_no: Any = None) -> Round:
     """Correct an inspection round's name, level, kind, feedback date or document number."""
-    if not workflow.may_manage_rounds(actor.role):
-        raise Refusal("forbidden", "您的角色无权管理督察轮次。")
+    permissions.require(actor, Permission.MANAGE_ROUNDS, message="您的角色无权管理督察轮次。")
     for field, value in round_fields(session, name, level, kind, feedback_date, document_no,
                                      round_id=round_.id).items():
         setattr(round_, field, value)

@@ -1,15 +1,17 @@
 """Units, users, rounds, sign-in and API tokens."""
 from __future__ import annotations
 
+from tracker.core import permissions
+from tracker.core.permissions import Permission
+
 from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.accounts.models import User
+from tracker.core.permissions import Actor
 from tracker.units.models import Unit
 from tracker.core.errors import Refusal
 from dataclasses import dataclass
 from tracker.core.addresses import checked_email
-from tracker.core.permissions import _require
 
 
 def unit_by_code(session: Session, code: Any, field: str, label: str = "单位编码") -> Optional[Unit]:
@@ -23,10 +25,10 @@ def unit_by_code(session: Session, code: Any, field: str, label: str = "单位�
     return unit
 
 
-def create_unit(session: Session, actor: Optional[User], code: Any, name: Any,
+def create_unit(session: Session, actor: Optional[Actor], code: Any, name: Any,
                 parent_code: Any = None, email: Any = None) -> Unit:
     """Add a responsible unit (admin)."""
-    _require(actor, ("admin",), "管理单位")
+    permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理单位。")
     code = str(code or "").strip()
     name = str(name or "").strip()
     if not code or len(code) > 64:
@@ -44,10 +46,10 @@ def create_unit(session: Session, actor: Optional[User], code: Any, name: Any,
     return unit
 
 
-def update_unit(session: Session, actor: User, unit: Unit, name: Any, parent_code: Any = None,
+def update_unit(session: Session, actor: Actor, unit: Unit, name: Any, parent_code: Any = None,
                 email: Any = None) -> Unit:
     """Rename a unit, move it in the tree or change its address (admin)."""
-    _require(actor, ("admin",), "管理单位")
+    permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理单位。")
     name = str(name or "").strip()
     if not name or len(name) > 200:
         raise Refusal("invalid", "请填写单位名称(不超过 200 个字)。", "name")
