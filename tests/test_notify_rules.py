@@ -2,6 +2,7 @@
 line, by preference) each, for exactly the right people, never the one who acted."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date, datetime
 
@@ -199,3 +200,75 @@ def test_a_return_on_the_page_notifies_and_the_unit_sees_it(app, cast):
     assert notices["head"] == 1 and mails["head"] == 1
     html = signed_in(app, "head").get("/notices/").get_data(as_text=True)
     assert "照片不清晰" in html
+
+
+def test_lines_taken_by_digest_come_in_one_mail_on_the_digest_day_and_never_twice(app, cast, clock):
+    """sup2 takes action mails in the digest: the daily run mails their waiting lines once."""
+    from tracker.escalation.runner import run_day
+
+    act(cast, "head", "submit")
+    act(cast, "sup", "return", "材料不全")
+    act(cast, "head", "submit")
+    assert heard("submitted")[2] == Counter(sup2=2)
+    run_day(db.session, TODAY, app.config, now=NOW, dispatch_mail=False)
+    digests = db.session.scalars(select(Outbox).where(Outbox.kind == "action_digest")).all()
+    assert [(m.to_addr, m.subject) for m in digests] == [("sup2@office.example.org", "【办理通知汇总】2020-07-15:2 条")]
+    assert digests[0].body_text.count("A-01") >= 2
+    assert db.session.scalar(select(func.count()).select_from(DigestLine).where(DigestLine.sent_at.is_(None))) == 0
+    # The run again: nothing new to carry, no second mail.
+    run_day(db.session, TODAY, app.config, now=NOW, dispatch_mail=False)
+    assert db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "action_digest")) == 1
+
+
+def test_a_weekly_digest_reader_gets_the_lines_on_monday(app, cast):
+    from tracker.escalation.runner import run_day
+
+    pref = db.session.get(UserPref, cast["sup_digest"].id)
+    pref.digest = "weekly"
+    db.session.commit()
+    act(cast, "head", "submit")
+    run_day(db.session, date(2020, 7, 15), app.config, now=NOW, dispatch_mail=False)  # a Wednesday
+    assert db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "action_digest")) == 0
+    run_day(db.session, date(2020, 7, 20), app.config, now=datetime(2020, 7, 20, 2), dispatch_mail=False)  # Monday
+    assert db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "action_digest")) == 1
+
+
+def test_a_user_chooses_digest_lines_on_the_preferences_page(app, cast):
+    client = signed_in(app, "head")
+    html = client.get("/notices/preferences").get_data(as_text=True)
+    assert 'id="action-mail-immediate" name="action_mail" value="immediate" checked' in html
+    response = client.post("/notices/preferences", data={"digest": "daily", "action_mail": "digest"})
+    assert response.status_code == 302
+    assert db.session.get(UserPref, cast["head"].id).action_mail == "digest"
+    move_to(cast, "submitted")
+    act(cast, "sup", "return", "材料不全")
+    notices, mails, lines = heard("returned")
+    assert notices["head"] == 1 and mails["head"] == 0 and lines["head"] == 1
+    refused = client.post("/notices/preferences", data={"digest": "daily", "action_mail": "never"})
+    assert refused.status_code == 422 and "办理通知邮件只能选择" in refused.get_data(as_text=True)
+    assert db.session.get(UserPref, cast["head"].id).action_mail == "digest"
+
+
+def test_the_unit_sees_a_returned_issue_at_the_top_of_its_home_page_with_the_reason(app, cast):
+    move_to(cast, "submitted")
+    act(cast, "sup", "return", "佐证材料不全,缺少整治前后对比照片")
+    html = signed_in(app, "staff").get("/").get_data(as_text=True)
+    assert 'id="returned"' in html
+    # At the top: before the to-do list.
+    assert html.index('id="returned"') < html.index('id="todo-title"')
+    section = html[html.index('id="returned"'):html.index('id="todo-title"')]
+    assert "A-01" in section and "佐证材料不全,缺少整治前后对比照片" in section and "督察办小王" in section
+    # The count opens a list holding exactly those issues.
+    link = re.search(r'href="([^"]+)" id="returned-count">共 1 个', section).group(1).replace("&amp;", "&")
+    listed = signed_in(app, "staff").get(link).get_data(as_text=True)
+    assert re.findall(r'data-issue-id="(\d+)"', listed) == [str(cast["issue"].id)]
+    # Submitted again: no longer returned. Cooperating units and the office never see the section.
+    act(cast, "head", "submit")
+    assert 'id="returned"' not in signed_in(app, "staff").get("/").get_data(as_text=True)
+
+
+def test_a_returned_issue_is_not_shown_to_the_cooperating_unit_or_the_office(app, cast):
+    move_to(cast, "submitted")
+    act(cast, "sup", "return", "材料不全")
+    for who in ("coop_head", "sup", "leader"):
+        assert 'id="returned"' not in signed_in(app, who).get("/").get_data(as_text=True), who

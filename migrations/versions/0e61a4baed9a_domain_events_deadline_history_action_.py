@@ -51,9 +51,7 @@ def upgrade():
     sa.Column('link', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('outbox_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_digest_lines_issue_id_issues'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['outbox_id'], ['outbox.id'], name=op.f('fk_digest_lines_outbox_id_outbox'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_digest_lines_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_lines')),
     sa.UniqueConstraint('user_id', 'kind', 'ref', name='uq_digest_lines_user_kind_ref')

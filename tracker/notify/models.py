@@ -37,8 +37,8 @@ class UserPref(db.Model):
 class DigestLine(db.Model):
     """A notice a user chose to receive by mail as a line of the next digest instead of a mail of its own.
 
-    One per (user, kind, ref), like the notice beside it; `sent_at` and `outbox_id` say which
-    digest mail carried it.
+    One per (user, kind, ref), like the notice beside it; `sent_at` says when a digest carried it
+    (the digest's mail names the last line it carries in its ref).
     """
 
     __tablename__ = "digest_lines"
@@ -56,7 +56,6 @@ class DigestLine(db.Model):
     link: Mapped[Optional[str]] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
-    outbox_id: Mapped[Optional[int]] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
 
 
 class Outbox(db.Model):

@@ -180,16 +180,3 @@ def tell_the_unit_of_a_new_deadline(session: Session, event: DeadlineChanged) ->
     tell(session, lead_unit(session, issue), kind=NoticeKind.DEADLINE_CHANGED, ref=f"entry:{event.entry_id}",
          issue=issue, tag="整改时限调整", sentence=sentence,
          ask="请按新的整改时限安排整改并按月报送进展。", at=event.at, actor_id=event.actor_id)
-
-
-def pending_lines(session: Session, user_ids: Optional[Iterable[int]] = None) -> dict[int, list[DigestLine]]:
-    """Digest lines not yet mailed, by user, oldest first (of these users, or of everyone): one query."""
-    stmt = select(DigestLine).where(DigestLine.sent_at.is_(None)).order_by(DigestLine.user_id, DigestLine.id)
-    if user_ids is not None:
-        stmt = stmt.where(DigestLine.user_id.in_(sorted(set(user_ids))))
-    out: dict[int, list[DigestLine]] = {}
-    for line in session.scalars(stmt):
-        out.setdefault(line.user_id, []).append(line)
-    return out
-
-
