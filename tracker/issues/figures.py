@@ -228,6 +228,18 @@ FLAGS: dict[str, Flag] = {
 }
 
 
+def late_periods_of(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The late report periods of each of these issues, oldest first (one query, for a page of the list)."""
+    ids = list(issue_ids)
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for issue_id, period in session.execute(
+                select(ReportLateness.issue_id, ReportLateness.period).where(ReportLateness.issue_id.in_(ids))
+                .order_by(ReportLateness.issue_id, ReportLateness.period)):
+            out[issue_id].append(period)
+    return out
+
+
 def late_periods(session: Session, issue_id: int) -> set[str]:
     """The report periods of an issue whose report came late or never (未按时报送)."""
     return set(session.scalars(select(ReportLateness.period).where(ReportLateness.issue_id == issue_id)))
