@@ -16,6 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 from tracker.core.clock import utcnow
 from tracker.core.extensions import db
+from tracker.core.enums import Role
+from tracker.core.sql import string_enum
 from tracker.core.enums import UNIT_ROLES
 from tracker.core.labels import ROLE_LABELS
 from tracker.units.models import Unit
@@ -29,7 +31,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(string_enum(Role, "role"), index=True)
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"), index=True)
     email: Mapped[Optional[str]] = mapped_column(String(200))
     display_name: Mapped[Optional[str]] = mapped_column(String(100))

@@ -18,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from tracker.core.clock import utcnow
 from tracker.core.extensions import db
+from tracker.core.enums import EscalationKind
+from tracker.core.sql import string_enum
 
 
 class UnitEscalation(db.Model):
@@ -31,7 +33,7 @@ class UnitEscalation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(EscalationKind, "kind", 30))
     count: Mapped[int] = mapped_column(Integer)
     fired_on: Mapped[date] = mapped_column(Date, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -110,6 +110,7 @@ def unit_pass(ctx: RunContext, kind: str, period: str, roles: tuple[str, ...]) -
 def _mark_issues(ctx: RunContext, kind: str, key: str, period: str, scope, sentence: str) -> None:
     """Insert the issues' escalation rows in batches; each new one gets its timeline event."""
     session = ctx.session
+    first_day = date(int(period[:4]), int(period[5:7]), 1)  # a monthly step counts from its period
     after_id = 0
     while True:
         ids = list(session.scalars(
@@ -118,8 +119,8 @@ def _mark_issues(ctx: RunContext, kind: str, key: str, period: str, scope, sente
             .order_by(Issue.id).limit(ctx.batch_size)))
         if not ids:
             return
-        rows = [{"issue_id": i, "key": key, "kind": kind, "period": period, "fired_on": ctx.today,
-                 "created_at": ctx.now} for i in ids]
+        rows = [{"issue_id": i, "key": key, "kind": kind, "period": period, "due_on": first_day,
+                 "fired_on": ctx.today, "created_at": ctx.now} for i in ids]
         fired = list(session.scalars(insert_ignore(session, Escalation).values(rows).returning(Escalation.issue_id)))
         if fired:
             for issue in session.scalars(select(Issue).where(Issue.id.in_(fired)).order_by(Issue.id)):

@@ -42,12 +42,7 @@ PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 REASON_MAX = 500
 
 
-class DeadlineSource:
-    """What moved a deadline (kept with each move)."""
-
-    EDIT = "edit"
-    IMPORT = "import"
-    EXTENSION = "extension"
+DeadlineSource = enums.DeadlineSource  # what moved a deadline (kept with each move)
 
 
 def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:

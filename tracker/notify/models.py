@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from tracker.core.clock import utcnow
 from tracker.core.extensions import db
+from tracker.core.enums import ActionMail, DigestFrequency, MailStatus, NoticeKind
+from tracker.core.sql import string_enum
 
 
 class UserPref(db.Model):
@@ -29,8 +31,10 @@ class UserPref(db.Model):
     __tablename__ = "user_prefs"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(10), default="daily", server_default=text("'daily'"))
-    action_mail: Mapped[str] = mapped_column(String(10), default="immediate", server_default=text("'immediate'"))
+    digest: Mapped[str] = mapped_column(string_enum(DigestFrequency, "digest", 10), default=DigestFrequency.DAILY,
+                                        server_default=text("'daily'"))
+    action_mail: Mapped[str] = mapped_column(string_enum(ActionMail, "action_mail", 10), default=ActionMail.IMMEDIATE,
+                                             server_default=text("'immediate'"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -49,7 +53,7 @@ class DigestLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(NoticeKind, "kind", 30))
     ref: Mapped[str] = mapped_column(String(100))
     issue_id: Mapped[Optional[int]] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
@@ -75,7 +79,7 @@ class Outbox(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(NoticeKind, "kind", 30))
     to_addr: Mapped[str] = mapped_column(String(254))
     ref: Mapped[str] = mapped_column(String(100))
     to_name: Mapped[Optional[str]] = mapped_column(String(200))
@@ -85,7 +89,8 @@ class Outbox(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending", server_default=text("'pending'"))
+    status: Mapped[str] = mapped_column(string_enum(MailStatus, "status", 10), default=MailStatus.PENDING,
+                                        server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
@@ -107,7 +112,7 @@ class Notice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(NoticeKind, "kind", 30))
     ref: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")

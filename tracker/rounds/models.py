@@ -11,6 +11,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from tracker.core.clock import utcnow
 from tracker.core.extensions import db
+from tracker.core.enums import RoundKind, RoundLevel
+from tracker.core.sql import string_enum
 
 
 class Round(db.Model):
@@ -20,8 +22,8 @@ class Round(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    level: Mapped[str] = mapped_column(String(20))  # central | provincial | municipal
-    kind: Mapped[str] = mapped_column(String(20))  # regular | look_back | special
+    level: Mapped[str] = mapped_column(string_enum(RoundLevel, "level"))
+    kind: Mapped[str] = mapped_column(string_enum(RoundKind, "kind"))
     feedback_date: Mapped[Optional[date]] = mapped_column(Date)
     document_no: Mapped[Optional[str]] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
