@@ -25,7 +25,7 @@ from tracker.issues import services as issue_svc
 from tracker.core.labels import LIGHT_LABELS
 from tracker.issues.figures import FLAGS, late_periods_of
 from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
-from tracker.core.web import undo_refused
+from tracker.core.web import attempt
 from tracker.core.errors import Refusal
 from tracker.issues import dossier
 
@@ -94,28 +94,13 @@ def _issue_form(form: IssueForm) -> IssueForm:
     return form
 
 
-def _show_refusal(form: IssueForm, refusal: Refusal) -> None:
-    """Put a service's refusal next to the field it concerns, and at the top of the form."""
-    field = getattr(form, refusal.field, None) if refusal.field else None
-    if field is not None and refusal.field in IssueForm.FIELDS:
-        field.errors = list(field.errors or []) + [refusal.message]
-    flash(refusal.message, "danger")
-
-
 def _save_issue(form: IssueForm, save: Callable[[], Issue], done: str) -> tuple[Optional[Response], int]:
     """Validate the posted form and call the service; on success commit, flash `done` (with the
     issue's code) and go to the issue page. Otherwise (None, status) for the form to show again."""
-    if not form.validate_on_submit():
-        return None, 422
-    try:
-        issue = save()
-    except Refusal as refusal:
-        undo_refused(refusal)
-        _show_refusal(form, refusal)
-        return None, refusal.status
-    db.session.commit()
-    flash(done.format(code=issue.code), "success")
-    return redirect(url_for("issues.detail", issue_id=issue.id)), 302
+    outcome = attempt(save, form=form, done=lambda issue: done.format(code=issue.code))
+    if outcome.done and outcome.result is not None:
+        return redirect(url_for("issues.detail", issue_id=outcome.result.id)), 302
+    return None, outcome.status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -242,16 +227,9 @@ def _run(issue_id: int, form, call: Callable[[Issue], Optional[str]]):
     if not form.validate():
         _flash_form_errors(form)
         return _again(issue.id, 422)
-    try:
-        message = call(issue)
-    except Refusal as refusal:
-        undo_refused(refusal)
-        flash(refusal.message, "danger")
-        return _again(issue_id, refusal.status)
-    db.session.commit()
-    if message:
-        flash(message, "success")
-    return _back(issue_id)
+    # The page holds several forms: a refusal is said at its top, with what was typed kept.
+    outcome = attempt(lambda: call(issue), done=lambda message: message)
+    return _back(issue_id) if outcome.done else _again(issue_id, outcome.status)
 
 
 @bp.route("/<int:issue_id>/progress", methods=["GET", "POST"])

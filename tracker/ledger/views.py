@@ -31,7 +31,7 @@ from tracker.core import clock, labels, tasks
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.views import start
-from tracker.core.web import attachment_headers, send_workbook, undo_refused
+from tracker.core.web import attachment_headers, attempt, send_workbook, undo_refused
 from tracker.issues.filters import parse_list_args
 from tracker.issues.forms import choices
 from tracker.ledger import export as ledger
@@ -127,19 +127,13 @@ def import_ledger():
     rounds = rounds_newest_first(db.session)
     form.round_id.choices = choices([("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds])
     status = 200
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            sha256 = ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream, current_user,
-                                               _limits()["max_bytes"])
-        except Refusal as refusal:
-            undo_refused(refusal)
-            form.file.errors = [refusal.message]
-            status = refusal.status
-        else:
-            return redirect(url_for("ledger.import_preview", sha256=sha256,
+    if request.method == "POST":
+        outcome = attempt(lambda: ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream,
+                                                            current_user, _limits()["max_bytes"]), form=form)
+        if outcome.done:
+            return redirect(url_for("ledger.import_preview", sha256=outcome.result,
                                     round_id=_round_arg(form.round_id.data)))
-    elif request.method == "POST":
-        status = 422
+        status = outcome.status
     return render_template("issues/import.html", form=form, preview=None), status
 
 
@@ -184,31 +178,25 @@ def import_confirm(sha256: str):
     rows = _round_arg(form.rows.data)
     if rows is not None and tasks.runs_in_background(ledger_tasks.IMPORT, rows, current_app.config):
         return _import_in_background(sha256, round_id, rows)
-    try:
+    def apply() -> tuple[int, int]:
         preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
                                           round_id=round_id, **_limits())
-        created, updated = ledger_import.apply_ledger(db.session, current_user, clock.now(), clock.today(),
-                                                      preview)
-    except Refusal as refusal:
-        undo_refused(refusal)
-        flash(refusal.message, "danger")
-        return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
-    db.session.commit()
-    flash(f"台账导入完成:新登记 {created} 个问题,更新 {updated} 个问题。", "success")
-    return redirect(url_for("issues.index"))
+        return ledger_import.apply_ledger(db.session, current_user, clock.now(), clock.today(), preview)
+
+    outcome = attempt(apply, done=lambda counts: f"台账导入完成:新登记 {counts[0]} 个问题,更新 {counts[1]} 个问题。")
+    if outcome.done:
+        return redirect(url_for("issues.index"))
+    return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
 
 
 def _import_in_background(sha256: str, round_id: Optional[int], rows: int):
     """Record an import job for the kept ledger and send the user to its page."""
-    try:
-        job = ledger_tasks.create_import_job(db.session, current_user, clock.now(),
-                                                current_app.config["UPLOAD_DIR"], sha256, round_id, rows)
-    except Refusal as refusal:
-        undo_refused(refusal)
-        flash(refusal.message, "danger")
+    outcome = attempt(lambda: ledger_tasks.create_import_job(db.session, current_user, clock.now(),
+                                                             current_app.config["UPLOAD_DIR"], sha256, round_id, rows))
+    if not outcome.done or outcome.result is None:
         return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
-    start(current_app._get_current_object(), job)
-    return redirect(url_for("background.show", job_id=job.id))
+    start(current_app._get_current_object(), outcome.result)
+    return redirect(url_for("background.show", job_id=outcome.result.id))
 
 
 CATEGORY_CHOICES = choices(labels.CATEGORY_LABELS.items())

@@ -14,8 +14,7 @@ from wtforms.validators import AnyOf, DataRequired
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
+from tracker.core.web import attempt
 from tracker.public import services as public_settings
 from tracker.public import services as queries
 
@@ -62,14 +61,7 @@ def switch():
                 for message in errors:
                     flash(message, "danger")
             return redirect(url_for("public_admin.switch"))
-        try:
-            enabled = public_settings.set_enabled(db.session, current_user, clock.now(),
-                                                  form.enabled.data == "1")
-        except Refusal as refusal:
-            undo_refused(refusal)
-            flash(refusal.message, "danger")
-            return redirect(url_for("public_admin.switch"))
-        db.session.commit()
-        flash("整改公示页面已开启。" if enabled else "整改公示页面已关闭,访问将显示“暂未开放”。", "success")
+        attempt(lambda: public_settings.set_enabled(db.session, current_user, clock.now(), form.enabled.data == "1"),
+                done=lambda enabled: "整改公示页面已开启。" if enabled else "整改公示页面已关闭,访问将显示“暂未开放”。")
         return redirect(url_for("public_admin.switch"))
     return render_template("public/admin.html", enabled=public_settings.is_enabled(db.session))
