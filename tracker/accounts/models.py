@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
+
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -14,12 +15,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
+
 from tracker.core.clock import utcnow
+from tracker.core.enums import UNIT_ROLES, Role
 from tracker.core.extensions import db
-from tracker.core.enums import Role
-from tracker.core.sql import string_enum
-from tracker.core.enums import UNIT_ROLES
 from tracker.core.labels import ROLE_LABELS
+from tracker.core.sql import string_enum
 from tracker.units.models import Unit
 
 

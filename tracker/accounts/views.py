@@ -7,11 +7,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker.core.extensions import db
 from tracker.accounts import services as accounts
-from tracker.core.web import attempt
-
 from tracker.accounts.forms import LoginForm, LogoutForm, PasswordForm
+from tracker.core.extensions import db
+from tracker.core.web import attempt
 
 bp = Blueprint("auth", __name__)
 

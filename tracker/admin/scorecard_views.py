@@ -6,20 +6,18 @@ with a Chinese message, which is shown by its field while nothing is saved.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from tracker.core import clock
-from tracker.core.extensions import db
-from tracker.reports import scorecard
-from tracker.core.web import attempt
 from tracker.admin.views import bp
+from tracker.core import clock, permissions
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
+from tracker.reports import scorecard
 
 
 class ScorecardRulesForm(FlaskForm):

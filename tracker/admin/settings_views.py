@@ -6,9 +6,6 @@ with a Chinese message, which is shown on the form while nothing is saved.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -17,13 +14,13 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from tracker.core import clock
-from tracker.core.extensions import db
-from tracker.escalation import settings as job_settings
-from tracker.core.web import attempt
-from tracker.core.errors import Refusal
 from tracker.admin.views import bp
-from tracker.core import labels
+from tracker.core import clock, labels, permissions
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
+from tracker.escalation import settings as job_settings
 
 # Empty rows offered under the ladder for adding levels without JavaScript.
 BLANK_ROWS = 2

@@ -7,28 +7,34 @@ shown on the form.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
-from tracker.core.extensions import db
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.accounts.models import User
 from tracker.accounts import services as accounts
+from tracker.accounts.models import User
 from tracker.admin import services as admin_service
-from tracker.rounds import services as rounds_service
-from tracker.units import services as units_service
+from tracker.admin.forms import (
+    ResetPasswordForm,
+    RoundForm,
+    UnitEditForm,
+    UnitForm,
+    UserEditForm,
+    UserForm,
+    unit_choices,
+)
+from tracker.core import permissions
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
 from tracker.core.web import attempt
-
-from tracker.admin.forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
-                    unit_choices)
+from tracker.rounds import services as rounds_service
+from tracker.rounds.models import Round
+from tracker.units import services as units_service
+from tracker.units.models import Unit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -159,7 +165,8 @@ def edit_user(user_id: int):
                                                    form.unit.data or None, form.email.data, form.display_name.data,
                                                    form.active.data),
                       form=form, fields=FIELD_ALIASES,
-                      done=lambda _u: f"已保存用户「{user.username}」。" + ("" if user.active else "该用户已停用,其登录已失效。"))
+                      done=lambda _u: f"已保存用户「{user.username}」。"
+                      + ("" if user.active else "该用户已停用,其登录已失效。"))
     return redirect(url_for("admin.users")) if outcome.done else _render_user(user, form, status=outcome.status)
 
 

@@ -3,14 +3,14 @@
 type of an enum stored as a checked string."""
 from __future__ import annotations
 
-from sqlalchemy import Date, Integer, String
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Date, Integer, String
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class days_between(FunctionElement):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Callable, Generic, Mapping, Optional, TypeVar, Union
+from typing import IO, Generic, Optional, TypeVar, Union
 from urllib.parse import quote
 
 from flask import Response, flash, request, send_file
@@ -55,7 +56,7 @@ def show_refusal(form: Optional[FlaskForm], refusal: Refusal, fields: Mapping[st
     name = fields.get(refusal.field or "", refusal.field)
     field = form._fields.get(name) if form is not None and name else None
     if field is not None:
-        field.errors = list(field.errors or []) + [refusal.message]
+        field.errors = [*list(field.errors or []), refusal.message]
     else:
         flash(refusal.message, "danger")
 

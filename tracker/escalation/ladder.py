@@ -18,16 +18,15 @@ from typing import Optional
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
 
+from tracker.core import enums
 from tracker.core.calendar import CALENDAR, days_between, deadline_threshold
-from tracker.core.sql import insert_ignore
-from tracker.notify.render import MailContent, MailGroup
 from tracker.core.labels import ROLE_LABELS
-from tracker.issues.models import Issue
-from tracker.issues.models import Escalation
-from tracker.issues.services import record_event
+from tracker.core.sql import insert_ignore
 from tracker.escalation.context import RunContext
 from tracker.escalation.settings import Level
-from tracker.core import enums
+from tracker.issues.models import Escalation, Issue
+from tracker.issues.services import record_event
+from tracker.notify.render import MailContent, MailGroup
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ or one run repeated, cannot do it twice.
 from __future__ import annotations
 
 from datetime import date, datetime
+
 from sqlalchemy import (
     Date,
     DateTime,
@@ -16,9 +17,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
 from tracker.core.enums import EscalationKind
+from tracker.core.extensions import db
 from tracker.core.sql import string_enum
 
 

@@ -23,17 +23,25 @@ from sqlalchemy.orm import Session
 
 from tracker.core.clock import utc_offset_hours
 from tracker.core.enums import Role
-from tracker.issues import figures
-
 from tracker.core.sql import insert_ignore
-from tracker.notify.render import MailContent, MailGroup
-from tracker.issues.models import Issue, ProgressReport
-from tracker.issues.models import Escalation, ReportLateness
-from tracker.issues.services import record_event
 from tracker.escalation.context import RunContext
-from tracker.escalation.queries import (SHANGHAI, counts_by_unit, due_date, due_end_utc, late_period, missing_report,
-                                       previous_period, ranked_per_unit, reminder_date, rows_by_unit)
+from tracker.escalation.queries import (
+    SHANGHAI,
+    counts_by_unit,
+    due_date,
+    due_end_utc,
+    late_period,
+    missing_report,
+    previous_period,
+    ranked_per_unit,
+    reminder_date,
+    rows_by_unit,
+)
 from tracker.escalation.settings import JobSettings
+from tracker.issues import figures
+from tracker.issues.models import Escalation, Issue, ProgressReport, ReportLateness
+from tracker.issues.services import record_event
+from tracker.notify.render import MailContent, MailGroup
 
 log = logging.getLogger(__name__)
 
@@ -271,4 +279,4 @@ def backfill_late_reports(session: Session, settings: JobSettings, today: date, 
     return marked
 
 
-__all__ = ["run_monthly", "mark_if_late", "report_is_late", "mark_late", "mark_late_reports", "backfill_late_reports"]
+__all__ = ["backfill_late_reports", "mark_if_late", "mark_late", "mark_late_reports", "report_is_late", "run_monthly"]

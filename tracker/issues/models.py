@@ -6,9 +6,10 @@ jobs at once, or one run repeated, cannot do it twice.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
 import json
+from datetime import date, datetime
 from typing import Any, Optional
+
 from sqlalchemy import (
     Boolean,
     Date,
@@ -18,19 +19,18 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from tracker.core.clock import utcnow
-from tracker.core.extensions import db
-from tracker.core.enums import Category, DeadlineSource, EscalationKind, EventKind, RectifyType, State
-from tracker.core.sql import string_enum
+
 from tracker.accounts.models import User
+from tracker.core.clock import utcnow
+from tracker.core.enums import Category, DeadlineSource, EscalationKind, EventKind, RectifyType, State
+from tracker.core.extensions import db
+from tracker.core.sql import string_enum
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from sqlalchemy import (
-    UniqueConstraint,
-)
 
 
 class IssueUnit(db.Model):
@@ -84,7 +84,7 @@ class Issue(db.Model):
     round: Mapped[Round] = relationship()
     lead_unit: Mapped[Unit] = relationship(foreign_keys=[lead_unit_id])
     cooperating: Mapped[list[IssueUnit]] = relationship(cascade="all, delete-orphan")
-    merged_into: Mapped[Optional["Issue"]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
+    merged_into: Mapped[Optional[Issue]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
     verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
 
 

@@ -5,41 +5,46 @@ The POST endpoints of the issue page (progress, evidence, workflow actions) are 
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from tracker.core import clock, labels, workflow
-from tracker.core.extensions import db
-from tracker.rounds.services import rounds_newest_first
-from tracker.issues.models import Attachment, Issue
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.core import files
-from tracker.issues import services as issue_svc
-from tracker.core.labels import LIGHT_LABELS
-from tracker.issues.figures import FLAGS, late_periods_of
-from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
-from tracker.core.web import attempt
-from tracker.core.errors import Refusal
-from tracker.issues import dossier
-
-bp = Blueprint("issues", __name__, url_prefix="/issues")
-from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
-from tracker.issues.forms import IssueForm, choices
-from tracker.issues.forms import EvidenceForm, ProgressForm, TransitionForm
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
-from tracker.issues.forms import STALE_FORM, _whole_number
 
+from tracker.core import clock, files, labels, permissions, workflow
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.core.labels import LIGHT_LABELS
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
+from tracker.issues import dossier
+from tracker.issues import services as issue_svc
+from tracker.issues.figures import FLAGS, late_periods_of
+from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
+from tracker.issues.forms import (
+    STALE_FORM,
+    EvidenceForm,
+    IssueForm,
+    ProgressForm,
+    TransitionForm,
+    _whole_number,
+    choices,
+)
+from tracker.issues.models import Attachment, Issue
+from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
+from tracker.rounds.models import Round
+from tracker.rounds.services import rounds_newest_first
+from tracker.units.models import Unit
 
 # Sort keys the queries module knows but does not label, for the sort menu.
+bp = Blueprint("issues", __name__, url_prefix="/issues")
+
 EXTRA_SORT_LABELS = {"-code": "问题编号(倒序)"}
 
 
@@ -89,7 +94,7 @@ def _issue_form(form: IssueForm) -> IssueForm:
     """Fill the round and unit choices from the database."""
     form.round_id.choices = choices([("", "请选择督察轮次")] + [(str(r.id), r.name) for r in _rounds()])
     units = [(u.code, f"{u.name}({u.code})") for u in _units()]
-    form.lead_unit.choices = choices([("", "请选择牵头单位")] + units)
+    form.lead_unit.choices = choices([("", "请选择牵头单位"), *units])
     form.cooperating_units.choices = choices(units)
     return form
 

@@ -12,14 +12,21 @@ Work larger than the configured limits leaves the request for a background task
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -27,9 +34,10 @@ from sqlalchemy import select
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
 
-from tracker.core import clock, labels, tasks
+from tracker.core import clock, labels, permissions, tasks
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
+from tracker.core.permissions import Permission
 from tracker.core.views import start
 from tracker.core.web import attachment_headers, attempt, send_workbook, undo_refused
 from tracker.issues.filters import parse_list_args
@@ -338,7 +346,8 @@ def import_plan():
         "plan_title": plan.title or "",
         "rows": [{"include": True, "number": r.number, "code": r.code, "title": r.title, "text": r.text,
                   "lead_unit": r.lead_unit, "cooperating_units": "、".join(r.cooperating_units),
-                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "", "rectify_type": r.rectify_type,
+                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "",
+                  "rectify_type": r.rectify_type,
                   "notes": ";".join(r.notes)}
                  for r in rows],
     })
@@ -346,7 +355,8 @@ def import_plan():
     return _render_plan_preview(confirm, plan, preview.suggestions, errors=[])
 
 
-def _render_plan_preview(form: PlanConfirmForm, plan, suggestions: dict[str, str], errors: list[dict], status: int = 200):
+def _render_plan_preview(form: PlanConfirmForm, plan: Any, suggestions: dict[str, str], errors: list[dict],
+                         status: int = 200) -> tuple[str, int]:
     form.round_id.choices = _round_choices()
     # Every unit, read once for all the mapping entries.
     units = db.session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all() if form.units else []
@@ -389,7 +399,8 @@ def import_plan_confirm():
     suggestions = plan_import.suggest_units(db.session, unknown)
     _set_unit_entries(form, unknown, _preset(unknown, suggestions, unit_map))
     options = plan_import.PlanOptions(round_id=_int(form.round_id.data), category=form.category.data,
-                                      assigned_on=form.assigned_on.data or None, plan_title=form.plan_title.data or None,
+                                      assigned_on=form.assigned_on.data or None,
+                                      plan_title=form.plan_title.data or None,
                                       unit_map=unit_map)
     try:
         issues = plan_import.apply_plan(db.session, current_user, clock.now(), clock.today(), options, rows)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -18,9 +19,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
 from tracker.core.enums import ActionMail, DigestFrequency, MailStatus, NoticeKind
+from tracker.core.extensions import db
 from tracker.core.sql import string_enum
 
 

@@ -6,26 +6,26 @@ leaves one row.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
-from tracker.core.sql import insert_ignore  # noqa: F401  (re-exported)
-
 import logging
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tracker.accounts.models import User
-from tracker.core.enums import MailStatus
-from tracker.core.labels import MAIL_KIND_LABELS, MAIL_STATUS_LABELS
-from tracker.notify.models import Notice, Outbox
-from tracker.core.errors import Refusal
-from tracker.notify.message import clean_header
-from tracker.core.addresses import normalize_address
 
+from tracker.accounts.models import User
+from tracker.core import permissions
+from tracker.core.addresses import normalize_address
+from tracker.core.enums import MailStatus
+from tracker.core.errors import Refusal
+from tracker.core.labels import MAIL_KIND_LABELS, MAIL_STATUS_LABELS
+from tracker.core.permissions import Permission
+from tracker.core.sql import insert_ignore
+from tracker.notify.message import clean_header
+from tracker.notify.models import Notice, Outbox
 
 log = logging.getLogger(__name__)
 

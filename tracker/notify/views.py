@@ -18,12 +18,10 @@ from wtforms import HiddenField, StringField
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.notify import prefs
 from tracker.core.labels import ACTION_MAIL_LABELS, DIGEST_LABELS
-from tracker.notify import notices
 from tracker.core.labels import MAIL_KIND_LABELS as KIND_LABELS
-from tracker.core.web import safe_local_link
-from tracker.core.web import attempt
+from tracker.core.web import attempt, safe_local_link
+from tracker.notify import notices, prefs
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -135,7 +133,8 @@ def preferences():
             return redirect(url_for("notices.preferences"))
         status = outcome.status
     else:
-        form = PreferencesForm(formdata=None, data={"digest": prefs.get_digest_pref(db.session, current_user),
-                                                    "action_mail": prefs.get_action_mail_pref(db.session, current_user)})
+        form = PreferencesForm(formdata=None, data={
+            "digest": prefs.get_digest_pref(db.session, current_user),
+            "action_mail": prefs.get_action_mail_pref(db.session, current_user)})
     return render_template("notices/preferences.html", form=form, choices=DIGEST_LABELS,
                            action_mail_choices=ACTION_MAIL_LABELS), status

@@ -1,9 +1,6 @@
 """The public disclosure page (no login) and the admin's switch for it."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import math
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,8 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from tracker.core import clock
+from tracker.core import clock, permissions
 from tracker.core.extensions import db
+from tracker.core.permissions import Permission
 from tracker.core.web import attempt
 from tracker.public import services as public_settings
 from tracker.public import services as queries

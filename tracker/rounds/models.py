@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Optional
+
 from sqlalchemy import (
     Date,
     DateTime,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
 from tracker.core.enums import RoundKind, RoundLevel
+from tracker.core.extensions import db
 from tracker.core.sql import string_enum
 
 
