@@ -18,13 +18,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.core.clock import utcnow
 from tracker.core.enums import UNIT_ROLES, Role
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import string_enum
 from tracker.units.models import Unit
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     """A person who signs in; unit roles carry their unit."""
 
     __tablename__ = "users"
@@ -75,7 +75,7 @@ class User(UserMixin, db.Model):
         return self.role in UNIT_ROLES
 
 
-class ApiToken(db.Model):
+class ApiToken(Base):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.clock import utcnow
 from tracker.core.enums import EscalationKind
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 from tracker.core.sql import string_enum
 
 
-class UnitEscalation(db.Model):
+class UnitEscalation(Base):
     """A supervision order to a unit for too many yellow lights in a month: once per (unit, period, kind)."""
 
     __tablename__ = "unit_escalations"
@@ -41,7 +41,7 @@ class UnitEscalation(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class LightMark(db.Model):
+class LightMark(Base):
     """An issue showed this light (yellow) on some day of the month: once per (issue, period, light)."""
 
     __tablename__ = "light_marks"

@@ -27,13 +27,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker.accounts.models import User
 from tracker.core.clock import utcnow
 from tracker.core.enums import Category, DeadlineSource, EscalationKind, EventKind, RectifyType, State
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 from tracker.core.sql import string_enum
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 
 
-class IssueUnit(db.Model):
+class IssueUnit(Base):
     """A cooperating unit on an issue (配合单位)."""
 
     __tablename__ = "issue_units"
@@ -42,7 +42,7 @@ class IssueUnit(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
-class Issue(db.Model):
+class Issue(Base):
     """A feedback issue (反馈问题 / 整改任务) and its rectification state."""
 
     __tablename__ = "issues"
@@ -88,7 +88,7 @@ class Issue(db.Model):
     verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
 
 
-class ProgressReport(db.Model):
+class ProgressReport(Base):
     """A progress report (进展报送) for one issue and period; replaced ones stay as history."""
 
     __tablename__ = "progress_reports"
@@ -111,7 +111,7 @@ class ProgressReport(db.Model):
     unit: Mapped[Optional[Unit]] = relationship()
 
 
-class Attachment(db.Model):
+class Attachment(Base):
     """An evidence file (佐证材料), stored on disk by its SHA-256."""
 
     __tablename__ = "attachments"
@@ -128,7 +128,7 @@ class Attachment(db.Model):
     uploaded_by: Mapped[Optional[User]] = relationship()
 
 
-class Event(db.Model):
+class Event(Base):
     """One entry in an issue's timeline (流转记录); never updated or deleted."""
 
     __tablename__ = "events"
@@ -153,7 +153,7 @@ class Event(db.Model):
         return dict(json.loads(self.changes)) if self.changes else {}
 
 
-class DeadlineChange(db.Model):
+class DeadlineChange(Base):
     """One move of an issue's deadline: old, new, who, when, why, and what moved it (history, append-only)."""
 
     __tablename__ = "deadline_changes"
@@ -171,7 +171,7 @@ class DeadlineChange(db.Model):
     changed_by: Mapped[Optional[User]] = relationship()
 
 
-class Escalation(db.Model):
+class Escalation(Base):
     """A reminder or escalation that fired for an issue: one row per (issue, key, due_on), ever.
 
     `key` names the ladder rung ("overdue+1") or the monthly step and its period
@@ -198,7 +198,7 @@ class Escalation(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ReportLateness(db.Model):
+class ReportLateness(Base):
     """An issue owed a report for a period and none came by the due day (未按时报送): once per (issue, period).
 
     `filed_at` and `report_id` name the first report when it came late; both are empty while it

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.clock import utcnow
 from tracker.core.enums import ActionMail, DigestFrequency, MailStatus, NoticeKind
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 from tracker.core.sql import string_enum
 
 
-class UserPref(db.Model):
+class UserPref(Base):
     """A user's notification preferences: the digest frequency (daily, weekly on Monday, none), and
     whether a notice of a workflow action also comes by mail at once or as a line of the next digest."""
 
@@ -40,7 +40,7 @@ class UserPref(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class DigestLine(db.Model):
+class DigestLine(Base):
     """A notice a user chose to receive by mail as a line of the next digest instead of a mail of its own.
 
     One per (user, kind, ref), like the notice beside it; `sent_at` says when a digest carried it
@@ -64,7 +64,7 @@ class DigestLine(db.Model):
     sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
-class Outbox(db.Model):
+class Outbox(Base):
     """One mail to one address, written in the transaction of what caused it.
 
     (kind, to_addr, ref) is unique: `ref` names what the mail is about (an issue and
@@ -103,7 +103,7 @@ class Outbox(db.Model):
     claimed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
-class Notice(db.Model):
+class Notice(Base):
     """An in-app notice (站内通知) for a user; one per (user, kind, ref), like the mail beside it."""
 
     __tablename__ = "notices"

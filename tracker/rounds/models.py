@@ -13,11 +13,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.core.clock import utcnow
 from tracker.core.enums import RoundKind, RoundLevel
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 from tracker.core.sql import string_enum
 
 
-class Round(db.Model):
+class Round(Base):
     """An inspection round (督察轮次)."""
 
     __tablename__ = "rounds"

@@ -12,10 +12,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 
 
-class Unit(db.Model):
+class Unit(Base):
     """A responsible unit (责任单位); units form a tree."""
 
     __tablename__ = "units"
