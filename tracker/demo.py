@@ -29,13 +29,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from tracker.accounts.models import User
 from tracker.core import clock, enums, labels, workflow
 from tracker.core.errors import Refusal
-from tracker.core.extensions import db
+from tracker.core.extensions import DbSession, db
 from tracker.core.labels import ROLE_LABELS
 from tracker.escalation.monthly import backfill_late_reports
 from tracker.escalation.settings import get_settings
@@ -178,7 +177,7 @@ class _Tally:
 class _Demo:
     """Loads units, users, rounds and the curated issues, each only when missing."""
 
-    def __init__(self, session: Session, echo: Echo, now: datetime, today: date):
+    def __init__(self, session: DbSession, echo: Echo, now: datetime, today: date):
         self.s = session
         self.echo = echo
         self.now = now
@@ -523,7 +522,7 @@ CATEGORY_WEIGHTS = (("feedback", 50), ("key_concern", 20), ("petition", 20), ("s
 TYPE_WEIGHTS = (("immediate", 20), ("deadline", 60), ("long_term", 20))
 
 
-def _syn_units(session: Session, now: datetime) -> list[tuple[int, str, int]]:
+def _syn_units(session: DbSession, now: datetime) -> list[tuple[int, str, int]]:
     """Make sure the synthetic units and their heads exist; return (unit id, name, head id)."""
     table, users = Unit.__table__, User.__table__
     parents = [(f"SYN-P{p:02d}", f"模拟旗县{p:02d}") for p in range(1, SYN_PARENTS + 1)]
@@ -659,7 +658,7 @@ def _syn_issue(i: int, ctx: dict) -> tuple[dict, list[int], list[dict], list[dic
     return row, cooperating, reports, events
 
 
-def load_synthetic(session: Session, n: int, echo: Echo, now: datetime, today: date,
+def load_synthetic(session: DbSession, n: int, echo: Echo, now: datetime, today: date,
                    batch: int = SYN_BATCH) -> int:
     """Make sure `n` synthetic issues exist; add only the missing ones. Returns how many were added.
 
@@ -728,7 +727,7 @@ def load_synthetic(session: Session, n: int, echo: Echo, now: datetime, today: d
 HISTORY_MONTHS = 24
 
 
-def mark_history(session: Session, today: date) -> int:
+def mark_history(session: DbSession, today: date) -> int:
     """Mark the late reports (未按时报送) of the demo's past months, as the daily runs would have; commit.
 
     From the earliest assignment, at most HISTORY_MONTHS back; idempotent (marks exist only once)."""
@@ -742,7 +741,7 @@ def mark_history(session: Session, today: date) -> int:
     return marked
 
 
-def _counts(session: Session, today: date) -> dict:
+def _counts(session: DbSession, today: date) -> dict:
     """Row counts of every demo table, issues by state and light."""
     count = lambda model: session.scalar(select(func.count()).select_from(model)) or 0  # noqa: E731
     by_state = dict(session.execute(select(Issue.state, func.count()).group_by(Issue.state)).all())

@@ -8,20 +8,21 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import ApiToken, User
 from tracker.core import permissions
 from tracker.core.addresses import checked_email
 from tracker.core.enums import ROLES, UNIT_ROLES
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
 from tracker.units.services import unit_by_code
 
 MIN_PASSWORD = 8
 
 
-def create_user(session: Session, actor: Optional[User], username: Any, password: Any, role: Any,
+def create_user(session: DbSession, actor: Optional[User], username: Any, password: Any, role: Any,
                 unit_code: Any = None, email: Any = None, display_name: Any = None) -> User:
     """Add a user (admin); unit roles need a unit. `actor=None` is the command line."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
@@ -51,7 +52,7 @@ def _check_password(password: Any, field: str = "password") -> None:
         raise Refusal("invalid", "密码不能超过 128 位。", field)
 
 
-def authenticate(session: Session, username: Any, password: Any) -> Optional[User]:
+def authenticate(session: DbSession, username: Any, password: Any) -> Optional[User]:
     """Return the active user with these credentials, or None."""
     user = session.scalar(select(User).where(User.username == str(username or "").strip()))
     if user is None or not user.active or not user.check_password(str(password or "")):
@@ -59,7 +60,7 @@ def authenticate(session: Session, username: Any, password: Any) -> Optional[Use
     return user
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+def change_password(session: DbSession, user: User, current: str, new: str) -> None:
     """Change a password after checking the current one; other sessions end."""
     if not user.check_password(current or ""):
         raise Refusal("invalid", "当前密码不正确。", "current")
@@ -78,7 +79,7 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, now: datetime) -> str:
+def issue_token(session: DbSession, user: User, now: datetime) -> str:
     """Create an API token for the user and return it; only its hash is kept."""
     token = secrets.token_urlsafe(32)
     session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), created_at=now))
@@ -86,7 +87,7 @@ def issue_token(session: Session, user: User, now: datetime) -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> Optional[User]:
+def user_for_token(session: DbSession, token: str) -> Optional[User]:
     """The active user owning this unrevoked token, or None."""
     row = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
@@ -96,7 +97,7 @@ def user_for_token(session: Session, token: str) -> Optional[User]:
     return row.user
 
 
-def revoke_token(session: Session, token: str, now: datetime) -> bool:
+def revoke_token(session: DbSession, token: str, now: datetime) -> bool:
     """Revoke a token; return whether it was live."""
     row = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
@@ -108,12 +109,12 @@ def revoke_token(session: Session, token: str, now: datetime) -> bool:
     return True
 
 
-def list_users(session: Session) -> list[User]:
+def list_users(session: DbSession) -> list[User]:
     """Every user with their unit, by username (one query)."""
     return list(session.scalars(select(User).options(joinedload(User.unit)).order_by(User.username)).all())
 
 
-def update_user(session: Session, actor: User, user: User, role: Any, unit_code: Any = None,
+def update_user(session: DbSession, actor: User, user: User, role: Any, unit_code: Any = None,
                 email: Any = None, display_name: Any = None, active: Any = True) -> User:
     """Change a user's role, unit, address, name or activity (admin).
 
@@ -146,7 +147,7 @@ def update_user(session: Session, actor: User, user: User, role: Any, unit_code:
     return user
 
 
-def reset_password(session: Session, actor: User, user: User, password: Any) -> None:
+def reset_password(session: DbSession, actor: User, user: User, password: Any) -> None:
     """Set a new password for a user (admin); every session of that user ends."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     _check_password(password)

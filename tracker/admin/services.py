@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
+from tracker.core.extensions import DbSession
 from tracker.issues.models import Issue
 from tracker.issues.scoping import visible_issues
 from tracker.rounds.models import Round
 from tracker.rounds.services import rounds_newest_first
 
 
-def rounds_with_counts(session: Session, actor: User) -> list[tuple[Round, int]]:
+def rounds_with_counts(session: DbSession, actor: User) -> list[tuple[Round, int]]:
     """Every round (newest feedback first) with the number of issues the actor sees in it.
 
     Two queries: the rounds, and one grouped count.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional, TypeVar
 
-from sqlalchemy.orm import Session
+from tracker.core.extensions import DbSession
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,12 @@ class DomainEvent:
 
 
 E = TypeVar("E", bound=DomainEvent)
-Handler = Callable[[Session, Any], None]
+Handler = Callable[[DbSession, Any], None]
 
 _subscribers: defaultdict[type, list[Handler]] = defaultdict(list)
 
 
-Subscriber = Callable[[Session, E], None]
+Subscriber = Callable[[DbSession, E], None]
 
 
 def subscribe(*event_types: type[DomainEvent]) -> Callable[[Subscriber[E]], Subscriber[E]]:
@@ -52,7 +52,7 @@ def subscribe(*event_types: type[DomainEvent]) -> Callable[[Subscriber[E]], Subs
     return register
 
 
-def publish(session: Session, event: DomainEvent) -> None:
+def publish(session: DbSession, event: DomainEvent) -> None:
     """Run every subscriber of the event's class and its base classes, in registration order."""
     for event_type in type(event).__mro__:
         for handler in tuple(_subscribers.get(event_type, ())):

@@ -1,10 +1,12 @@
 """Flask extensions, created unbound and wired in the app factory."""
+from typing import Any, TypeAlias
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -25,3 +27,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+# The session a service works in: the app's request-scoped `db.session` (a scoped_session proxying
+# Flask-SQLAlchemy's Session) or a plain Session. Services annotate their `session` parameter with it.
+DbSession: TypeAlias = Session | scoped_session[Any]

@@ -10,13 +10,12 @@ import json
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy.orm import Session
-
+from tracker.core.extensions import DbSession
 from tracker.core.models import JobSetting
 from tracker.core.permissions import Actor
 
 
-def put_setting(session: Session, key: str, value: Any, actor: Optional[Actor], now: datetime) -> None:
+def put_setting(session: DbSession, key: str, value: Any, actor: Optional[Actor], now: datetime) -> None:
     """Store one setting row as JSON, stamped with who (None: the system) and when; flushes nothing."""
     encoded = json.dumps(value, ensure_ascii=False)
     row = session.get(JobSetting, key)

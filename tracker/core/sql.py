@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
+
+from tracker.core.extensions import DbSession
 
 
 class days_between(FunctionElement):
@@ -84,7 +85,7 @@ def string_enum(enum_class: type[StrEnum], name: str, length: int = 20) -> sa.En
                    length=length, create_constraint=True, validate_strings=True, name=name)
 
 
-def insert_ignore(session: Session, model: Any):
+def insert_ignore(session: DbSession, model: Any):
     """INSERT ... ON CONFLICT DO NOTHING for the session's database (SQLite or PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.core import clock
 from tracker.core.enums import TaskState
 from tracker.core.errors import Refusal
-from tracker.core.extensions import db
+from tracker.core.extensions import DbSession, db
 from tracker.core.labels import TASK_STATE_LABELS
 from tracker.core.models import BackgroundJob
 
@@ -91,7 +90,7 @@ class Progress:
 
 
 # The work of a kind: (app, session, task, its owner, progress) -> None; it records its own result.
-Work = Callable[[Flask, Session, BackgroundJob, "User", Progress], None]
+Work = Callable[[Flask, DbSession, BackgroundJob, "User", Progress], None]
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ def _params_text(params: dict[str, Any]) -> str:
     return json.dumps(params, ensure_ascii=False)
 
 
-def create(session: Session, actor: User, now: datetime, kind: str, params: dict[str, Any],
+def create(session: DbSession, actor: User, now: datetime, kind: str, params: dict[str, Any],
            total: int) -> BackgroundJob:
     """Record a queued task of `kind` for `actor`; flushes. `submit` it after the commit."""
     job = BackgroundJob(kind=kind, user_id=actor.id, params=_params_text(params),
@@ -146,7 +145,7 @@ def create(session: Session, actor: User, now: datetime, kind: str, params: dict
     return job
 
 
-def latest_with(session: Session, actor: User, kind: str, params: dict[str, Any]) -> Optional[BackgroundJob]:
+def latest_with(session: DbSession, actor: User, kind: str, params: dict[str, Any]) -> Optional[BackgroundJob]:
     """The actor's newest task of `kind` with exactly these parameters, if any."""
     return session.scalars(
         select(BackgroundJob)
@@ -155,7 +154,7 @@ def latest_with(session: Session, actor: User, kind: str, params: dict[str, Any]
         .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc()).limit(1)).first()
 
 
-def job_for(session: Session, actor: User, job_id: int) -> BackgroundJob:
+def job_for(session: DbSession, actor: User, job_id: int) -> BackgroundJob:
     """The task `actor` started; anyone else's (or none) is refused as not found, never as forbidden."""
     job = session.get(BackgroundJob, job_id)
     if job is None or job.user_id != actor.id:
@@ -164,7 +163,7 @@ def job_for(session: Session, actor: User, job_id: int) -> BackgroundJob:
     return job
 
 
-def recent_jobs(session: Session, actor: User, limit: int = RECENT_LIMIT) -> list[BackgroundJob]:
+def recent_jobs(session: DbSession, actor: User, limit: int = RECENT_LIMIT) -> list[BackgroundJob]:
     """The user's latest tasks, newest first (one query, on the (user_id, created_at) index)."""
     stmt = (select(BackgroundJob).where(BackgroundJob.user_id == actor.id)
             .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc()).limit(limit))

@@ -10,9 +10,9 @@ from typing import Any, Optional
 from urllib.parse import urlencode
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.core.addresses import normalize_address
+from tracker.core.extensions import DbSession
 from tracker.core.labels import LIGHT_LABELS
 from tracker.escalation.settings import JobSettings
 from tracker.issues.figures import Figures
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class RunContext:
     """One run of the jobs for `today`; `now` is the wall clock, `event_at` the time put on events."""
 
-    session: Session
+    session: DbSession
     today: date
     now: datetime
     event_at: datetime

@@ -19,10 +19,10 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, literal, select, update
-from sqlalchemy.orm import Session
 
 from tracker.core.clock import utc_offset_hours
 from tracker.core.enums import Role
+from tracker.core.extensions import DbSession
 from tracker.core.sql import insert_ignore
 from tracker.escalation.context import RunContext
 from tracker.escalation.queries import (
@@ -196,7 +196,7 @@ def _first_report(period: str, column: Any) -> Any:
             .order_by(ProgressReport.created_at, ProgressReport.id).limit(1).correlate(Issue).scalar_subquery())
 
 
-def mark_late(session: Session, period: str, settings: JobSettings, tz: ZoneInfo = SHANGHAI,
+def mark_late(session: DbSession, period: str, settings: JobSettings, tz: ZoneInfo = SHANGHAI,
               issue_ids: Optional[list[int]] = None) -> int:
     """Mark every issue late for `period` (of `issue_ids`, or all) that is not marked yet, and fill in the
     first report of marks still missing one; return how many marks are new. Two statements, no rows loaded."""
@@ -213,7 +213,7 @@ def mark_late(session: Session, period: str, settings: JobSettings, tz: ZoneInfo
     return len(new)
 
 
-def fill_late_filings(session: Session, period: Optional[str] = None, issue_ids: Optional[list[int]] = None) -> None:
+def fill_late_filings(session: DbSession, period: Optional[str] = None, issue_ids: Optional[list[int]] = None) -> None:
     """Marks still waiting for their report (of `period` and `issue_ids`, or all) get the first report that
     has come since (late, by definition)."""
     first = (select(ProgressReport.id, ProgressReport.created_at)
@@ -232,7 +232,7 @@ def fill_late_filings(session: Session, period: Optional[str] = None, issue_ids:
     ).execution_options(synchronize_session=False))
 
 
-def mark_if_late(session: Session, report: ProgressReport, settings: JobSettings,
+def mark_if_late(session: DbSession, report: ProgressReport, settings: JobSettings,
                  tz: ZoneInfo = SHANGHAI) -> Optional[ReportLateness]:
     """Mark the period of a just-filed report late if it came after the due day and nothing covered the
     period before; return the mark, or None when the report was on time (or not owed).
@@ -265,7 +265,7 @@ def mark_late_reports(ctx: RunContext, periods: int = 2) -> int:
     return marked
 
 
-def backfill_late_reports(session: Session, settings: JobSettings, today: date, since: date,
+def backfill_late_reports(session: DbSession, settings: JobSettings, today: date, since: date,
                           tz: ZoneInfo = SHANGHAI) -> int:
     """Mark the late reports of every period from `since`'s to the last one due by `today` (a tracker that
     starts with a history, e.g. the demo); return how many marks are new. Flushes, never commits."""

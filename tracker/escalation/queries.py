@@ -6,10 +6,10 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, or_, select, union
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.core import enums
+from tracker.core.extensions import DbSession
 from tracker.escalation.settings import JobSettings
 from tracker.issues.models import Issue, IssueUnit, ProgressReport
 from tracker.issues.scoping import unit_issues
@@ -94,7 +94,7 @@ def unit_links():
     return union(lead, cooperating).subquery("unit_links")
 
 
-def counts_by_unit(session: Session, conds: dict[str, ColumnElement[bool]]) -> dict[int, dict[str, int]]:
+def counts_by_unit(session: DbSession, conds: dict[str, ColumnElement[bool]]) -> dict[int, dict[str, int]]:
     """For every unit with at least one issue matching one of `conds` in its view: the count per condition."""
     link = unit_links()
     names = list(conds)
@@ -106,7 +106,7 @@ def counts_by_unit(session: Session, conds: dict[str, ColumnElement[bool]]) -> d
             for unit_id, *values in session.execute(stmt)}
 
 
-def rows_by_unit(session: Session, unit_ids: list[int], cond: ColumnElement[bool], order_by: list, limit: int,
+def rows_by_unit(session: DbSession, unit_ids: list[int], cond: ColumnElement[bool], order_by: list, limit: int,
                  extra: Optional[list] = None) -> dict[int, list]:
     """The first `limit` issues matching `cond` in each unit's view (for these units), by `order_by`:
     one query, ROW_NUMBER() OVER (PARTITION BY unit). Rows are (Issue, *extra)."""

@@ -17,9 +17,9 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
 
 from tracker.core.clock import local_date, utcnow
+from tracker.core.extensions import DbSession
 from tracker.core.lease import DAILY, leader_lease
 from tracker.escalation.context import RunContext
 from tracker.escalation.digests import run_digests
@@ -97,7 +97,7 @@ def _step(ctx: RunContext, name: str, fn: Callable[[RunContext], Any]) -> None:
                         attempt, RETRIES)
 
 
-def run_day(session: Session, today: date, config: Mapping[str, Any], now: Optional[datetime] = None,
+def run_day(session: DbSession, today: date, config: Mapping[str, Any], now: Optional[datetime] = None,
             heartbeat: Optional[Callable[[], None]] = None, dispatch_mail: bool = True,
             batch_size: int = 500) -> RunReport:
     """Run everything due on `today`, committing per batch, then send the outbox.
@@ -130,7 +130,7 @@ def run_day(session: Session, today: date, config: Mapping[str, Any], now: Optio
     return report
 
 
-def run_jobs(session: Session, today: date, config: Mapping[str, Any], now: Optional[datetime] = None,
+def run_jobs(session: DbSession, today: date, config: Mapping[str, Any], now: Optional[datetime] = None,
              use_lease: bool = True, dispatch_mail: bool = True) -> RunReport:
     """`run_day` under the leader lease: when another process holds it, do nothing and say so."""
     if not use_lease:

@@ -7,10 +7,11 @@ from datetime import date
 from typing import Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
 from tracker.core import permissions, workflow
+from tracker.core.extensions import DbSession
 from tracker.core.labels import ESCALATION_LABELS
 from tracker.core.permissions import Permission
 from tracker.escalation.models import UnitEscalation
@@ -29,7 +30,7 @@ class LeaderBoard:
     orders: list[tuple[Unit, UnitEscalation]]
 
 
-def leader_board(session: Session, user: User, limit: int = 10) -> Optional[LeaderBoard]:
+def leader_board(session: DbSession, user: User, limit: int = 10) -> Optional[LeaderBoard]:
     """The home page's escalation board for leaders and supervisors; None for other roles."""
     if not permissions.can(user, Permission.SEE_BOARD):
         return None
@@ -51,7 +52,7 @@ class EscalationItem:
         return ESCALATION_LABELS.get(self.kind, self.kind)
 
 
-def escalation_items(session: Session, user: User, kinds: tuple[str, ...] = ("interview",),
+def escalation_items(session: DbSession, user: User, kinds: tuple[str, ...] = ("interview",),
                      limit: int = 20, open_only: bool = True) -> tuple[list[EscalationItem], int]:
     """Escalated issues the user may see (default: interview / public notice 约谈/通报), newest first, and the total."""
     cond = [Escalation.kind.in_(kinds), visible_issues(user)]
@@ -67,7 +68,7 @@ def escalation_items(session: Session, user: User, kinds: tuple[str, ...] = ("in
     return [EscalationItem(i, k, f) for i, k, f in rows], int(total)
 
 
-def unit_orders(session: Session, period: Optional[str] = None, limit: int = 50) -> list[tuple[Unit, UnitEscalation]]:
+def unit_orders(session: DbSession, period: Optional[str] = None, limit: int = 50) -> list[tuple[Unit, UnitEscalation]]:
     """Supervision orders to units for yellow lights (newest first), optionally of one month."""
     stmt = select(Unit, UnitEscalation).join(UnitEscalation, UnitEscalation.unit_id == Unit.id)
     if period:

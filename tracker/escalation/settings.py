@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import permissions
 from tracker.core.calendar import CALENDAR
 from tracker.core.enums import LADDER_KINDS, UNIT_ROLES, Role
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.labels import DAY_MODE_LABELS, ESCALATION_LABELS, ROLE_LABELS
 from tracker.core.models import JobSetting
 from tracker.core.permissions import Permission
@@ -242,11 +242,11 @@ def _check_together(values: dict[str, Any]) -> None:
 
 # --- reading and saving ------------------------------------------------------
 
-def _stored(session: Session) -> dict[str, str]:
+def _stored(session: DbSession) -> dict[str, str]:
     return {row.key: row.value for row in session.scalars(select(JobSetting))}
 
 
-def get_settings(session: Session) -> JobSettings:
+def get_settings(session: DbSession) -> JobSettings:
     """The current settings: stored values over the defaults; an unreadable one falls back."""
     values: dict[str, Any] = {name: getattr(DEFAULTS, name) for name in FIELDS}
     for name, raw in _stored(session).items():
@@ -265,7 +265,7 @@ def get_settings(session: Session) -> JobSettings:
     return JobSettings(**values)
 
 
-def save_settings(session: Session, actor: Optional[User], data: Mapping[str, Any],
+def save_settings(session: DbSession, actor: Optional[User], data: Mapping[str, Any],
                   now: Optional[datetime] = None) -> JobSettings:
     """Validate and store the settings given in `data` (others stay); admins only (None: the system)."""
     permissions.require(actor, Permission.ADMINISTER, doing="修改提醒与督办设置")

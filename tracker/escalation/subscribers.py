@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from tracker.core import events
+from tracker.core.extensions import DbSession
 from tracker.escalation.monthly import mark_if_late
 from tracker.escalation.settings import get_settings
 from tracker.issues.events import ProgressReported
@@ -17,7 +16,7 @@ from tracker.issues.models import ProgressReport
 
 
 @events.subscribe(ProgressReported)
-def mark_a_late_report(session: Session, event: ProgressReported) -> None:
+def mark_a_late_report(session: DbSession, event: ProgressReported) -> None:
     """Mark the report's period late for the issue when it came after the due day."""
     report = session.get(ProgressReport, event.report_id)
     if report is None:

@@ -12,11 +12,12 @@ from typing import Any, Optional
 
 from flask import current_app
 from sqlalchemy import literal, null, select, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
 from tracker.core import clock, enums, permissions, workflow
 from tracker.core.enums import SUPERVISION_KINDS
+from tracker.core.extensions import DbSession
 from tracker.core.labels import ESCALATION_LABELS
 from tracker.core.permissions import Permission
 from tracker.issues import services as issue_svc
@@ -71,7 +72,7 @@ class EscalationRecord:
     supervised: bool = False
 
 
-def escalation_record(session: Session, issue: Issue) -> EscalationRecord:
+def escalation_record(session: DbSession, issue: Issue) -> EscalationRecord:
     """An issue's escalations and late report periods (`figures.late_periods`), read in one query.
 
     The issue page keeps a fixed query count, so both come back from one UNION ALL
@@ -101,7 +102,7 @@ def escalation_record(session: Session, issue: Issue) -> EscalationRecord:
 MERGE_CANDIDATES_LIMIT = 200
 
 
-def load_issue(session: Session, user: User, issue_id: int) -> Issue:
+def load_issue(session: DbSession, user: User, issue_id: int) -> Issue:
     """The issue with its round, units and people loaded; 404 (Refusal) when out of scope."""
     # Keep a reference: the identity map is weak, and the scope check below should find
     # this very object (with its relations loaded) instead of querying again.
@@ -147,7 +148,7 @@ class Dossier:
     deadline_history: list[DeadlineChange] = field(default_factory=list)
 
 
-def build(session: Session, user: User, issue: Issue) -> Dossier:
+def build(session: DbSession, user: User, issue: Issue) -> Dossier:
     """Gather the issue page's content for `user`."""
     today = clock.today()
     row = issue_row(session, issue, today, current_app.config)

@@ -21,11 +21,11 @@ from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.core import enums, workflow
 from tracker.core.enums import SUPERVISION_KINDS, EscalationKind
+from tracker.core.extensions import DbSession
 from tracker.core.sql import days_between, local_date_of
 from tracker.issues.models import DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
 
@@ -103,7 +103,7 @@ def interviewed() -> ColumnElement[bool]:
     )
 
 
-def supervised_ids(session: Session, issue_ids: Iterable[int]) -> set[int]:
+def supervised_ids(session: DbSession, issue_ids: Iterable[int]) -> set[int]:
     """Which of these issues are flagged 挂牌督办 (one query, for a page of the list)."""
     ids = list(issue_ids)
     if not ids:
@@ -229,7 +229,7 @@ FLAGS: dict[str, Flag] = {
 }
 
 
-def late_periods_of(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str]]:
+def late_periods_of(session: DbSession, issue_ids: Iterable[int]) -> dict[int, list[str]]:
     """The late report periods of each of these issues, oldest first (one query, for a page of the list)."""
     ids = list(issue_ids)
     out: dict[int, list[str]] = {i: [] for i in ids}
@@ -241,6 +241,6 @@ def late_periods_of(session: Session, issue_ids: Iterable[int]) -> dict[int, lis
     return out
 
 
-def late_periods(session: Session, issue_id: int) -> set[str]:
+def late_periods(session: DbSession, issue_id: int) -> set[str]:
     """The report periods of an issue whose report came late or never (未按时报送)."""
     return set(session.scalars(select(ReportLateness.period).where(ReportLateness.issue_id == issue_id)))

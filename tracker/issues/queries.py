@@ -7,11 +7,12 @@ from datetime import date
 from typing import Any, Optional
 
 from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
 from tracker.core import workflow
 from tracker.core.clock import utc_offset_hours
+from tracker.core.extensions import DbSession
 from tracker.issues import figures as flags
 from tracker.issues.figures import Figures, figures
 from tracker.issues.models import Issue
@@ -133,7 +134,7 @@ def sort_order(sort: str, fig: Figures) -> tuple:
 
 
 def search_issues(
-    session: Session,
+    session: DbSession,
     user: User,
     today: date,
     config: dict,
@@ -159,7 +160,7 @@ def search_issues(
     return rows, total
 
 
-def issue_row(session: Session, issue: Issue, today: date, config: dict) -> IssueRow:
+def issue_row(session: DbSession, issue: Issue, today: date, config: dict) -> IssueRow:
     """The derived figures of one issue, computed by the same SQL as the list."""
     fig = day_figures(today, config)
     o, d, lg, li = session.execute(

@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Optional
 
 from sqlalchemy import false, or_, select, true
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.accounts.models import User
 from tracker.core import permissions
+from tracker.core.extensions import DbSession
 from tracker.issues.models import Issue, IssueUnit
 
 
@@ -35,7 +35,7 @@ def unit_issues(unit_id: int) -> ColumnElement[bool]:
     )
 
 
-def unit_relation(session: Session, user: User, issue: Issue) -> Optional[str]:
+def unit_relation(session: DbSession, user: User, issue: Issue) -> Optional[str]:
     """Return "lead", "cooperating" or None: how the user's unit stands to the issue."""
     if not permissions.acts_for_unit(user) or user.unit_id is None:
         return None
@@ -47,7 +47,7 @@ def unit_relation(session: Session, user: User, issue: Issue) -> Optional[str]:
     return "cooperating" if found is not None else None
 
 
-def can_see(session: Session, user: User, issue: Issue) -> bool:
+def can_see(session: DbSession, user: User, issue: Issue) -> bool:
     """The per-record check; it must agree with `visible_issues`."""
     if permissions.acts_for_unit(user):
         return unit_relation(session, user, issue) is not None

@@ -15,13 +15,14 @@ from datetime import date, datetime
 from typing import Any, BinaryIO, Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.accounts.models import User
 from tracker.core import enums, events, files, labels, permissions, workflow
 from tracker.core.enums import EventKind
 from tracker.core.errors import STALE_MESSAGE, Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
 from tracker.core.workflow import Situation
 from tracker.issues.events import (
@@ -46,7 +47,7 @@ REASON_MAX = 500
 DeadlineSource = enums.DeadlineSource  # what moved a deadline (kept with each move)
 
 
-def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:
+def get_visible_issue(session: DbSession, user: User, issue_id: int) -> Issue:
     """Load an issue the user may see; otherwise refuse as not found (never 403)."""
     issue = session.get(Issue, issue_id)
     if issue is None or not can_see(session, user, issue):
@@ -55,7 +56,7 @@ def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:
 
 
 def record_event(
-    session: Session,
+    session: DbSession,
     issue: Issue,
     actor: Optional[User],
     now: datetime,
@@ -86,7 +87,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def situation(session: Session, user: User, issue: Issue) -> Situation:
+def situation(session: DbSession, user: User, issue: Issue) -> Situation:
     """Describe the issue for the workflow, as seen by `user` (four small queries)."""
     evidence = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id))
     reports = session.scalar(
@@ -122,7 +123,7 @@ class ActionChoice:
     reason: Optional[str] = None
 
 
-def available_actions(session: Session, user: User, issue: Issue,
+def available_actions(session: DbSession, user: User, issue: Issue,
                       sit: Optional[Situation] = None) -> list[ActionChoice]:
     """The workflow actions this user could take on this issue now.
 
@@ -146,7 +147,7 @@ def _check_version(issue: Issue, version: Optional[int]) -> None:
         raise Refusal("conflict", STALE_MESSAGE)
 
 
-def _flush(session: Session) -> None:
+def _flush(session: DbSession) -> None:
     try:
         session.flush()
     except StaleDataError:
@@ -166,7 +167,7 @@ def _stale_is_conflict(func):
 
 @_stale_is_conflict
 def transition(
-    session: Session,
+    session: DbSession,
     actor: User,
     now: datetime,
     issue: Issue,
@@ -246,7 +247,7 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
 
 
 @_stale_is_conflict
-def set_public(session: Session, actor: User, now: datetime, issue: Issue, public: bool,
+def set_public(session: DbSession, actor: User, now: datetime, issue: Issue, public: bool,
                version: Optional[int] = None) -> Issue:
     """Mark an issue public (公示) or not; it shows on the public page once closed. Office only."""
     permissions.require(actor, Permission.PUBLISH)
@@ -263,7 +264,7 @@ def set_public(session: Session, actor: User, now: datetime, issue: Issue, publi
     return issue
 
 
-def _require_reporter(session: Session, actor: User, issue: Issue) -> None:
+def _require_reporter(session: DbSession, actor: User, issue: Issue) -> None:
     """Refuse unless the actor's unit may report on, and add evidence to, the issue now."""
     sit = Situation(state=issue.state, merged=issue.merged_into_id is not None,
                     relation=unit_relation(session, actor, issue))
@@ -272,7 +273,7 @@ def _require_reporter(session: Session, actor: User, issue: Issue) -> None:
 
 @_stale_is_conflict
 def report_progress(
-    session: Session,
+    session: DbSession,
     actor: User,
     now: datetime,
     issue: Issue,
@@ -320,7 +321,7 @@ def report_progress(
 
 
 def add_evidence(
-    session: Session,
+    session: DbSession,
     actor: User,
     now: datetime,
     issue: Issue,
@@ -358,14 +359,14 @@ def _parse_date(value: Any, field: str, label: str) -> date:
         raise Refusal("invalid", f"{label}格式应为 YYYY-MM-DD。", field) from None
 
 
-def _unit_by_code(session: Session, code: Any, field: str) -> Unit:
+def _unit_by_code(session: DbSession, code: Any, field: str) -> Unit:
     unit = unit_by_code(session, code, field)
     if unit is None:  # an issue's units are required: a blank code names none
         raise Refusal("invalid", f"单位编码「{code or ''}」不存在。", field)
     return unit
 
 
-def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, today: date) -> None:
+def _apply_fields(session: DbSession, issue: Issue, data: dict, creating: bool, today: date) -> None:
     def text(name: str, label: str, required: bool = False, max_len: Optional[int] = None) -> None:
         if name not in data and not creating:
             return
@@ -438,7 +439,7 @@ def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, to
         issue.cooperating = [IssueUnit(unit_id=uid) for uid in unit_ids]
 
 
-def create_issue(session: Session, actor: User, now: datetime, data: dict, today: date,
+def create_issue(session: DbSession, actor: User, now: datetime, data: dict, today: date,
                  note: Optional[str] = None) -> Issue:
     """Register a feedback issue (supervisor); `note` goes on the timeline's first entry."""
     permissions.require(actor, Permission.MANAGE_ISSUES, doing="登记问题")
@@ -453,7 +454,7 @@ def create_issue(session: Session, actor: User, now: datetime, data: dict, today
     return issue
 
 
-def _snapshot(session: Session, issue: Issue) -> dict[str, Any]:
+def _snapshot(session: DbSession, issue: Issue) -> dict[str, Any]:
     """The editable fields as an edit compares them: units by code, cooperating units sorted (one query)."""
     unit_ids = {issue.lead_unit_id, *(link.unit_id for link in issue.cooperating)}
     codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids))).all())
@@ -469,7 +470,7 @@ def _snapshot(session: Session, issue: Issue) -> dict[str, Any]:
 
 
 @_stale_is_conflict
-def update_issue(session: Session, actor: Optional[User], now: datetime, issue: Issue, data: dict,
+def update_issue(session: DbSession, actor: Optional[User], now: datetime, issue: Issue, data: dict,
                  today: date, version: Optional[int] = None, reason: Optional[str] = None,
                  source: str = DeadlineSource.EDIT) -> dict[str, tuple[Any, Any]]:
     """Edit an issue's fields (the office); closed issues stay as they were closed.
@@ -505,7 +506,7 @@ def update_issue(session: Session, actor: Optional[User], now: datetime, issue: 
     return changes
 
 
-def deadline_history(session: Session, issue: Issue) -> list[DeadlineChange]:
+def deadline_history(session: DbSession, issue: Issue) -> list[DeadlineChange]:
     """Every move of the issue's deadline, oldest first, with who made it (one query)."""
     return list(session.scalars(
         select(DeadlineChange).where(DeadlineChange.issue_id == issue.id)
@@ -513,7 +514,7 @@ def deadline_history(session: Session, issue: Issue) -> list[DeadlineChange]:
         .order_by(DeadlineChange.changed_at, DeadlineChange.id)))
 
 
-def cooperating_codes(session: Session, issue_ids: list[int]) -> dict[int, list[Unit]]:
+def cooperating_codes(session: DbSession, issue_ids: list[int]) -> dict[int, list[Unit]]:
     """Map issue ids to their cooperating units, in one query."""
     result: dict[int, list[Unit]] = {i: [] for i in issue_ids}
     if not issue_ids:

@@ -19,11 +19,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from tracker.accounts.models import User
 from tracker.core import labels, workflow
 from tracker.core.clock import local_date, utc_offset_hours
+from tracker.core.extensions import DbSession
 from tracker.core.xlsx import is_formula_like, xlsx_row
 from tracker.issues.models import Issue, IssueUnit, ProgressReport
 from tracker.issues.queries import IssueFilters, day_figures, filtered, sort_order
@@ -61,7 +62,7 @@ def _state_label(state: str, merged: bool) -> str:
     return f"{labels.MERGED_LABEL}·{label}" if merged else label
 
 
-def _cooperating_names(session: Session, ids: list[int]) -> dict[int, list[str]]:
+def _cooperating_names(session: DbSession, ids: list[int]) -> dict[int, list[str]]:
     """Cooperating units' names of a batch of issues, in one query."""
     names: dict[int, list[str]] = {}
     rows = session.execute(
@@ -73,7 +74,7 @@ def _cooperating_names(session: Session, ids: list[int]) -> dict[int, list[str]]
     return names
 
 
-def _latest_reports(session: Session, ids: list[int]) -> dict[int, str]:
+def _latest_reports(session: DbSession, ids: list[int]) -> dict[int, str]:
     """The text of each issue's latest current (not replaced) progress report, in one query."""
     rank = func.row_number().over(
         partition_by=ProgressReport.issue_id,
@@ -93,7 +94,7 @@ def filename(today: date, extension: str) -> str:
     return f"整改台账-{today.isoformat()}.{extension}"
 
 
-def count_rows(session: Session, user: User, today: date, config: dict, filters: IssueFilters) -> int:
+def count_rows(session: DbSession, user: User, today: date, config: dict, filters: IssueFilters) -> int:
     """How many rows `ledger_rows` would give: one COUNT over the list's scoped, filtered query."""
     hours = utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai"))
     base = filtered(user, filters, day_figures(today, config), hours)
@@ -101,7 +102,7 @@ def count_rows(session: Session, user: User, today: date, config: dict, filters:
 
 
 def ledger_rows(
-    session: Session,
+    session: DbSession,
     user: User,
     today: date,
     config: dict,

@@ -24,11 +24,11 @@ from typing import IO, Any, Optional
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import labels, permissions, workflow
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
 from tracker.issues import services as issue_service
 from tracker.issues.models import Event, Issue
@@ -275,7 +275,7 @@ def title_from(description: str) -> str:
 class _Lookup:
     """Rounds and units by name (and units by code), loaded once for the whole file."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: DbSession):
         units = session.execute(select(Unit.id, Unit.code, Unit.name)).all()
         self.unit_by_name = {name: code for _id, code, name in units}
         self.unit_codes = {code for _id, code, _name in units}
@@ -347,7 +347,7 @@ def _estimated_rows(wb, ws) -> int:
         return 0
 
 
-def read_ledger(stream: IO[bytes], session: Session, max_rows: int = DEFAULT_MAX_ROWS,
+def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_MAX_ROWS,
                 round_id: Optional[int] = None, actor: Optional[User] = None,
                 max_bytes: int = DEFAULT_MAX_BYTES,
                 progress: Optional[Callable[[int, int], None]] = None) -> Preview:
@@ -511,7 +511,7 @@ def _comparable(issue: Issue, cooperating: list[str], lead_code: str) -> dict[st
     }
 
 
-def _check_codes(session: Session, preview: Preview) -> None:
+def _check_codes(session: DbSession, preview: Preview) -> None:
     """Find each row's existing issue by code, and what applying the row would change."""
     seen: dict[str, int] = {}
     for row in preview.rows:
@@ -561,7 +561,7 @@ def _check_codes(session: Session, preview: Preview) -> None:
                                                     f"台账中的状态「{state}」需在问题页面办理。"})
 
 
-def apply_ledger(session: Session, actor: User, now: datetime, today: date, preview: Preview,
+def apply_ledger(session: DbSession, actor: User, now: datetime, today: date, preview: Preview,
                  progress: Optional[Callable[[int], None]] = None) -> tuple[int, int]:
     """Create the preview's new issues and update the changed ones; return (created, updated).
 
@@ -640,7 +640,7 @@ def limits(config: Any) -> dict[str, int]:
             "max_rows": int(config.get("LEDGER_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))}
 
 
-def read_kept(upload_dir: str, sha256: str, session: Session, actor: User, round_id: Optional[int] = None,
+def read_kept(upload_dir: str, sha256: str, session: DbSession, actor: User, round_id: Optional[int] = None,
               max_rows: int = DEFAULT_MAX_ROWS, max_bytes: int = DEFAULT_MAX_BYTES,
               progress: Optional[Callable[[int, int], None]] = None) -> Preview:
     """`read_ledger` on a file kept by `keep_upload`; refuse as not found when it is gone."""
@@ -662,7 +662,7 @@ def kept_size(upload_dir: str, sha256: str, actor: User) -> int:
     return path.stat().st_size
 
 
-def data_mark(session: Session) -> list[int]:
+def data_mark(session: DbSession) -> list[int]:
     """A mark of what a preview depends on besides the file: the newest timeline event (every
     issue change writes one), the issue count, and the units' and rounds' counts and newest ids.
 

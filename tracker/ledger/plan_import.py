@@ -23,11 +23,11 @@ from datetime import date, datetime
 from typing import IO, Any, Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
 from tracker.issues import services as issue_service
 from tracker.issues.models import Issue
@@ -146,7 +146,7 @@ def _docx_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def preview_plan(session: Session, actor: User, text: Any, year: Optional[int] = None,
+def preview_plan(session: DbSession, actor: User, text: Any, year: Optional[int] = None,
                  round_id: Optional[int] = None) -> PlanPreview:
     """Parse a plan's text for the preview (supervisor); nothing is written."""
     _require_importer(actor)
@@ -168,7 +168,7 @@ def preview_plan(session: Session, actor: User, text: Any, year: Optional[int] =
     return PlanPreview(plan=plan, unknown_units=unknown, suggestions=suggest_units(session, unknown))
 
 
-def unknown_unit_names(session: Session, names: list[str]) -> list[str]:
+def unknown_unit_names(session: DbSession, names: list[str]) -> list[str]:
     """The names, in order, that are no unit's name (one query)."""
     if not names:
         return []
@@ -176,7 +176,7 @@ def unknown_unit_names(session: Session, names: list[str]) -> list[str]:
     return [n for n in dict.fromkeys(names) if n not in known]
 
 
-def suggest_units(session: Session, names: list[str]) -> dict[str, str]:
+def suggest_units(session: DbSession, names: list[str]) -> dict[str, str]:
     """For each unknown name, the existing unit name it most likely means (one query)."""
     if not names:
         return {}
@@ -263,7 +263,7 @@ def check_code_prefix(prefix: Any) -> str:
     return prefix
 
 
-def _resolve_units(session: Session, rows: list[PlanRow], unit_map: dict[str, str],
+def _resolve_units(session: DbSession, rows: list[PlanRow], unit_map: dict[str, str],
                    errors: list[dict[str, Any]]) -> dict[str, Optional[str]]:
     """Every unit name in the rows -> a unit code, or None for a new unit; errors for the rest."""
     names = list(dict.fromkeys(n for r in rows for n in [r.lead_unit, *r.cooperating_units] if n))
@@ -290,7 +290,7 @@ def _resolve_units(session: Session, rows: list[PlanRow], unit_map: dict[str, st
     return resolved
 
 
-def check_rows(session: Session, options: PlanOptions,
+def check_rows(session: DbSession, options: PlanOptions,
                rows: list[PlanRow]) -> tuple[list[dict[str, Any]], dict[str, Optional[str]]]:
     """Every problem that would stop the plan from being created, by task and field (reads only),
     and each unit name's code (None: a unit to create)."""
@@ -351,7 +351,7 @@ def check_rows(session: Session, options: PlanOptions,
     return errors, resolved
 
 
-def _new_unit_code(session: Session, taken: set[str]) -> str:
+def _new_unit_code(session: DbSession, taken: set[str]) -> str:
     """The next free code of the form P001 for a unit created by a plan import."""
     count = session.scalar(select(func.count(Unit.id)).where(Unit.code.like("P%"))) or 0
     number = count + 1
@@ -360,7 +360,7 @@ def _new_unit_code(session: Session, taken: set[str]) -> str:
     return f"P{number:03d}"
 
 
-def apply_plan(session: Session, actor: User, now: datetime, today: date, options: PlanOptions,
+def apply_plan(session: DbSession, actor: User, now: datetime, today: date, options: PlanOptions,
                rows: list[PlanRow]) -> list[Issue]:
     """Create the chosen rows as issues (supervisor), all or none; return them in plan order."""
     _require_importer(actor)

@@ -19,12 +19,11 @@ from typing import Any, Optional
 
 from flask import Flask
 from sqlalchemy import update
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import clock, tasks
 from tracker.core.errors import Refusal
-from tracker.core.extensions import db
+from tracker.core.extensions import DbSession, db
 from tracker.core.models import BackgroundJob
 from tracker.issues.queries import IssueFilters
 from tracker.ledger import export as ledger
@@ -64,7 +63,7 @@ def filters_from_json(data: dict[str, Any]) -> IssueFilters:
     return IssueFilters(**values, flags=tuple(flags))
 
 
-def create_export_job(session: Session, actor: User, now: datetime, fmt: str, filters: IssueFilters, sort: str,
+def create_export_job(session: DbSession, actor: User, now: datetime, fmt: str, filters: IssueFilters, sort: str,
                       today: date, total: int) -> BackgroundJob:
     """Record a queued ledger export of the list's filters and sort, as the list looked on `today`.
 
@@ -76,7 +75,7 @@ def create_export_job(session: Session, actor: User, now: datetime, fmt: str, fi
     return tasks.create(session, actor, now, EXPORT, params, total)
 
 
-def create_import_job(session: Session, actor: User, now: datetime, upload_dir: str, sha256: str,
+def create_import_job(session: DbSession, actor: User, now: datetime, upload_dir: str, sha256: str,
                       round_id: Optional[int], total: int) -> BackgroundJob:
     """Record a queued import of a kept ledger file (by its sha256) with the preview's round.
 
@@ -86,7 +85,7 @@ def create_import_job(session: Session, actor: User, now: datetime, upload_dir: 
     return tasks.create(session, actor, now, IMPORT, {"sha256": sha256, "round_id": round_id}, total)
 
 
-def preview_job(session: Session, actor: User, now: datetime, upload_dir: str, sha256: str,
+def preview_job(session: DbSession, actor: User, now: datetime, upload_dir: str, sha256: str,
                 round_id: Optional[int]) -> tuple[BackgroundJob, bool]:
     """The actor's preview job for a kept ledger and round: (job, whether it is new and must be started).
 
@@ -119,7 +118,7 @@ def brief_preview(data: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
     return {"rows": page["rows"], **page["counts"], "errors": page["error_count"], "warnings": page["warning_count"]}
 
 
-def _export(app: Flask, session: Session, job: BackgroundJob, user: User, progress: tasks.Progress) -> None:
+def _export(app: Flask, session: DbSession, job: BackgroundJob, user: User, progress: tasks.Progress) -> None:
     """Write the ledger of the job's filters, in its owner's scope as of now, to a file; then record it."""
     engine = db.engine
     params = tasks.params(job)

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
 
+from tracker.core.extensions import DbSession
 from tracker.notify.message import build_message, message_id, parse_from
 from tracker.notify.models import Outbox
 from tracker.notify.outbox import FAILED, PENDING, SENDING, SENT, MailConfig, mail_config
@@ -84,7 +84,7 @@ def _due(now: datetime):
     )
 
 
-def claim(session: Session, now: datetime, limit: int, tries: int = 5) -> list[Outbox]:
+def claim(session: DbSession, now: datetime, limit: int, tries: int = 5) -> list[Outbox]:
     """Claim up to `limit` due rows for this dispatcher and commit the claim; return them.
 
     Empty only when no row is due: if another claimer took every row this one saw,
@@ -97,7 +97,7 @@ def claim(session: Session, now: datetime, limit: int, tries: int = 5) -> list[O
     return []
 
 
-def _claim_once(session: Session, now: datetime, limit: int) -> tuple[list[int], list[Outbox]]:
+def _claim_once(session: DbSession, now: datetime, limit: int) -> tuple[list[int], list[Outbox]]:
     token = uuid.uuid4().hex
     # Two statements, one transaction. PostgreSQL: the SELECT locks the rows it returns and
     # skips rows another claimer has locked. SQLite (no row locks): the UPDATE re-checks that
@@ -117,7 +117,7 @@ def _claim_once(session: Session, now: datetime, limit: int) -> tuple[list[int],
         select(Outbox).where(Outbox.claim_token == token, Outbox.status == SENDING).order_by(Outbox.id)))
 
 
-def _still_mine(session: Session, row: Outbox, token: str) -> bool:
+def _still_mine(session: DbSession, row: Outbox, token: str) -> bool:
     return session.scalar(select(Outbox.claim_token).where(Outbox.id == row.id)) == token
 
 
@@ -176,7 +176,7 @@ def _permanent(exc: BaseException) -> bool:
 
 
 def dispatch(
-    session: Session,
+    session: DbSession,
     now: datetime,
     config: Mapping[str, Any],
     connect: Optional[Callable[[SmtpSettings], Any]] = None,
@@ -231,7 +231,7 @@ def dispatch(
     return result
 
 
-def _send_batch(session: Session, smtp: Any, rows: list[Outbox], now: datetime, mc: MailConfig,
+def _send_batch(session: DbSession, smtp: Any, rows: list[Outbox], now: datetime, mc: MailConfig,
                 result: DispatchResult) -> bool:
     """Send the claimed rows one by one, committing each; return True when the connection broke."""
     pending = list(rows)

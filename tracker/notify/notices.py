@@ -6,20 +6,20 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.notify.models import DigestLine, Notice
 
 
-def unread_count(session: Session, user: User) -> int:
+def unread_count(session: DbSession, user: User) -> int:
     """How many notices the user has not read (for the page header)."""
     return int(session.scalar(select(func.count()).select_from(Notice)
                               .where(Notice.user_id == user.id, Notice.read_at.is_(None))) or 0)
 
 
-def list_notices(session: Session, user: User, page: int = 1, per_page: int = 20,
+def list_notices(session: DbSession, user: User, page: int = 1, per_page: int = 20,
                  unread_only: bool = False) -> tuple[list[Notice], int]:
     """One page of the user's notices, newest first, with the total."""
     cond = [Notice.user_id == user.id]
@@ -32,7 +32,7 @@ def list_notices(session: Session, user: User, page: int = 1, per_page: int = 20
     return rows, int(total)
 
 
-def mark_read(session: Session, user: User, notice_id: int, now: datetime) -> Notice:
+def mark_read(session: DbSession, user: User, notice_id: int, now: datetime) -> Notice:
     """Mark one of the user's notices read; someone else's is not found."""
     notice = session.get(Notice, notice_id)
     if notice is None or notice.user_id != user.id:
@@ -43,14 +43,14 @@ def mark_read(session: Session, user: User, notice_id: int, now: datetime) -> No
     return notice
 
 
-def mark_all_read(session: Session, user: User, now: datetime) -> int:
+def mark_all_read(session: DbSession, user: User, now: datetime) -> int:
     """Mark all the user's notices read; return how many were unread."""
     result = session.execute(update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
                              .values(read_at=now))
     return int(result.rowcount or 0)
 
 
-def pending_lines(session: Session, user_ids: Optional[Iterable[int]] = None) -> dict[int, list[DigestLine]]:
+def pending_lines(session: DbSession, user_ids: Optional[Iterable[int]] = None) -> dict[int, list[DigestLine]]:
     """Digest lines not yet mailed, by user, oldest first (of these users, or of everyone): one query."""
     stmt = select(DigestLine).where(DigestLine.sent_at.is_(None)).order_by(DigestLine.user_id, DigestLine.id)
     if user_ids is not None:

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import permissions
 from tracker.core.addresses import normalize_address
 from tracker.core.enums import MailStatus
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.labels import MAIL_KIND_LABELS, MAIL_STATUS_LABELS
 from tracker.core.permissions import Permission
 from tracker.core.sql import insert_ignore
@@ -97,7 +97,7 @@ class NoticeDraft:
     issue_id: Optional[int] = None
 
 
-def _insert_new(session: Session, model: Any, rows: list[dict]) -> int:
+def _insert_new(session: DbSession, model: Any, rows: list[dict]) -> int:
     """Insert the rows, ignoring those whose unique key exists; return how many were new.
 
     One cached statement run over all rows (SQLAlchemy batches them into multi-row
@@ -106,7 +106,7 @@ def _insert_new(session: Session, model: Any, rows: list[dict]) -> int:
     return len(session.execute(insert_ignore(session, model).returning(model.id), rows).all())
 
 
-def queue(session: Session, mails: Iterable[Mail], notices: Iterable[NoticeDraft], now: datetime,
+def queue(session: DbSession, mails: Iterable[Mail], notices: Iterable[NoticeDraft], now: datetime,
           config: MailConfig) -> tuple[int, int]:
     """Insert mails and notices, skipping any already there (same unique key).
 
@@ -153,7 +153,7 @@ def _require_admin(actor: Optional[User]) -> None:
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权查看或重发邮件。")
 
 
-def status_counts(session: Session, actor: Optional[User]) -> dict[str, int]:
+def status_counts(session: DbSession, actor: Optional[User]) -> dict[str, int]:
     """How many mails are in each status (one grouped query)."""
     _require_admin(actor)
     counts = {status: 0 for status in STATUS_LABELS}
@@ -162,7 +162,7 @@ def status_counts(session: Session, actor: Optional[User]) -> dict[str, int]:
     return counts
 
 
-def list_mail(session: Session, actor: Optional[User], status: Optional[str] = None, page: int = 1,
+def list_mail(session: DbSession, actor: Optional[User], status: Optional[str] = None, page: int = 1,
               per_page: int = 50) -> tuple[list[Outbox], int]:
     """One page of the outbox, newest first, optionally of one status, with the total."""
     _require_admin(actor)
@@ -179,7 +179,7 @@ def list_mail(session: Session, actor: Optional[User], status: Optional[str] = N
     return rows, total
 
 
-def retry_mail(session: Session, actor: Optional[User], outbox_id: int, now: datetime,
+def retry_mail(session: DbSession, actor: Optional[User], outbox_id: int, now: datetime,
                config: MailConfig) -> Outbox:
     """Put a failed (or waiting) mail back in the queue now, with a fresh maximum age."""
     _require_admin(actor)
@@ -199,7 +199,7 @@ def retry_mail(session: Session, actor: Optional[User], outbox_id: int, now: dat
     return row
 
 
-def retry_failed(session: Session, actor: Optional[User], now: datetime, config: MailConfig) -> int:
+def retry_failed(session: DbSession, actor: Optional[User], now: datetime, config: MailConfig) -> int:
     """Put every failed mail back in the queue; return how many."""
     _require_admin(actor)
     from sqlalchemy import update

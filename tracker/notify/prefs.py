@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy.orm import Session
-
 from tracker.accounts.models import User
 from tracker.core import permissions
 from tracker.core.clock import utcnow
 from tracker.core.enums import ActionMail, DigestFrequency
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.labels import ACTION_MAIL_LABELS, DIGEST_LABELS
 from tracker.core.permissions import Permission
 from tracker.notify.models import UserPref
@@ -19,19 +18,19 @@ from tracker.notify.models import UserPref
 DAILY, WEEKLY, NONE = DigestFrequency.DAILY, DigestFrequency.WEEKLY, DigestFrequency.NONE
 
 
-def get_digest_pref(session: Session, user: User) -> str:
+def get_digest_pref(session: DbSession, user: User) -> str:
     """The user's digest frequency: daily (the default), weekly (Mondays) or none."""
     pref = session.get(UserPref, user.id)
     return pref.digest if pref and pref.digest in DIGEST_LABELS else DAILY
 
 
-def get_action_mail_pref(session: Session, user: User) -> str:
+def get_action_mail_pref(session: DbSession, user: User) -> str:
     """How the user takes the mail of a workflow action's notice: at once (the default) or in the digest."""
     pref = session.get(UserPref, user.id)
     return pref.action_mail if pref and pref.action_mail in ACTION_MAIL_LABELS else ActionMail.IMMEDIATE
 
 
-def _pref_for(session: Session, actor: User, user: Optional[User], now: Optional[datetime]) -> UserPref:
+def _pref_for(session: DbSession, actor: User, user: Optional[User], now: Optional[datetime]) -> UserPref:
     """The row of `user`'s preferences (default: the actor's), created if new; only one's own, or an admin."""
     user = user or actor
     if user.id != actor.id and not permissions.can(actor, Permission.MANAGE_PREFERENCES):
@@ -44,7 +43,7 @@ def _pref_for(session: Session, actor: User, user: Optional[User], now: Optional
     return pref
 
 
-def set_digest_pref(session: Session, actor: User, value: Any, user: Optional[User] = None,
+def set_digest_pref(session: DbSession, actor: User, value: Any, user: Optional[User] = None,
                     now: Optional[datetime] = None) -> str:
     """Set the digest frequency of `user` (default: the actor); only one's own, or an admin."""
     choice = str(value or "").strip()
@@ -55,7 +54,7 @@ def set_digest_pref(session: Session, actor: User, value: Any, user: Optional[Us
     return choice
 
 
-def set_action_mail_pref(session: Session, actor: User, value: Any, user: Optional[User] = None,
+def set_action_mail_pref(session: DbSession, actor: User, value: Any, user: Optional[User] = None,
                          now: Optional[datetime] = None) -> str:
     """Set how `user` (default: the actor) takes the mail of a workflow action's notice; own only, or an admin."""
     choice = str(value or "").strip()

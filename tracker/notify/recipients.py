@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core.enums import UNIT_ROLES
+from tracker.core.extensions import DbSession
 from tracker.notify.models import UserPref
 from tracker.units.models import Unit
 
@@ -38,7 +38,7 @@ class UnitInfo:
 class Directory:
     """Active users by unit and role, and the units, loaded once per run (a few queries)."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: DbSession):
         self.units: dict[int, UnitInfo] = {
             uid: UnitInfo(uid, code, name, email)
             for uid, code, name, email in session.execute(select(Unit.id, Unit.code, Unit.name, Unit.email))

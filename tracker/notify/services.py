@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import permissions
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
 from tracker.notify.models import Outbox
 from tracker.notify.outbox import SENT, mail_config
@@ -48,7 +48,7 @@ def _require_admin(actor: User) -> None:
     permissions.require(actor, Permission.ADMINISTER, doing="查看邮件日志和重发邮件")
 
 
-def get_mail(session: Session, actor: User, outbox_id: int) -> Outbox:
+def get_mail(session: DbSession, actor: User, outbox_id: int) -> Outbox:
     """One outbox row for the mail log's detail page (admins only)."""
     _require_admin(actor)
     row = session.get(Outbox, outbox_id)
@@ -66,7 +66,7 @@ class MailError:
     next_attempt_at: Any
 
 
-def latest_mail_error(session: Session, actor: User) -> Optional[MailError]:
+def latest_mail_error(session: DbSession, actor: User) -> Optional[MailError]:
     """The newest error recorded on a mail that is still unsent, if any (one query)."""
     _require_admin(actor)
     row = session.execute(

@@ -25,11 +25,11 @@ from typing import Optional
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import events, workflow
 from tracker.core.enums import UNIT_ROLES, Action, ActionMail, NoticeKind
+from tracker.core.extensions import DbSession
 from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import insert_ignore
 from tracker.issues.events import DeadlineChanged, IssueTransitioned
@@ -49,7 +49,7 @@ class Person:
     action_mail: str
 
 
-def _people(session: Session, *conditions: object) -> list[Person]:
+def _people(session: DbSession, *conditions: object) -> list[Person]:
     """Active users matching `conditions`, with their mail preference (one query)."""
     rows = session.execute(
         select(User.id, User.username, User.display_name, User.email, UserPref.action_mail)
@@ -60,12 +60,12 @@ def _people(session: Session, *conditions: object) -> list[Person]:
             for uid, username, display, email, pref in rows]
 
 
-def who_may(session: Session, action: Action) -> list[Person]:
+def who_may(session: DbSession, action: Action) -> list[Person]:
     """Everyone whose role may take `action` (e.g. verify): the office that acts next."""
     return _people(session, User.role.in_(sorted(workflow.roles_for(action))))
 
 
-def unit_people(session: Session, unit_ids: Iterable[int]) -> list[Person]:
+def unit_people(session: DbSession, unit_ids: Iterable[int]) -> list[Person]:
     """The heads and staff of these units."""
     ids = sorted(set(unit_ids))
     if not ids:
@@ -73,12 +73,12 @@ def unit_people(session: Session, unit_ids: Iterable[int]) -> list[Person]:
     return _people(session, User.unit_id.in_(ids), User.role.in_(UNIT_ROLES))
 
 
-def lead_unit(session: Session, issue: Issue) -> list[Person]:
+def lead_unit(session: DbSession, issue: Issue) -> list[Person]:
     """The issue's lead unit's heads and staff."""
     return unit_people(session, [issue.lead_unit_id])
 
 
-def lead_and_cooperating(session: Session, issue: Issue) -> list[Person]:
+def lead_and_cooperating(session: DbSession, issue: Issue) -> list[Person]:
     """The heads and staff of the issue's lead unit and of every cooperating unit."""
     cooperating = session.scalars(select(IssueUnit.unit_id).where(IssueUnit.issue_id == issue.id))
     return unit_people(session, [issue.lead_unit_id, *cooperating])
@@ -89,7 +89,7 @@ class Rule:
     """Who is told of an action, and how it is put to them."""
 
     kind: NoticeKind
-    recipients: Callable[[Session, Issue], list[Person]]
+    recipients: Callable[[DbSession, Issue], list[Person]]
     tag: str  # the subject's bracket, e.g. 【退回】
     sentence: Callable[[str, Issue, Optional[str]], str]  # (who acted, issue, comment) -> what happened
     ask: str  # what the recipient should do next
@@ -119,7 +119,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def _who(session: Session, actor_id: Optional[int]) -> str:
+def _who(session: DbSession, actor_id: Optional[int]) -> str:
     """The acting person as others read it: 张三(督察整改办)."""
     actor = session.get(User, actor_id) if actor_id is not None else None
     if actor is None:
@@ -127,7 +127,7 @@ def _who(session: Session, actor_id: Optional[int]) -> str:
     return f"{actor.name}({ROLE_LABELS.get(actor.role, actor.role)})"  # type: ignore[call-overload]
 
 
-def tell(session: Session, people: list[Person], *, kind: NoticeKind, ref: str, issue: Issue,
+def tell(session: DbSession, people: list[Person], *, kind: NoticeKind, ref: str, issue: Issue,
          tag: str, sentence: str, ask: str, at: datetime, actor_id: Optional[int]) -> None:
     """Give each person (but the actor) a notice, and a mail or a digest line as they prefer; flushes."""
     config = mail_config(current_app.config)
@@ -158,7 +158,7 @@ def tell(session: Session, people: list[Person], *, kind: NoticeKind, ref: str, 
 
 
 @events.subscribe(IssueTransitioned)
-def tell_whoever_acts_next(session: Session, event: IssueTransitioned) -> None:
+def tell_whoever_acts_next(session: DbSession, event: IssueTransitioned) -> None:
     """A submission, verification, return, approval or reopening reaches the next actor."""
     rule = RULES.get(event.action)
     issue = session.get(Issue, event.issue_id)
@@ -171,7 +171,7 @@ def tell_whoever_acts_next(session: Session, event: IssueTransitioned) -> None:
 
 
 @events.subscribe(DeadlineChanged)
-def tell_the_unit_of_a_new_deadline(session: Session, event: DeadlineChanged) -> None:
+def tell_the_unit_of_a_new_deadline(session: DbSession, event: DeadlineChanged) -> None:
     """A moved deadline reaches the lead unit, with the old and new dates and why."""
     issue = session.get(Issue, event.issue_id)
     if issue is None or event.old is None or event.new is None:

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import permissions, workflow
+from tracker.core.extensions import DbSession
 from tracker.core.models import JobSetting
 from tracker.core.permissions import Permission
 from tracker.core.settings import put_setting
@@ -43,7 +43,7 @@ def _published():
     return (Issue.state == workflow.CLOSED) & Issue.is_public.is_(True)
 
 
-def public_rounds(session: Session) -> list[tuple[int, str, int]]:
+def public_rounds(session: DbSession) -> list[tuple[int, str, int]]:
     """Rounds with at least one published issue: (id, name, count), newest round first."""
     stmt = (
         select(Round.id, Round.name, func.count(Issue.id))
@@ -55,7 +55,7 @@ def public_rounds(session: Session) -> list[tuple[int, str, int]]:
     return [(rid, name, count) for rid, name, count in session.execute(stmt)]
 
 
-def public_issues(session: Session, round_id: Optional[int] = None, page: int = 1,
+def public_issues(session: DbSession, round_id: Optional[int] = None, page: int = 1,
                   per_page: int = PER_PAGE) -> tuple[list[PublicIssue], int]:
     """One page of published issues, latest closed first, and their total."""
     where = _published()
@@ -86,7 +86,7 @@ KEY = "public_page_enabled"
 DEFAULT = True
 
 
-def is_enabled(session: Session) -> bool:
+def is_enabled(session: DbSession) -> bool:
     """Whether the public page is on; a missing or unreadable value means the default."""
     row = session.get(JobSetting, KEY)
     if row is None:
@@ -101,7 +101,7 @@ def is_enabled(session: Session) -> bool:
     return value
 
 
-def set_enabled(session: Session, actor: Optional[User], now: datetime, enabled: bool) -> bool:
+def set_enabled(session: DbSession, actor: Optional[User], now: datetime, enabled: bool) -> bool:
     """Turn the public page on or off; admins only (None: the system). Flushes, never commits."""
     permissions.require(actor, Permission.ADMINISTER, doing="开启或关闭整改公示页面")
     enabled = bool(enabled)

@@ -11,12 +11,13 @@ from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
 from tracker.core import permissions, workflow
 from tracker.core.calendar import CALENDAR, deadline_threshold
 from tracker.core.enums import SUPERVISION_KINDS
+from tracker.core.extensions import DbSession
 from tracker.escalation.settings import JobSettings, Level, get_settings
 from tracker.issues.figures import Figures, last_turn, returned
 from tracker.issues.models import Event, Issue
@@ -106,7 +107,7 @@ def escalated_rungs(settings: JobSettings, today: date) -> list[Rung]:
             for level in settings.ladder if level.kind in SUPERVISION_KINDS]
 
 
-def _counts(session: Session, user: User, fig: Figures, rungs: list[Rung]) -> tuple[dict[str, int], list[Rung]]:
+def _counts(session: DbSession, user: User, fig: Figures, rungs: list[Rung]) -> tuple[dict[str, int], list[Rung]]:
     """Counts over the user's scope in one query: open (not closed), overdue, due soon, lagging, yellow
     light, the verification and closure queues, and how many issues reached each escalated rung."""
     names = ("total", "open", "overdue", "due_soon", "lagging", "yellow", "submitted", "verified")
@@ -127,7 +128,7 @@ def _counts(session: Session, user: User, fig: Figures, rungs: list[Rung]) -> tu
     return counts, reached
 
 
-def _rows(session: Session, stmt) -> list[IssueRow]:
+def _rows(session: DbSession, stmt) -> list[IssueRow]:
     return [IssueRow(i, bool(o), int(d or 0), bool(lg), li, due_soon=bool(ds))
             for i, o, d, lg, li, ds in session.execute(stmt).all()]
 
@@ -143,7 +144,7 @@ class SentBack:
     by: Optional[User]
 
 
-def sent_back(session: Session, user: User, limit: int = TODO_LIMIT) -> tuple[list[SentBack], int]:
+def sent_back(session: DbSession, user: User, limit: int = TODO_LIMIT) -> tuple[list[SentBack], int]:
     """The issues the user's unit leads that were sent back to it and not yet submitted again, newest
     first, with the reason, and how many there are: the top of a unit's home page. Two queries;
     none for users who do not act for a unit."""
@@ -159,7 +160,7 @@ def sent_back(session: Session, user: User, limit: int = TODO_LIMIT) -> tuple[li
     return [SentBack(issue, event.action, event.comment, event.at, event.actor) for issue, event in rows], int(total)
 
 
-def todo(session: Session, user: User, today: date, config: dict) -> Todo:
+def todo(session: DbSession, user: User, today: date, config: dict) -> Todo:
     """The user's to-do: two queries (the counts, then the first items of the queue).
 
     Unit users: their unit's open issues that are overdue, due soon or lagging.
@@ -188,7 +189,7 @@ def todo(session: Session, user: User, today: date, config: dict) -> Todo:
     return Todo("overview", counts, rungs=rungs)
 
 
-def round_totals(session: Session, user: User, fig: Figures, round_id: Optional[int] = None) -> dict[int, RoundStats]:
+def round_totals(session: DbSession, user: User, fig: Figures, round_id: Optional[int] = None) -> dict[int, RoundStats]:
     """Per round (newest first), the totals by state and category, closed and overdue, in the
     user's scope: two queries. With `round_id`, that round only (listed even when it has no
     issue in scope, if it exists); without, the rounds that have issues in scope.
@@ -221,7 +222,7 @@ def round_totals(session: Session, user: User, fig: Figures, round_id: Optional[
     return stats
 
 
-def round_stats(session: Session, user: User, today: date, config: dict) -> list[RoundStats]:
+def round_stats(session: DbSession, user: User, today: date, config: dict) -> list[RoundStats]:
     """Per round (newest first): totals by state and category, closed, overdue, and the
     lead units ranked by overdue issues. Three queries whatever the number of rounds.
     """

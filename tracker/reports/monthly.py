@@ -29,13 +29,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, func, literal, or_, select
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.accounts.models import User
 from tracker.core import enums, workflow
 from tracker.core.clock import local_date, utc_offset_hours
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.labels import SUPERVISED_LABEL
 from tracker.core.sql import days_between, local_date_of, local_month_of
 from tracker.core.xlsx import xlsx_row
@@ -301,7 +301,7 @@ class MonthlyReport:
         }
 
 
-def _month_figures(session: Session, user: User, start: date, as_of: date, hours: int, tz: str,
+def _month_figures(session: DbSession, user: User, start: date, as_of: date, hours: int, tz: str,
                    rounds: list[RoundFigures]) -> list[MonthFigures]:
     """The per-round figures: today's totals from `stats.round_stats`, and one grouped query for the
     month's closures and the overdue issues at `as_of` (by the deadline in force then)."""
@@ -337,14 +337,14 @@ def _overdue_stmt(user: User, as_of: date, hours: int, tz: str):
             .order_by(days.desc(), Issue.code))
 
 
-def _rows(session: Session, stmt, limit: Optional[int]):
+def _rows(session: DbSession, stmt, limit: Optional[int]):
     """Execute a list query: the first `limit` rows, or all of them streamed in batches."""
     if limit is not None:
         return session.execute(stmt.limit(limit))
     return session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
 
 
-def closed_rows(session: Session, user: User, start: date, config: dict,
+def closed_rows(session: DbSession, user: User, start: date, config: dict,
                 limit: Optional[int] = LIST_LIMIT) -> Iterator[ClosedRow]:
     """The issues in scope closed in the month (by Beijing date), earliest first: one query."""
     hours = utc_offset_hours(start, _tz(config))
@@ -353,7 +353,7 @@ def closed_rows(session: Session, user: User, start: date, config: dict,
         yield ClosedRow(issue_id, code, title, unit, local_date(closed_at, tz))
 
 
-def overdue_rows(session: Session, user: User, as_of: date, config: dict,
+def overdue_rows(session: DbSession, user: User, as_of: date, config: dict,
                  limit: Optional[int] = LIST_LIMIT) -> Iterator[OverdueRow]:
     """The issues in scope overdue at `as_of` by the deadline in force then, most days overdue first: one query."""
     hours = utc_offset_hours(as_of, _tz(config))
@@ -362,7 +362,7 @@ def overdue_rows(session: Session, user: User, as_of: date, config: dict,
         yield OverdueRow(issue_id, code, title, unit, deadline, int(days or 0))
 
 
-def _reporting(session: Session, user: User, start: date) -> tuple[date, list[UnitReporting]]:
+def _reporting(session: DbSession, user: User, start: date) -> tuple[date, list[UnitReporting]]:
     """The report due day of the month, and per lead unit its late reports of the month (未按时报送, the
     marks of the monthly cycle): those that came late and those still missing. Two queries (settings, counts)."""
     settings = get_settings(session)
@@ -380,7 +380,7 @@ def _reporting(session: Session, user: User, start: date) -> tuple[date, list[Un
     return due, [UnitReporting(uid, code, name, int(n or 0), int(m or 0)) for uid, code, name, n, m in rows]
 
 
-def monthly_report(session: Session, user: User, start: date, today: date, config: dict,
+def monthly_report(session: DbSession, user: User, start: date, today: date, config: dict,
                    limit: Optional[int] = LIST_LIMIT) -> MonthlyReport:
     """The report of the month starting at `start`, in the user's scope; lists hold at most `limit` rows
     (0: none). Eight queries whatever the data: three for today's totals (`stats.round_stats`), one for
@@ -430,7 +430,7 @@ def _header(ws, columns: Iterable[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-def write_xlsx(session: Session, user: User, start: date, today: date, config: dict, stream: IO[bytes]) -> None:
+def write_xlsx(session: DbSession, user: User, start: date, today: date, config: dict, stream: IO[bytes]) -> None:
     """Write the month's report as a workbook (sheets 汇总, 本月销号, 逾期问题, 报送情况) to a binary stream.
 
     The two issue lists are streamed from the database in batches, not limited, and written
@@ -491,7 +491,7 @@ class MonthCount:
         return {"month": self.month, "closed": self.closed}
 
 
-def closures_by_month(session: Session, user: User, today: date, config: dict,
+def closures_by_month(session: DbSession, user: User, today: date, config: dict,
                       round_id: Optional[int] = None, months: int = CLOSURE_MONTHS) -> list[MonthCount]:
     """Issues in scope (and round) closed per month (Beijing dates) over the last `months` months, the
     current one included, oldest first; months with none are listed with 0. One query (GROUP BY month)."""

@@ -29,11 +29,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any, Optional
 
-from sqlalchemy.orm import Session
-
 from tracker.accounts.models import User
 from tracker.core import permissions
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.labels import FIGURE_LABELS
 from tracker.core.models import JobSetting
 from tracker.core.permissions import Permission
@@ -158,7 +157,7 @@ def _validate(data: Mapping[str, Any], current: Rules) -> Rules:
 
 # --- reading and saving ------------------------------------------------------
 
-def get_rules(session: Session) -> Rules:
+def get_rules(session: DbSession) -> Rules:
     """The current rules: stored values over the defaults; an unreadable one falls back (one query)."""
     row = session.get(JobSetting, SETTING_KEY)
     if row is None:
@@ -182,7 +181,7 @@ def get_rules(session: Session) -> Rules:
     return Rules(**values)
 
 
-def save_rules(session: Session, actor: Optional[User], data: Mapping[str, Any],
+def save_rules(session: DbSession, actor: Optional[User], data: Mapping[str, Any],
                now: Optional[datetime] = None) -> Rules:
     """Validate and store the rules given in `data` (others stay); admins only (None: the system)."""
     permissions.require(actor, Permission.ADMINISTER, doing="修改单位考评扣分规则")
@@ -259,7 +258,7 @@ def rank(lines: list[UnitScore]) -> list[UnitScore]:
     return ordered
 
 
-def scorecard(session: Session, user: User, today: date, config: dict,
+def scorecard(session: DbSession, user: User, today: date, config: dict,
               round_id: Optional[int] = None) -> Scorecard:
     """The scorecard over the lead units in the user's scope (and round): four queries.
 

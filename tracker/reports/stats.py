@@ -12,11 +12,11 @@ from datetime import date
 from typing import Any, Optional
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
 from tracker.core import enums, labels, workflow
 from tracker.core.clock import utc_offset_hours
+from tracker.core.extensions import DbSession
 from tracker.issues import figures
 from tracker.issues.figures import supervised
 from tracker.issues.models import Issue, ReportLateness
@@ -120,7 +120,7 @@ def summary_sentence(total: int, closed: int, by_category: dict[str, int]) -> st
     return head + f"目前,已完成整改{closed}个,剩余{total - closed}个正在积极推进中。"
 
 
-def round_stats(session: Session, user: User, today: date, config: dict,
+def round_stats(session: DbSession, user: User, today: date, config: dict,
                 round_id: Optional[int] = None) -> list[RoundFigures]:
     """Per round (newest first) in the user's scope: totals by category and state, closed, basically
     done, in progress, overdue, under supervision order (挂牌督办) and the completion rate. Three queries.
@@ -137,7 +137,7 @@ def round_stats(session: Session, user: User, today: date, config: dict,
     return [RoundFigures(t, int(flagged.get(rid, 0))) for rid, t in totals.items()]
 
 
-def unit_stats(session: Session, user: User, today: date, config: dict, round_id: Optional[int] = None,
+def unit_stats(session: DbSession, user: User, today: date, config: dict, round_id: Optional[int] = None,
                order: str = "unit", lead_unit_id: Optional[int] = None) -> list[UnitFigures]:
     """Per lead unit, over the issues in the user's scope (and round): assigned, closed, closed on time,
     overdue, under supervision order, interviewed, extended (each its `figures` definition) and late
@@ -178,6 +178,6 @@ def unit_stats(session: Session, user: User, today: date, config: dict, round_id
     return units
 
 
-def round_exists(session: Session, round_id: int) -> bool:
+def round_exists(session: DbSession, round_id: int) -> bool:
     """Whether the round exists (a stats filter on an unknown round is refused)."""
     return session.get(Round, round_id) is not None

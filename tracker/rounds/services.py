@@ -5,15 +5,15 @@ from datetime import date
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Actor, Permission
 from tracker.rounds.models import Round
 
 
-def round_fields(session: Session, name: Any, level: Any, kind: Any, feedback_date: Any = None,
+def round_fields(session: DbSession, name: Any, level: Any, kind: Any, feedback_date: Any = None,
                  document_no: Any = None, round_id: Optional[int] = None) -> dict[str, Any]:
     """A round's checked fields (for creating it, or correcting round `round_id`); refusals name the field."""
     name = str(name or "").strip()
@@ -40,7 +40,7 @@ def round_fields(session: Session, name: Any, level: Any, kind: Any, feedback_da
     return {"name": name, "level": level, "kind": kind, "feedback_date": fb, "document_no": document_no or None}
 
 
-def create_round(session: Session, actor: Optional[Actor], name: Any, level: Any, kind: Any,
+def create_round(session: DbSession, actor: Optional[Actor], name: Any, level: Any, kind: Any,
                  feedback_date: Any = None, document_no: Any = None) -> Round:
     """Register an inspection round (admin or supervisor)."""
     permissions.require(actor, Permission.MANAGE_ROUNDS, message="您的角色无权登记督察轮次。")
@@ -50,12 +50,12 @@ def create_round(session: Session, actor: Optional[Actor], name: Any, level: Any
     return round_
 
 
-def rounds_newest_first(session: Session) -> list[Round]:
+def rounds_newest_first(session: DbSession) -> list[Round]:
     """Every round, newest feedback first (rounds without a date last): the order of every round list."""
     return list(session.scalars(select(Round).order_by(Round.feedback_date.desc().nulls_last(), Round.id.desc())))
 
 
-def update_round(session: Session, actor: Actor, round_: Round, name: Any, level: Any, kind: Any,
+def update_round(session: DbSession, actor: Actor, round_: Round, name: Any, level: Any, kind: Any,
                  feedback_date: Any = None, document_no: Any = None) -> Round:
     """Correct an inspection round's name, level, kind, feedback date or document number."""
     permissions.require(actor, Permission.MANAGE_ROUNDS, message="您的角色无权管理督察轮次。")

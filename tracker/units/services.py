@@ -5,16 +5,16 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.core import permissions
 from tracker.core.addresses import checked_email
 from tracker.core.errors import Refusal
+from tracker.core.extensions import DbSession
 from tracker.core.permissions import Actor, Permission
 from tracker.units.models import Unit
 
 
-def unit_by_code(session: Session, code: Any, field: str, label: str = "单位编码") -> Optional[Unit]:
+def unit_by_code(session: DbSession, code: Any, field: str, label: str = "单位编码") -> Optional[Unit]:
     """The unit with this code, None when no code is given; a refusal on `field` when none has it."""
     code = str(code or "").strip()
     if not code:
@@ -25,7 +25,7 @@ def unit_by_code(session: Session, code: Any, field: str, label: str = "单位�
     return unit
 
 
-def create_unit(session: Session, actor: Optional[Actor], code: Any, name: Any,
+def create_unit(session: DbSession, actor: Optional[Actor], code: Any, name: Any,
                 parent_code: Any = None, email: Any = None) -> Unit:
     """Add a responsible unit (admin)."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理单位。")
@@ -46,7 +46,7 @@ def create_unit(session: Session, actor: Optional[Actor], code: Any, name: Any,
     return unit
 
 
-def update_unit(session: Session, actor: Actor, unit: Unit, name: Any, parent_code: Any = None,
+def update_unit(session: DbSession, actor: Actor, unit: Unit, name: Any, parent_code: Any = None,
                 email: Any = None) -> Unit:
     """Rename a unit, move it in the tree or change its address (admin)."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理单位。")
@@ -77,7 +77,7 @@ class TreeNode:
     depth: int
 
 
-def unit_tree(session: Session) -> list[TreeNode]:
+def unit_tree(session: DbSession) -> list[TreeNode]:
     """Every unit in tree order (parents before children, siblings by code), in one query.
 
     Units are few (hundreds), so the tree is built in Python from a single SELECT.
