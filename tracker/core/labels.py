@@ -5,6 +5,9 @@ through the `label` filter (`{{ issue.state|label("state") }}`) or the globals b
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from tracker.core.enums import (
     Action,
     ActionMail,
@@ -24,7 +27,7 @@ from tracker.core.enums import (
     TaskState,
 )
 
-ROLE_LABELS = {
+ROLE_LABELS: dict[str, str] = {
     Role.UNIT_STAFF: "责任单位经办人",
     Role.UNIT_HEAD: "责任单位负责人",
     Role.SUPERVISOR: "督察整改办",
@@ -33,7 +36,7 @@ ROLE_LABELS = {
     Role.ADMIN: "系统管理员",
 }
 
-STATE_LABELS = {
+STATE_LABELS: dict[str, str] = {
     State.IN_PROGRESS: "整改中",
     State.BASICALLY_DONE: "基本完成",
     State.SUBMITTED: "待验收",
@@ -43,7 +46,7 @@ STATE_LABELS = {
 # A merged issue shows this before its state (合并整改·整改中).
 MERGED_LABEL = "合并整改"
 
-ACTION_LABELS = {
+ACTION_LABELS: dict[str, str] = {
     Action.SUBMIT: "提交销号申请",
     Action.VERIFY: "验收通过",
     Action.APPROVE: "批准销号",
@@ -55,7 +58,7 @@ ACTION_LABELS = {
 
 # The supervision flag (挂牌督办) and the ladder's rungs, the monthly cycle's steps and the unit order.
 SUPERVISED_LABEL = "挂牌督办"
-ESCALATION_LABELS = {
+ESCALATION_LABELS: dict[str, str] = {
     EscalationKind.DUE_SOON: "临期提醒",
     EscalationKind.OVERDUE: "逾期通知",
     EscalationKind.SUPERVISION_ORDER: SUPERVISED_LABEL,
@@ -66,8 +69,8 @@ ESCALATION_LABELS = {
 }
 
 # Timeline entries (流转记录): the actions, and what else happened to an issue.
-EVENT_LABELS = {
-    **{EventKind(action.value): label for action, label in ACTION_LABELS.items()},
+EVENT_LABELS: dict[str, str] = {
+    **{EventKind(action): label for action, label in ACTION_LABELS.items()},
     EventKind.CREATE: "登记问题",
     EventKind.EDIT: "修改问题",
     EventKind.DEADLINE: "调整整改时限",
@@ -77,30 +80,32 @@ EVENT_LABELS = {
     EventKind.MERGED_IN: "其他问题并入",
     EventKind.PUBLISH: "公示",
     EventKind.UNPUBLISH: "取消公示",
-    **{EventKind(kind.value): label for kind, label in ESCALATION_LABELS.items()
+    **{EventKind(kind): label for kind, label in ESCALATION_LABELS.items()
        if kind != EscalationKind.UNIT_SUPERVISION},
 }
 
-CATEGORY_LABELS = {
+CATEGORY_LABELS: dict[str, str] = {
     Category.FEEDBACK: "反馈问题",
     Category.KEY_CONCERN: "重点关注问题",
     Category.PETITION: "交办信访件",
     Category.SELF_FOUND: "自查问题",
 }
-RECTIFY_TYPE_LABELS = {
+RECTIFY_TYPE_LABELS: dict[str, str] = {
     RectifyType.IMMEDIATE: "立行立改",
     RectifyType.DEADLINE: "限期整改",
     RectifyType.LONG_TERM: "长期坚持",
 }
-LEVEL_LABELS = {RoundLevel.CENTRAL: "中央", RoundLevel.PROVINCIAL: "省级", RoundLevel.MUNICIPAL: "市级"}
-ROUND_KIND_LABELS = {RoundKind.REGULAR: "例行督察", RoundKind.LOOK_BACK: "回头看", RoundKind.SPECIAL: "专项督察"}
-LIGHT_LABELS = {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯"}
-DAY_MODE_LABELS = {DayMode.CALENDAR: "自然日", DayMode.WORKING: "工作日"}
-DIGEST_LABELS = {DigestFrequency.DAILY: "每天", DigestFrequency.WEEKLY: "每周一", DigestFrequency.NONE: "不接收"}
+LEVEL_LABELS: dict[str, str] = {RoundLevel.CENTRAL: "中央", RoundLevel.PROVINCIAL: "省级", RoundLevel.MUNICIPAL: "市级"}
+ROUND_KIND_LABELS: dict[str, str] = {RoundKind.REGULAR: "例行督察", RoundKind.LOOK_BACK: "回头看",
+                                     RoundKind.SPECIAL: "专项督察"}
+LIGHT_LABELS: dict[str, str] = {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯"}
+DAY_MODE_LABELS: dict[str, str] = {DayMode.CALENDAR: "自然日", DayMode.WORKING: "工作日"}
+DIGEST_LABELS: dict[str, str] = {DigestFrequency.DAILY: "每天", DigestFrequency.WEEKLY: "每周一",
+                                 DigestFrequency.NONE: "不接收"}
 
-MAIL_STATUS_LABELS = {MailStatus.PENDING: "待发送", MailStatus.SENDING: "发送中", MailStatus.SENT: "已发送",
-                      MailStatus.FAILED: "发送失败"}
-ACTION_MAIL_LABELS = {ActionMail.IMMEDIATE: "立即发送邮件", ActionMail.DIGEST: "并入每日摘要邮件"}
+MAIL_STATUS_LABELS: dict[str, str] = {MailStatus.PENDING: "待发送", MailStatus.SENDING: "发送中",
+                                      MailStatus.SENT: "已发送", MailStatus.FAILED: "发送失败"}
+ACTION_MAIL_LABELS: dict[str, str] = {ActionMail.IMMEDIATE: "立即发送邮件", ActionMail.DIGEST: "并入每日摘要邮件"}
 
 # What a mail or notice is about: the escalations, the digest, and the notices of workflow actions.
 MAIL_KIND_LABELS: dict[str, str] = {
@@ -115,17 +120,18 @@ MAIL_KIND_LABELS: dict[str, str] = {
     NoticeKind.ACTION_DIGEST: "办理通知汇总",
 }
 
-TASK_STATE_LABELS = {TaskState.QUEUED: "排队中", TaskState.RUNNING: "进行中", TaskState.DONE: "已完成",
-                     TaskState.FAILED: "失败"}
+TASK_STATE_LABELS: dict[str, str] = {TaskState.QUEUED: "排队中", TaskState.RUNNING: "进行中", TaskState.DONE: "已完成",
+                                     TaskState.FAILED: "失败"}
 
 
 def label(value: object, kind: str) -> str:
     """The label of `value` in the vocabulary `kind` ("state", "role", ...); the value itself if unknown."""
-    table = VOCABULARIES.get(kind, {})
-    return table.get(value, "" if value is None else str(value))  # type: ignore[call-overload]
+    # Any value may be asked for (an enum member, a code read from the database, None).
+    table: Mapping[Any, str] = VOCABULARIES.get(kind, {})
+    return table.get(value, "" if value is None else str(value))
 
 
-VOCABULARIES: dict[str, dict] = {
+VOCABULARIES: dict[str, dict[str, str]] = {
     "role": ROLE_LABELS,
     "state": STATE_LABELS,
     "action": ACTION_LABELS,
@@ -145,7 +151,7 @@ VOCABULARIES: dict[str, dict] = {
 }
 
 # The issues' yes/no figures (tracker.issues.figures), as pages and list filters name them.
-FIGURE_LABELS = {
+FIGURE_LABELS: dict[str, str] = {
     "overdue": "逾期",
     "due_soon": "临期",
     "lagging": "进度滞后",
@@ -158,7 +164,7 @@ FIGURE_LABELS = {
 }
 
 # An issue's fields, as an edit's timeline entry names them (old → new).
-ISSUE_FIELD_LABELS = {
+ISSUE_FIELD_LABELS: dict[str, str] = {
     "round_id": "督察轮次",
     "code": "问题编号",
     "title": "问题标题",
