@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 
 # The ladder's kinds and their labels, in rising severity: a later rung may not be milder.
-KINDS = {kind: ESCALATION_LABELS[kind] for kind in LADDER_KINDS}
-SEVERITY = {kind: rank for rank, kind in enumerate(KINDS)}
+KINDS: dict[str, str] = {kind: ESCALATION_LABELS[kind] for kind in LADDER_KINDS}
+SEVERITY: dict[str, int] = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
 # Who a ladder level can go to.
