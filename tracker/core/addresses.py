@@ -9,13 +9,13 @@ from tracker.core.errors import Refusal
 
 def checked_email(value: Any, field: str = "email") -> Optional[str]:
     """The address typed, trimmed; None when blank; refused (on `field`) unless mail can be sent to it."""
-    value = str(value or "").strip()
-    if not value:
+    text = str(value or "").strip()
+    if not text:
         return None
     # The mail code's own rule: an address stored here must be one mail can be sent to.
-    if len(value) > 200 or not valid_address(value):
-        raise Refusal("invalid", f"邮箱地址「{value}」格式不正确。", field)
-    return value
+    if len(text) > 200 or not valid_address(text):
+        raise Refusal("invalid", f"邮箱地址「{text}」格式不正确。", field)
+    return text
 
 
 # Strict enough for a header: dot-atom local part and a dotted domain of letters, digits, hyphens.
@@ -27,7 +27,9 @@ _ADDR = re.compile(
 
 def valid_address(addr: Optional[str]) -> bool:
     """Whether `addr` is a plain address that is safe to put in a header."""
-    return bool(addr) and len(addr) <= 254 and _ADDR.match(addr) is not None
+    if not addr:
+        return False
+    return len(addr) <= 254 and _ADDR.match(addr) is not None
 
 
 def normalize_address(addr: Optional[str]) -> Optional[str]:

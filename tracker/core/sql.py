@@ -3,18 +3,21 @@
 type of an enum stored as a checked string."""
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.functions import FunctionElement
 
 from tracker.core.extensions import DbSession
 
 
-class days_between(FunctionElement):
+class days_between(FunctionElement[int]):
     """Whole days from the first date to the second, as an integer."""
 
     type = Integer()
@@ -23,13 +26,13 @@ class days_between(FunctionElement):
 
 
 @compiles(days_between)
-def _days_between_default(element, compiler, **kw):
+def _days_between_default(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = list(element.clauses)
     return f"({compiler.process(end, **kw)} - {compiler.process(start, **kw)})"
 
 
 @compiles(days_between, "sqlite")
-def _days_between_sqlite(element, compiler, **kw):
+def _days_between_sqlite(element: days_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = list(element.clauses)
     return (
         f"CAST(julianday({compiler.process(end, **kw)}) - "
@@ -37,7 +40,7 @@ def _days_between_sqlite(element, compiler, **kw):
     )
 
 
-class local_date_of(FunctionElement):
+class local_date_of(FunctionElement[date]):
     """The calendar date of a naive UTC timestamp shifted by a whole number of hours."""
 
     type = Date()
@@ -46,18 +49,18 @@ class local_date_of(FunctionElement):
 
 
 @compiles(local_date_of)
-def _local_date_default(element, compiler, **kw):
+def _local_date_default(element: local_date_of, compiler: SQLCompiler, **kw: Any) -> str:
     moment, hours = list(element.clauses)
     return f"CAST({compiler.process(moment, **kw)} + make_interval(hours => {compiler.process(hours, **kw)}) AS DATE)"
 
 
 @compiles(local_date_of, "sqlite")
-def _local_date_sqlite(element, compiler, **kw):
+def _local_date_sqlite(element: local_date_of, compiler: SQLCompiler, **kw: Any) -> str:
     moment, hours = list(element.clauses)
     return f"date({compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
 
 
-class local_month_of(FunctionElement):
+class local_month_of(FunctionElement[str]):
     """The calendar month ("YYYY-MM") of a naive UTC timestamp shifted by a whole number of hours."""
 
     type = String()
@@ -66,14 +69,14 @@ class local_month_of(FunctionElement):
 
 
 @compiles(local_month_of)
-def _local_month_default(element, compiler, **kw):
+def _local_month_default(element: local_month_of, compiler: SQLCompiler, **kw: Any) -> str:
     moment, hours = list(element.clauses)
     return (f"to_char({compiler.process(moment, **kw)} + make_interval(hours => {compiler.process(hours, **kw)}), "
             f"'YYYY-MM')")
 
 
 @compiles(local_month_of, "sqlite")
-def _local_month_sqlite(element, compiler, **kw):
+def _local_month_sqlite(element: local_month_of, compiler: SQLCompiler, **kw: Any) -> str:
     moment, hours = list(element.clauses)
     return f"strftime('%Y-%m', {compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
 
@@ -85,13 +88,15 @@ def string_enum(enum_class: type[StrEnum], name: str, length: int = 20) -> sa.En
                    length=length, create_constraint=True, validate_strings=True, name=name)
 
 
-def insert_ignore(session: DbSession, model: Any):
+def insert_ignore(session: DbSession, model: Any) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING for the session's database (SQLite or PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the tracker runs on these two
-        raise NotImplementedError(f"insert-or-ignore is not implemented for {dialect}")
-    return insert(model).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(model).on_conflict_do_nothing()
+    raise NotImplementedError(f"insert-or-ignore is not implemented for {dialect}")  # pragma: no cover

@@ -223,7 +223,7 @@ def job_json(job: BackgroundJob, now: datetime, download_url: Optional[str],
         "kind": job.kind,
         "kind_label": kind_label(job.kind),
         "state": state,
-        "state_label": STATE_LABELS.get(state, state),  # type: ignore[call-overload]
+        "state_label": STATE_LABELS.get(state, state),
         "done": count,
         "total": total,
         "percent": 100 if state == DONE else percent(count, total),

@@ -3,7 +3,7 @@ permissions module what the signed-in user may do (templates never name a role).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request, url_for
@@ -26,7 +26,14 @@ def ymd(value: Optional[date]) -> str:
     return value.isoformat() if value else ""
 
 
-def state_label(issue) -> str:
+class HasState(Protocol):
+    """An issue, or a row of one, as state_label reads it."""
+
+    @property
+    def state(self) -> str: ...
+
+
+def state_label(issue: HasState) -> str:
     """The state shown for an issue; a merged one says so."""
     label = labels.STATE_LABELS.get(issue.state, issue.state)
     if getattr(issue, "merged_into_id", None):
@@ -52,15 +59,17 @@ def can(what: str, subject: Any = None) -> bool:
     return permissions.can(current_user, what, subject)
 
 
-def url_with(**changes) -> str:
+def url_with(**changes: Any) -> str:
     """The current page's URL with some query arguments changed (for sorting and paging)."""
-    args = request.args.to_dict()
+    endpoint = request.endpoint
+    assert endpoint is not None, "url_with() needs a request matched to a view"
+    args: dict[str, Any] = request.args.to_dict()
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(endpoint, **(request.view_args or {}), **args)
 
 
 def init_app(app: Flask) -> None:

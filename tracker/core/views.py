@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, send_file, url_for
-from flask_login import current_user, login_required
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.core import clock
@@ -17,6 +18,7 @@ from tracker.core import tasks as jobs
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.models import BackgroundJob
+from tracker.core.web import login_required
 
 bp = Blueprint("background", __name__, url_prefix="/jobs")
 
@@ -55,7 +57,7 @@ def progress_text(done: int, total: int, kind: str = "") -> str:
 
 @bp.get("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """The user's recent jobs, newest first."""
     rows = [(job, status(job)) for job in jobs.recent_jobs(db.session, current_user)]
     return render_template("background/list.html", rows=rows)
@@ -63,7 +65,7 @@ def index():
 
 @bp.get("/<int:job_id>")
 @login_required
-def show(job_id: int):
+def show(job_id: int) -> ResponseReturnValue:
     """One job: its progress while it runs, then its download (export) or summary (import), or its error."""
     job = jobs.job_for(db.session, current_user, job_id)
     data = status(job)
@@ -74,7 +76,7 @@ def show(job_id: int):
 
 @bp.get("/<int:job_id>/status")
 @login_required
-def status_json(job_id: int):
+def status_json(job_id: int) -> ResponseReturnValue:
     """The job's state and progress as JSON, polled by static/jobs.js (same shape as GET /api/v1/jobs/<id>)."""
     job = jobs.job_for(db.session, current_user, job_id)
     response = jsonify(status(job))
@@ -84,7 +86,7 @@ def status_json(job_id: int):
 
 @bp.get("/<int:job_id>/download")
 @login_required
-def download(job_id: int):
+def download(job_id: int) -> ResponseReturnValue:
     """The finished export's file, as an attachment only."""
     return send_result(jobs.job_for(db.session, current_user, job_id))
 

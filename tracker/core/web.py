@@ -11,11 +11,12 @@ import logging
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Generic, Optional, TypeVar, Union
+from typing import IO, Any, Generic, Optional, TypeVar, Union
 from urllib.parse import quote
 
 from flask import Response, flash, request, send_file
 from flask_login import current_user
+from flask_login import login_required as _login_required
 from flask_wtf import FlaskForm
 
 from tracker.core.errors import Refusal
@@ -33,6 +34,14 @@ def undo_refused(refusal: Refusal) -> None:
 
 
 T = TypeVar("T")
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def login_required(view: View) -> View:
+    """Flask-Login's `login_required`, typed (Flask-Login ships no type information): the view keeps
+    its signature."""
+    checked: View = _login_required(view)
+    return checked
 
 
 @dataclass

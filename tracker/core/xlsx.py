@@ -23,7 +23,7 @@ def is_formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
-def xlsx_row(ws, values: Iterable[Any]) -> list[Any]:
+def xlsx_row(ws: Any, values: Iterable[Any]) -> list[Any]:
     """One write-only row: dates as yyyy-mm-dd, text that looks like a formula kept as a string cell
     with Excel's quote prefix (shown and read back unchanged, never calculated), the rest as is."""
     out: list[Any] = []
