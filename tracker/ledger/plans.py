@@ -185,7 +185,7 @@ def parse_units(content: str) -> tuple[list[str], list[str]]:
     prefix = _admin_prefix(named[0][0])
     if prefix:
         named = [(prefix + n if _takes_prefix(n) else n, r) for n, r in named]
-    names = []
+    names: list[tuple[str, str]] = []
     for name, role in named:  # a unit named twice counts once, at its first place
         if name not in [n for n, _ in names]:
             names.append((name, role))
@@ -251,9 +251,9 @@ def _units_at_end(norm: str) -> Optional[tuple[int, list[str], list[str], list[s
             if found:
                 return (start, *found)
         else:  # opening bracket lost: "…。责任单位:A、B)" or "…。A、B)"
-            found = _bare_tail(stripped[:-1])
-            if found:
-                start, lead, coop, notes = found
+            bare = _bare_tail(stripped[:-1])
+            if bare:
+                start, lead, coop, notes = bare
                 return start, lead, coop, [*notes, "缺少左括号"]
     # Closing bracket lost: "…(责任单位:A、B"
     open_at = stripped.rfind("(")
@@ -262,9 +262,9 @@ def _units_at_end(norm: str) -> Optional[tuple[int, list[str], list[str], list[s
         if found:
             lead, coop, notes = found
             return open_at, lead, coop, [*notes, "缺少右括号"]
-    found = _bare_tail(stripped)
-    if found:
-        start, lead, coop, notes = found
+    bare = _bare_tail(stripped)
+    if bare:
+        start, lead, coop, notes = bare
         return start, lead, coop, [*notes, "缺少括号"]
     return None
 
