@@ -204,9 +204,11 @@ def dispatch(
         rows = claim(session, now, mc.batch_size)
         if not rows:
             break
+        error: Optional[str]
         if setup_error is None:
+            assert settings is not None  # parsed: there was no setup error
             try:
-                smtp = connect(settings)  # type: ignore[arg-type]
+                smtp = connect(settings)
             except Exception as exc:
                 error = _error_text(exc)
             else:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from tracker.accounts.models import User
 from tracker.core.errors import Refusal
@@ -45,8 +45,9 @@ def mark_read(session: DbSession, user: User, notice_id: int, now: datetime) -> 
 
 def mark_all_read(session: DbSession, user: User, now: datetime) -> int:
     """Mark all the user's notices read; return how many were unread."""
-    result = session.execute(update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
-                             .values(read_at=now))
+    # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
+    result = cast(CursorResult[Any], session.execute(
+        update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None)).values(read_at=now)))
     return int(result.rowcount or 0)
 
 

@@ -11,9 +11,9 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select
 
 from tracker.accounts.models import User
 from tracker.core import permissions
@@ -135,10 +135,10 @@ def queue(session: DbSession, mails: Iterable[Mail], notices: Iterable[NoticeDra
     notice_rows = []
     seen_notices: set[tuple[int, str, str]] = set()
     for n in notices:
-        key = (n.user_id, n.kind, n.ref)
-        if key in seen_notices:
+        notice_key = (n.user_id, n.kind, n.ref)
+        if notice_key in seen_notices:
             continue
-        seen_notices.add(key)
+        seen_notices.add(notice_key)
         notice_rows.append({
             "user_id": n.user_id, "kind": n.kind, "ref": n.ref, "title": clean_header(n.title, 300),
             "body": n.body, "link": n.link, "issue_id": n.issue_id, "created_at": now, "read_at": None,
@@ -156,7 +156,7 @@ def _require_admin(actor: Optional[User]) -> None:
 def status_counts(session: DbSession, actor: Optional[User]) -> dict[str, int]:
     """How many mails are in each status (one grouped query)."""
     _require_admin(actor)
-    counts = {status: 0 for status in STATUS_LABELS}
+    counts: dict[str, int] = {status: 0 for status in STATUS_LABELS}
     for status, count in session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)):
         counts[status] = int(count)
     return counts
@@ -204,9 +204,10 @@ def retry_failed(session: DbSession, actor: Optional[User], now: datetime, confi
     _require_admin(actor)
     from sqlalchemy import update
 
-    result = session.execute(
+    # An UPDATE's result is a CursorResult (Session.execute is typed for any statement).
+    result = cast(CursorResult[Any], session.execute(
         update(Outbox).where(Outbox.status == FAILED).values(
             status=PENDING, next_attempt_at=now, give_up_at=now + config.max_age,
             claim_token=None, claimed_at=None)
-    )
+    ))
     return int(result.rowcount or 0)

@@ -74,4 +74,8 @@ def latest_mail_error(session: DbSession, actor: User) -> Optional[MailError]:
         .where(Outbox.status != SENT, Outbox.last_error.is_not(None))
         .order_by(Outbox.id.desc()).limit(1)
     ).first()
-    return MailError(row[0], row[1], row[2]) if row else None
+    if not row:
+        return None
+    error, outbox_id, next_attempt_at = row
+    assert error is not None  # the query keeps only mails with an error
+    return MailError(error, outbox_id, next_attempt_at)

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from tracker.accounts.models import User
 from tracker.core import events, workflow
@@ -49,7 +49,7 @@ class Person:
     action_mail: str
 
 
-def _people(session: DbSession, *conditions: object) -> list[Person]:
+def _people(session: DbSession, *conditions: ColumnElement[bool]) -> list[Person]:
     """Active users matching `conditions`, with their mail preference (one query)."""
     rows = session.execute(
         select(User.id, User.username, User.display_name, User.email, UserPref.action_mail)
@@ -124,7 +124,7 @@ def _who(session: DbSession, actor_id: Optional[int]) -> str:
     actor = session.get(User, actor_id) if actor_id is not None else None
     if actor is None:
         return "系统"
-    return f"{actor.name}({ROLE_LABELS.get(actor.role, actor.role)})"  # type: ignore[call-overload]
+    return f"{actor.name}({ROLE_LABELS.get(actor.role, actor.role)})"
 
 
 def tell(session: DbSession, people: list[Person], *, kind: NoticeKind, ref: str, issue: Issue,
