@@ -71,11 +71,11 @@ def show_refusal(form: Optional[FlaskForm], refusal: Refusal, fields: Mapping[st
 
 
 def attempt(call: Callable[[], T], *, form: Optional[FlaskForm] = None,
-            done: Union[str, Callable[[T], str], None] = None, fields: Mapping[str, str] = {}) -> Outcome[T]:
+            done: Union[str, Callable[[T], Optional[str]], None] = None, fields: Mapping[str, str] = {}) -> Outcome[T]:
     """The glue of every form view: validate `form` (when given), run `call` (one service call), commit,
-    and flash `done` (a message, or a function of the result). A refusal is undone, logged and shown
-    (`show_refusal`); nothing is committed. The view then redirects when done, or renders again with
-    `outcome.status`."""
+    and flash `done` (a message, or a function of the result; none when it gives none). A refusal is
+    undone, logged and shown (`show_refusal`); nothing is committed. The view then redirects when done,
+    or renders again with `outcome.status`."""
     if form is not None and not form.validate_on_submit():
         return Outcome(False, status=422)
     try:

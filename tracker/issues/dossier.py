@@ -172,7 +172,7 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
             .where(Issue.merged_into_id == issue.id).order_by(Issue.code)
         ).all()
     ]
-    merged_into_visible = bool(issue.merged_into) and can_see(session, user, issue.merged_into)
+    merged_into_visible = issue.merged_into is not None and can_see(session, user, issue.merged_into)
     relation = unit_relation(session, user, issue)
     # The workflow's view from the rows just loaded, rather than counting them again.
     sit = issue_svc.situation_of(issue, relation, len(attachments), len(all_reports), len(merged_in))
@@ -182,7 +182,7 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
     candidates: list[tuple[int, str, str]] = []
     if any(a.action == workflow.MERGE and a.allowed for a in actions):
         # Open, unmerged issues of the same round first; others can be given by code.
-        candidates = [tuple(r) for r in session.execute(
+        candidates = [(i, c, t) for i, c, t in session.execute(
             select(Issue.id, Issue.code, Issue.title)
             .where(Issue.id != issue.id, Issue.merged_into_id.is_(None),
                    Issue.state.in_(enums.OPEN_STATES), Issue.round_id == issue.round_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -191,7 +191,12 @@ def transition(
     target_sit = None
     code = (target_code or "").strip()
     if action == workflow.MERGE and (code or target_issue_id is not None):
-        found = Issue.code == code if code else Issue.id == int(target_issue_id)
+        found: ColumnElement[bool]
+        if code:
+            found = Issue.code == code
+        else:
+            assert target_issue_id is not None  # no code typed: the id was given
+            found = Issue.id == int(target_issue_id)
         target = session.scalar(select(Issue).where(found, visible_issues(actor)))
         if target is None:
             raise Refusal("invalid", f"目标问题编号「{code}」不存在。" if code else "目标问题不存在。",
@@ -378,8 +383,9 @@ def _apply_fields(session: DbSession, issue: Issue, data: dict, creating: bool, 
         setattr(issue, name, value or (None if name in ("domain", "responsible_leader", "responsible_person") else ""))
 
     if creating or "round_id" in data:
+        round_id = data.get("round_id")
         try:
-            round_ = session.get(Round, int(data.get("round_id")))
+            round_ = session.get(Round, int(round_id)) if round_id is not None else None
         except (TypeError, ValueError):
             round_ = None
         if round_ is None:

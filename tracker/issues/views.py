@@ -215,7 +215,9 @@ def _flash_form_errors(form) -> None:
 def _again(issue_id: int, status: int):
     """The issue page again, with the reasons on top and what the user typed still in its form."""
     issue = dossier.load_issue(db.session, current_user, issue_id)
-    posted = {**request.form.to_dict(), "for": request.form.get("action") or request.endpoint.rsplit(".", 1)[-1]}
+    endpoint = request.endpoint
+    assert endpoint is not None  # a request routed to this view
+    posted = {**request.form.to_dict(), "for": request.form.get("action") or endpoint.rsplit(".", 1)[-1]}
     return render_template("issues/detail.html", posted=posted,
                            **dossier.as_context(dossier.build(db.session, current_user, issue))), status
 
@@ -283,6 +285,7 @@ def transition(issue_id: int):
                              target_code=form.target_code.data)
         if action == workflow.MERGE and issue.merged_into_id is not None:
             target = db.session.get(Issue, issue.merged_into_id)  # in the identity map already
+            assert target is not None
             return f"已与问题 {target.code} 合并整改。"
         return SUCCESS[action]
 
