@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
@@ -79,7 +79,7 @@ class RoundStats:
         return round(100.0 * self.closed / self.total, 1) if self.total else 0.0
 
 
-def _flag(condition) -> object:
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     """1 where the condition holds, else 0: summed to count within a GROUP BY."""
     return case((condition, 1), else_=0)
 

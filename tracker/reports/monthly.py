@@ -446,22 +446,25 @@ def write_xlsx(session: DbSession, user: User, start: date, today: date, config:
     ws.append([])
     ws.append(_header(ws, SUMMARY_COLUMNS))
     for r in report.rounds:
+        assert r.round is not None  # only the total is of no round
         ws.append(xlsx_row(ws, _summary_row(r.round.name, r)))
     ws.append(xlsx_row(ws, _summary_row("合计", report.total)))
     ws.append([])
     ws.append(xlsx_row(ws, [f"总体:{report.total.sentence()}"]))
     for r in report.rounds:
+        assert r.round is not None
         ws.append(xlsx_row(ws, [f"{r.round.name}:{r.sentence()}"]))
 
     ws = _sheet(wb, "本月销号", CLOSED_COLUMNS, (6, 16, 50, 24, 12))
     ws.append(_header(ws, CLOSED_COLUMNS))
-    for n, row in enumerate(closed_rows(session, user, start, config, limit=None), 1):
-        ws.append(xlsx_row(ws, [n, row.code, row.title, row.lead_unit, row.closed_on]))
+    for n, closed in enumerate(closed_rows(session, user, start, config, limit=None), 1):
+        ws.append(xlsx_row(ws, [n, closed.code, closed.title, closed.lead_unit, closed.closed_on]))
 
     ws = _sheet(wb, "逾期问题", OVERDUE_COLUMNS, (6, 16, 50, 24, 12, 10))
     ws.append(_header(ws, OVERDUE_COLUMNS))
-    for n, row in enumerate(overdue_rows(session, user, report.as_of, config, limit=None), 1):
-        ws.append(xlsx_row(ws, [n, row.code, row.title, row.lead_unit, row.deadline, row.days_overdue]))
+    for n, overdue in enumerate(overdue_rows(session, user, report.as_of, config, limit=None), 1):
+        ws.append(xlsx_row(ws, [n, overdue.code, overdue.title, overdue.lead_unit, overdue.deadline,
+                                overdue.days_overdue]))
 
     ws = _sheet(wb, "报送情况", REPORTING_COLUMNS, (6, 30, 14, 12))
     ws.append(xlsx_row(ws, [f"{report.month} 月度进展报送截止日:{report.reports_due:%Y-%m-%d}"
