@@ -11,10 +11,10 @@ import logging
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Generic, Optional, TypeVar, Union
+from typing import IO, TYPE_CHECKING, Any, Generic, Optional, TypeVar, Union, cast
 from urllib.parse import quote
 
-from flask import Response, flash, request, send_file
+from flask import Flask, Response, current_app, flash, request, send_file
 from flask_login import current_user
 from flask_login import login_required as _login_required
 from flask_wtf import FlaskForm
@@ -22,7 +22,16 @@ from flask_wtf import FlaskForm
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 
+if TYPE_CHECKING:
+    from werkzeug.local import LocalProxy
+
 log = logging.getLogger("tracker.refused")
+
+
+def app_object() -> Flask:
+    """The application behind the `current_app` proxy, to hand to a thread or a scheduler. (Flask types
+    the proxy as the application itself, which hides the proxy's `_get_current_object`.)"""
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()
 
 
 def undo_refused(refusal: Refusal) -> None:

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from tracker.core import clock
 from tracker.core.extensions import db
+from tracker.core.web import app_object
 
 
 def _parse_day(_ctx, _param, value):
@@ -59,4 +60,4 @@ def register_cli(app: Flask) -> None:
         """Run the scheduler (daily jobs at the set time, mail every minute) until stopped."""
         from tracker.escalation.scheduler import run_scheduler
 
-        run_scheduler(current_app._get_current_object())
+        run_scheduler(app_object())

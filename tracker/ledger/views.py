@@ -39,7 +39,7 @@ from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.views import start
-from tracker.core.web import attachment_headers, attempt, send_workbook, undo_refused
+from tracker.core.web import app_object, attachment_headers, attempt, send_workbook, undo_refused
 from tracker.issues.filters import parse_list_args
 from tracker.issues.forms import choices
 from tracker.ledger import export as ledger
@@ -77,7 +77,7 @@ def _export(fmt: str) -> Response:
     if tasks.runs_in_background(ledger_tasks.EXPORT, total, config):
         job = ledger_tasks.create_export_job(db.session, current_user, clock.now(), fmt, args.filters,
                                                 args.sort, today, total)
-        start(current_app._get_current_object(), job)
+        start(app_object(), job)
         return redirect(url_for("background.show", job_id=job.id))
     rows = ledger.ledger_rows(db.session, current_user, today, config, args.filters, sort=args.sort)
     return xlsx_response(rows, today) if fmt == "xlsx" else csv_response(rows, today)
@@ -163,7 +163,7 @@ def import_preview(sha256: str):
         return _render_preview(sha256, round_id, page)
     job, new = ledger_tasks.preview_job(db.session, current_user, clock.now(), upload_dir, sha256, round_id)
     if new:
-        start(current_app._get_current_object(), job)
+        start(app_object(), job)
     elif job.state == tasks.DONE:
         return _render_preview(sha256, round_id, ledger_tasks.stored_preview(job), job)
     return redirect(url_for("background.show", job_id=job.id))
@@ -203,7 +203,7 @@ def _import_in_background(sha256: str, round_id: Optional[int], rows: int):
                                                              current_app.config["UPLOAD_DIR"], sha256, round_id, rows))
     if not outcome.done or outcome.result is None:
         return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
-    start(current_app._get_current_object(), outcome.result)
+    start(app_object(), outcome.result)
     return redirect(url_for("background.show", job_id=outcome.result.id))
 
 
