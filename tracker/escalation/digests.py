@@ -8,6 +8,8 @@ no digest; a unit's own address gets it daily. The dedupe key carries the day.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 from sqlalchemy import and_, case, func, or_, select
 
 from tracker.core.enums import UNIT_ROLES, NoticeKind
@@ -70,15 +72,16 @@ def action_digests(ctx: RunContext) -> int:
     """
     session = ctx.session
     waiting = pending_lines(session)
-    todo = [(ctx.directory.user(uid), lines) for uid, lines in sorted(waiting.items())]
-    todo = [(who, lines) for who, lines in todo
+    users = [(ctx.directory.user(uid), lines) for uid, lines in sorted(waiting.items())]
+    todo = [(who, lines) for who, lines in users
             if who is not None and who.email and wants_digest(who.digest, ctx.today)]
     day = f"{ctx.today:%Y-%m-%d}"
     built = 0
     for start in range(0, len(todo), UNITS_PER_COMMIT):
         chunk = todo[start:start + UNITS_PER_COMMIT]
         ids = {line.issue_id for _who, lines in chunk for line in lines if line.issue_id is not None}
-        codes = dict(session.execute(select(Issue.id, Issue.code).where(Issue.id.in_(ids))).all()) if ids else {}
+        codes: dict[Optional[int], str] = (
+            dict(session.execute(select(Issue.id, Issue.code).where(Issue.id.in_(ids))).all()) if ids else {})
         for who, lines in chunk:
             items = [MailItem(code=codes.get(line.issue_id, "查看"), title=line.text,
                               link=ctx.mail.base_url + (line.link or "/notices/")) for line in lines]

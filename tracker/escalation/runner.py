@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tracker.core.clock import local_date, utcnow
@@ -136,7 +137,9 @@ def run_jobs(session: DbSession, today: date, config: Mapping[str, Any], now: Op
     if not use_lease:
         return run_day(session, today, config, now=now, dispatch_mail=dispatch_mail)
     session.commit()
-    with leader_lease(session.get_bind(), DAILY) as lease:
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)  # the app's sessions are bound to its engine, never to one connection
+    with leader_lease(engine, DAILY) as lease:
         if lease is None:
             return RunReport(today=today, ran=False)
         return run_day(session, today, config, now=now, heartbeat=lease.renew, dispatch_mail=dispatch_mail)
