@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import IO, Any, Optional, TypedDict
 
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
@@ -634,7 +634,14 @@ def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int 
     return sha256
 
 
-def limits(config: Any) -> dict[str, int]:
+class ImportLimits(TypedDict):
+    """The size limits of an import, as keyword arguments of `read_kept` and `read_ledger`."""
+
+    max_bytes: int
+    max_rows: int
+
+
+def limits(config: Any) -> ImportLimits:
     """The size limits of an import from the app's config: max_bytes and max_rows."""
     return {"max_bytes": int(config["MAX_UPLOAD_BYTES"]),
             "max_rows": int(config.get("LEDGER_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))}

@@ -107,7 +107,9 @@ def preview_job(session: DbSession, actor: User, now: datetime, upload_dir: str,
 
 def stored_preview(job: BackgroundJob) -> ledger_import.PreviewPage:
     """The preview page kept by a finished preview job."""
-    return ledger_import.PreviewPage.from_json(tasks.summary(job)["preview"])
+    data = tasks.summary(job)
+    assert data is not None  # a finished preview job keeps its page
+    return ledger_import.PreviewPage.from_json(data["preview"])
 
 
 def brief_preview(data: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:

@@ -12,7 +12,7 @@ Work larger than the configured limits leaves the request for a background task
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Optional
 
@@ -27,6 +27,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -66,7 +67,7 @@ def csv_response(rows: Iterable[list[Any]], today: date) -> Response:
     return attachment_headers(response, ledger.filename(today, "csv"), f"ledger-{today.isoformat()}.csv")
 
 
-def _export(fmt: str) -> Response:
+def _export(fmt: str) -> ResponseReturnValue:
     """Stream the ledger of the list's filters and sort, or start a background job when it is large."""
     rounds = list(db.session.scalars(select(Round)))
     units = list(db.session.scalars(select(Unit)))
@@ -85,14 +86,14 @@ def _export(fmt: str) -> Response:
 
 @bp.get("/export.xlsx")
 @login_required
-def export_xlsx():
+def export_xlsx() -> ResponseReturnValue:
     """The issue list as an Excel ledger (整改台账); a large one as a background job."""
     return _export("xlsx")
 
 
 @bp.get("/export.csv")
 @login_required
-def export_csv():
+def export_csv() -> ResponseReturnValue:
     """The issue list as a CSV ledger (UTF-8 with BOM, for Excel); a large one as a background job."""
     return _export("csv")
 
@@ -121,7 +122,7 @@ def _round_arg(value: Optional[str]) -> Optional[int]:
     return int(value) if value.isdigit() else None
 
 
-def _limits() -> dict:
+def _limits() -> ledger_import.ImportLimits:
     return ledger_import.limits(current_app.config)
 
 
@@ -268,7 +269,7 @@ def _round_choices() -> list[tuple[str, str]]:
     return choices((str(r.id), r.name) for r in rounds)
 
 
-def _unit_choices(name: str, units: list[tuple[str, str]]) -> list:
+def _unit_choices(name: str, units: Sequence[tuple[str, str]]) -> list:
     """A mapping entry's options: none chosen, a new unit with the plan's name, then every unit."""
     return choices([("", "(请选择)"), (plan_import.NEW_UNIT, f"新建单位「{name}」")] +
                    [(c, f"{n}({c})") for c, n in units])
@@ -346,7 +347,8 @@ def import_plan():
         "plan_title": plan.title or "",
         "rows": [{"include": True, "number": r.number, "code": r.code, "title": r.title, "text": r.text,
                   "lead_unit": r.lead_unit, "cooperating_units": "、".join(r.cooperating_units),
-                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "",
+                  "deadline": r.deadline.isoformat() if isinstance(r.deadline, date) else (r.deadline or ""),
+                  "deadline_text": r.deadline_text or "",
                   "rectify_type": r.rectify_type,
                   "notes": ";".join(r.notes)}
                  for r in rows],
