@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -381,7 +381,9 @@ class _Demo:
 
     def _touch(self, issue: Issue) -> None:
         # The ORM's onupdate stamped the real time; the demo's last change is its last event.
-        issue.updated_at = self.s.scalar(select(func.max(Event.at)).where(Event.issue_id == issue.id))
+        last_event = self.s.scalar(select(func.max(Event.at)).where(Event.issue_id == issue.id))
+        assert last_event is not None  # every change the demo makes writes an event
+        issue.updated_at = last_event
         self.s.flush()
 
     def _closed(self, spec: dict, rng: random.Random) -> Issue:
@@ -450,7 +452,9 @@ class _Demo:
     def _open(self, spec: dict, rng: random.Random, create: bool) -> Issue:
         """Create an open issue with a few months of reports up to where its scenario acts next."""
         if not create:
-            return self.s.scalar(select(Issue).where(Issue.code == spec["code"]))
+            issue = self.s.scalar(select(Issue).where(Issue.code == spec["code"]))
+            assert issue is not None  # not to be played: an earlier load made it
+            return issue
         sc = spec["scenario"]
         assigned, deadline = self._dates(sc)
         issue = self._create(spec, assigned, deadline)
@@ -677,7 +681,7 @@ def load_synthetic(session: DbSession, n: int, echo: Echo, now: datetime, today:
     start = int(top[len(SYN_ISSUE_PREFIX):]) + 1 if top else 1
     started = time.perf_counter()
     units = _syn_units(session, now)
-    ctx = {
+    ctx: dict[str, Any] = {
         "today": today,
         "units": units,
         "rounds": session.execute(select(Round.id, Round.feedback_date).order_by(Round.id)).all(),
@@ -697,7 +701,9 @@ def load_synthetic(session: DbSession, n: int, echo: Echo, now: datetime, today:
             select(issues_t.c.code, issues_t.c.id)
             .where(issues_t.c.code.between(generated[0][0]["code"], generated[-1][0]["code"]))
         ).all())
-        coop, reports, events = [], [], []
+        coop: list[dict[str, Any]] = []
+        reports: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
         for (row, units_, reps, evs) in generated:
             issue_id = ids[row["code"]]
             coop.extend({"issue_id": issue_id, "unit_id": u} for u in units_)
@@ -748,7 +754,7 @@ def _counts(session: DbSession, today: date) -> dict:
     fig = figures(today, current_app.config.get("LAGGING_MARGIN", 20), current_app.config.get("DUE_SOON_DAYS", 7))
     # Grouped through a subquery: PostgreSQL will not match a GROUP BY expression carrying bound parameters.
     sub = select(fig.light.label("light")).subquery()
-    lights = dict(session.execute(select(sub.c.light, func.count()).group_by(sub.c.light)).all())
+    lights: dict[str, int] = dict(session.execute(select(sub.c.light, func.count()).group_by(sub.c.light)).all())
     return {
         "units": count(Unit),
         "users": count(User),
