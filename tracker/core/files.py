@@ -6,7 +6,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import filetype
 
@@ -76,7 +76,7 @@ def path_for(upload_dir: str, sha256: str) -> Path:
     return Path(upload_dir) / sha256[:2] / sha256
 
 
-def store(upload_dir: str, stream: BinaryIO, filename: str, max_bytes: int) -> StoredFile:
+def store(upload_dir: str, stream: IO[bytes], filename: str, max_bytes: int) -> StoredFile:
     """Check and store an upload; raise Refusal for a refused type or size."""
     name = safe_filename(filename or "")
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""

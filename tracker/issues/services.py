@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, BinaryIO, Optional
+from typing import IO, Any, Optional
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import joinedload
@@ -331,7 +331,7 @@ def add_evidence(
     now: datetime,
     issue: Issue,
     filename: str,
-    stream: BinaryIO,
+    stream: IO[bytes],
     upload_dir: str,
     max_bytes: int,
 ) -> Attachment:
