@@ -126,11 +126,13 @@ def import_plan(data: dict[str, Any]) -> Any:
         raise Refusal("invalid", "创建问题需要指定督察轮次 round_id。", "round_id")
     today = clock.today()
     prefix = plan_import.check_code_prefix(data.get("code_prefix") or plan_import.default_code_prefix(plan))
-    fallback = plan_import.read_date(data.get("default_deadline"), "default_deadline", "默认整改时限") or plan_import.default_deadline(plan, today)
+    fallback = (plan_import.read_date(data.get("default_deadline"), "default_deadline", "默认整改时限")
+                or plan_import.default_deadline(plan, today))
     rows = plan_import.draft_rows(plan, prefix, data["rectify_type"], fallback)
     options = plan_import.PlanOptions(
         round_id=data["round_id"], category=data["category"],
-        assigned_on=plan_import.read_date(data.get("assigned_on"), "assigned_on", "交办日期") or plan_import.default_assigned_on(plan, today),
+        assigned_on=(plan_import.read_date(data.get("assigned_on"), "assigned_on", "交办日期")
+                     or plan_import.default_assigned_on(plan, today)),
         plan_title=plan.title, unit_map=data["unit_map"])
     issues = plan_import.apply_plan(db.session, user, clock.now(), today, options, rows)
     db.session.commit()
