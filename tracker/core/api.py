@@ -306,9 +306,9 @@ def accepted(job: BackgroundJob) -> Response:
     return response
 
 
-# Documents the 202 answer of an operation that may hand its work to a background job.
 def accepted_response(description: str) -> dict[str, Any]:
-    """`alt_response` arguments for a 202 with the job and its Location."""
+    """`alt_response` arguments documenting the 202 of an operation that may hand its work to a
+    background job: the Job and its Location."""
     return {"schema": JobSchema, "description": description, "headers": {
         "Location": {"schema": {"type": "string"}, "description": "/api/v1/jobs/{job_id}"}}}
 

@@ -249,6 +249,8 @@ class Body(Schema):
     """
 
     class Meta:
+        """Unknown fields are ignored."""
+
         unknown = EXCLUDE
 
     @pre_load
@@ -262,6 +264,8 @@ class Query(Schema):
     """A query string: each argument stripped, an empty one absent, unknown ones ignored."""
 
     class Meta:
+        """Unknown arguments are ignored."""
+
         unknown = EXCLUDE
 
     @pre_load
@@ -279,6 +283,8 @@ class Multipart(Schema):
     """A multipart/form-data body: files, and form fields stripped (an empty one absent)."""
 
     class Meta:
+        """Unknown form fields are ignored."""
+
         unknown = EXCLUDE
 
     @pre_load
@@ -331,6 +337,8 @@ class Reply(Schema):
     """
 
     class Meta:
+        """See the class docstring."""
+
         unknown = EXCLUDE
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
