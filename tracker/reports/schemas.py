@@ -115,6 +115,9 @@ class UnitStatsSchema(Inline, Reply):
     overdue = fields.Integer(required=True)
     late_reports = fields.Integer(required=True, metadata={"description": "未按时报送次数"})
     escalations = fields.Integer(required=True, metadata={"description": "挂牌督办、约谈/通报次数"})
+    supervised = fields.Integer(required=True, metadata={"description": "挂牌督办的问题数"})
+    interviewed = fields.Integer(required=True, metadata={"description": "约谈/通报的问题数"})
+    extended = fields.Integer(required=True, metadata={"description": "延期的问题数(整改时限晚于最初确定的时限)"})
 
 
 class StatsSchema(Inline, Reply):
