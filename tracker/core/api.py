@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Iterable, NoReturn, Optional, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, TypeVar
 
 import flask_smorest
 from flask import Flask, Request, Response, current_app, g, jsonify, request, url_for
@@ -46,10 +47,10 @@ log = logging.getLogger("tracker.api")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
-_token_loader: Optional[Callable[[Session, str], Optional["User"]]] = None
+_token_loader: Optional[Callable[[Session, str], Optional[User]]] = None
 
 
-def token_loader(loader: Callable[[Session, str], Optional["User"]]) -> Callable[[Session, str], Optional["User"]]:
+def token_loader(loader: Callable[[Session, str], Optional[User]]) -> Callable[[Session, str], Optional[User]]:
     """Register how a bearer token finds its (active) user; used as a decorator by the accounts domain."""
     global _token_loader
     _token_loader = loader
@@ -116,7 +117,7 @@ def authenticate_request() -> Optional[tuple[Response, int]]:
     return None
 
 
-def current_api_user() -> "User":
+def current_api_user() -> User:
     """The user the request's bearer token belongs to (set by `authenticate_request`)."""
     user = g.get("api_user")
     if user is None:  # pragma: no cover - every non-public endpoint passed the check

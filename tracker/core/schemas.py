@@ -19,8 +19,9 @@ What the API has always accepted is kept exactly:
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
 
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load

@@ -6,8 +6,9 @@ blueprint's handler (tracker.core.api).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import select
@@ -19,9 +20,20 @@ from tracker.core.extensions import db
 from tracker.issues import services as issue_service
 from tracker.issues.models import Attachment, Event, Issue, ProgressReport
 from tracker.issues.queries import issue_row, search_issues
-from tracker.issues.schemas import (AttachmentSchema, EventListSchema, EvidenceUploadSchema, IssueCreateSchema,
-                                    IssueListQuerySchema, IssueListSchema, IssueOut, IssueQuery, IssueSchema,
-                                    ProgressCreateSchema, ProgressReportSchema, TransitionSchema)
+from tracker.issues.schemas import (
+    AttachmentSchema,
+    EventListSchema,
+    EvidenceUploadSchema,
+    IssueCreateSchema,
+    IssueListQuerySchema,
+    IssueListSchema,
+    IssueOut,
+    IssueQuery,
+    IssueSchema,
+    ProgressCreateSchema,
+    ProgressReportSchema,
+    TransitionSchema,
+)
 from tracker.units.models import Unit
 
 blp = ApiBlueprint("issues_api", __name__, tag="issues", description="问题、进展、佐证材料与办理")

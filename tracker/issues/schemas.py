@@ -2,16 +2,34 @@
 the day), its timeline, progress reports, evidence and workflow actions."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from marshmallow import ValidationError, fields, post_load, validates_schema
 from sqlalchemy import select
 
 from tracker.core import enums, labels, workflow
 from tracker.core.extensions import db
-from tracker.core.schemas import (DATE_META, Body, BoolArg, ChoiceArg, File, Inline, Int, IntArg, Multipart,
-                                  NamedField, Query, Reply, Str, StrList, TextArg, UtcDateTime, values)
+from tracker.core.schemas import (
+    DATE_META,
+    Body,
+    BoolArg,
+    ChoiceArg,
+    File,
+    Inline,
+    Int,
+    IntArg,
+    Multipart,
+    NamedField,
+    Query,
+    Reply,
+    Str,
+    StrList,
+    TextArg,
+    UtcDateTime,
+    values,
+)
 from tracker.issues.queries import IssueFilters, IssueRow
 from tracker.units.models import Unit
 

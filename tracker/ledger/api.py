@@ -24,8 +24,14 @@ from tracker.ledger import export as ledger
 from tracker.ledger import imports as ledger_import
 from tracker.ledger import plan_import
 from tracker.ledger import tasks as ledger_tasks
-from tracker.ledger.schemas import (ExportQuerySchema, LedgerResultSchema, LedgerUploadSchema, PlanCreatedSchema,
-                                    PlanImportSchema, PlanPreviewSchema)
+from tracker.ledger.schemas import (
+    ExportQuerySchema,
+    LedgerResultSchema,
+    LedgerUploadSchema,
+    PlanCreatedSchema,
+    PlanImportSchema,
+    PlanPreviewSchema,
+)
 from tracker.ledger.views import xlsx_response
 
 blp = ApiBlueprint("ledger_api", __name__, tag="imports", description="整改台账的导出与导入、整改方案的导入")

@@ -2,13 +2,28 @@
 plan import's request, preview and result."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from marshmallow import fields
 
 from tracker.core import labels
-from tracker.core.schemas import (DATE_META, Body, BodyField, File, Flag, FormFlag, FormInt, Inline, Int, IntArg,
-                                  Multipart, Reply, Str, values)
+from tracker.core.schemas import (
+    DATE_META,
+    Body,
+    BodyField,
+    File,
+    Flag,
+    FormFlag,
+    FormInt,
+    Inline,
+    Int,
+    IntArg,
+    Multipart,
+    Reply,
+    Str,
+    values,
+)
 from tracker.issues.schemas import MAX_PER_PAGE, IssueListQuerySchema
 from tracker.ledger import plan_import
 

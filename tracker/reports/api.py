@@ -12,9 +12,14 @@ from tracker.core.api import ApiBlueprint, current_api_user
 from tracker.core.extensions import db
 from tracker.reports import monthly as monthly_report
 from tracker.reports import scorecard, stats
-from tracker.reports.schemas import (MonthlyQuerySchema, MonthlyReportSchema, ScorecardSchema, StatsQuerySchema,
-                                     StatsSchema)
-from tracker.reports.schemas import parse_round_id  # noqa: F401  (the statistics pages import it from here)
+from tracker.reports.schemas import (
+    MonthlyQuerySchema,
+    MonthlyReportSchema,
+    ScorecardSchema,
+    StatsQuerySchema,
+    StatsSchema,
+    parse_round_id,  # noqa: F401  (the statistics pages import it from here)
+)
 
 blp = ApiBlueprint("reports_api", __name__, tag="stats", description="统计、单位考评与月度报告")
 

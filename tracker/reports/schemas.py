@@ -5,7 +5,8 @@ these schemas describe it for the document and are what the API answers through.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from marshmallow import ValidationError, fields
 
