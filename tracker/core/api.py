@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from tracker.core import clock, openapi
 from tracker.core import tasks as jobs
@@ -72,7 +73,7 @@ def public(view: View) -> View:
     """Mark an API view as answering without a token (signing in, the document); documented so."""
     wrapped = flask_smorest.Blueprint.doc(security=[])(view)
     wrapped.public_api = True  # read by `authenticate_request`
-    return wrapped  # type: ignore[return-value]
+    return wrapped
 
 
 def bearer_token() -> Optional[str]:
@@ -327,7 +328,7 @@ def get_job(job_id: int) -> tuple[dict[str, Any], dict[str, str]]:
 @bp.operation("downloadJob", "下载已完成的导出任务的文件(附件);仅发起人可下载", errors=(401, 404))
 @bp.response(200, FILE, content_type=MIMETYPES["xlsx"], description="导出的台账文件(附件)")
 @bp.alt_response(200, schema=FILE, content_type="text/csv", description="导出的台账文件(附件)", success=True)
-def download_job(job_id: int) -> Response:
+def download_job(job_id: int) -> WerkzeugResponse:
     """The finished export's file (attachment) of a job of the caller's."""
     return send_result(jobs.job_for(db.session, current_api_user(), job_id))
 

@@ -40,22 +40,22 @@ class Inline:
     (the responses whose shape belongs to one operation only, such as the statistics)."""
 
 
-class NamedField:
-    """A field mixin: error messages may name the field, "{name}" being its JSON key."""
+class NamedField(fields.Field[Any]):
+    """A field whose error messages may name it: "{name}" is its JSON key."""
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
         """The field's message for `key`, formatted with its name and `kwargs`."""
-        return super().make_error(key, name=self.data_key or self.name, **kwargs)  # type: ignore[misc]
+        return super().make_error(key, name=self.data_key or self.name, **kwargs)
 
 
 class BodyField(NamedField):
-    """A JSON body field mixin: `required` is documented, not enforced here. A missing value
-    reaches the service, whose 422 says in Chinese what to fill in."""
+    """A JSON body field: `required` is documented, not enforced here. A missing value reaches
+    the service, whose 422 says in Chinese what to fill in."""
 
     def _validate_missing(self, value: Any) -> None:
         if value is missing:
             return
-        super()._validate_missing(value)  # type: ignore[misc]
+        super()._validate_missing(value)
 
 
 # --- JSON body fields ----------------------------------------------------------
@@ -78,7 +78,7 @@ class Int(BodyField, fields.Integer):
         return value
 
 
-class StrList(BodyField, fields.List):
+class StrList(BodyField, fields.List):  # type: ignore[type-arg]
     """A JSON array of strings."""
 
     default_error_messages = {"invalid": "字段 {name} 应为字符串数组。"}
@@ -87,7 +87,7 @@ class StrList(BodyField, fields.List):
         super().__init__(fields.String(), **kwargs)
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
-                     **kwargs: Any) -> list[str]:
+                     **kwargs: Any) -> list[Any]:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.make_error("invalid")
         return list(value)

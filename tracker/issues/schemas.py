@@ -53,8 +53,8 @@ class UnitArg(NamedField, fields.String):
 
     default_error_messages = {"unknown": "参数 {name}:单位编码「{code}」不存在。"}
 
-    def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
-                     **kwargs: Any) -> int:
+    def _deserialize(  # type: ignore[override]  # reads a code (a string), gives the unit's id
+            self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]], **kwargs: Any) -> int:
         unit_id = db.session.scalar(select(Unit.id).where(Unit.code == value))
         if unit_id is None:
             raise self.make_error("unknown", code=value)

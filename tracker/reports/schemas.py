@@ -39,11 +39,14 @@ class RoundArg(fields.Integer):
     """The round filter in a query string, read by `parse_round_id`."""
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
-                     **kwargs: Any) -> Optional[int]:
+                     **kwargs: Any) -> int:
         try:
-            return parse_round_id(value)
+            round_id = parse_round_id(value)
         except Refusal as refusal:
             raise ValidationError(refusal.message) from None
+        # A blank argument never reaches a field (`Query` drops it): there is always a round here.
+        assert round_id is not None
+        return round_id
 
 
 class StatsQuerySchema(Query):
