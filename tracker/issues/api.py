@@ -25,11 +25,13 @@ from tracker.issues.schemas import (
     EventListSchema,
     EvidenceUploadSchema,
     IssueCreateSchema,
+    IssueDetailSchema,
     IssueListQuerySchema,
     IssueListSchema,
     IssueOut,
     IssueQuery,
     IssueSchema,
+    IssueUpdateSchema,
     ProgressCreateSchema,
     ProgressReportSchema,
     TransitionSchema,
@@ -43,11 +45,13 @@ ISSUE_ID = {"in": "path", "name": "issue_id", "description": "问题 id"}
 
 # --- helpers -----------------------------------------------------------------
 
-def issue_out(issue: Issue) -> IssueOut:
-    """One issue with its figures for today and its cooperating units, for `IssueSchema`."""
+def issue_out(issue: Issue, *, with_history: bool = False) -> IssueOut:
+    """One issue with its figures for today and its cooperating units, for `IssueSchema` (and
+    with its deadline history, for `IssueDetailSchema`)."""
     row = issue_row(db.session, issue, clock.today(), current_app.config)
     coop = issue_service.cooperating_codes(db.session, [issue.id])[issue.id]
-    return IssueOut(row, codes(coop))
+    history = issue_service.deadline_history(db.session, issue) if with_history else None
+    return IssueOut(row, codes(coop), history)
 
 
 def codes(units: list[Unit]) -> list[str]:
@@ -95,11 +99,26 @@ def create_issue(data: dict[str, Any]) -> tuple[IssueOut, dict[str, str]]:
 
 @blp.get("/issues/<int:issue_id>", parameters=[ISSUE_ID])
 @blp.operation("getIssue", "单个问题", errors=(401, 404))
-@blp.response(200, IssueSchema, description="问题")
+@blp.response(200, IssueDetailSchema, description="问题及其整改时限调整记录")
 @visible_issue
 def get_issue(issue: Issue) -> IssueOut:
-    """One issue (404 when outside the caller's scope)."""
-    return issue_out(issue)
+    """One issue with its deadline history (404 when outside the caller's scope)."""
+    return issue_out(issue, with_history=True)
+
+
+@blp.patch("/issues/<int:issue_id>", parameters=[ISSUE_ID])
+@blp.operation("updateIssue", "修改问题(督察整改办);调整整改时限时写明理由,牵头单位会收到通知",
+               errors=(400, 401, 403, 404, 409, 422))
+@visible_issue
+@blp.arguments(IssueUpdateSchema)
+@blp.response(200, IssueDetailSchema, description="修改后的问题")
+def update_issue(data: dict[str, Any], issue: Issue) -> IssueOut:
+    """Change an issue's fields (the office); nothing changed writes nothing."""
+    reason, version = data.pop("reason", None), data.pop("version", None)
+    issue_service.update_issue(db.session, current_api_user(), clock.now(), issue, data, clock.today(),
+                               version=version, reason=reason)
+    db.session.commit()
+    return issue_out(issue, with_history=True)
 
 
 @blp.get("/issues/<int:issue_id>/events", parameters=[ISSUE_ID])

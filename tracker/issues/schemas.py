@@ -30,6 +30,7 @@ from tracker.core.schemas import (
     UtcDateTime,
     values,
 )
+from tracker.issues.models import DeadlineChange
 from tracker.issues.queries import IssueFilters, IssueRow
 from tracker.units.models import Unit
 
@@ -124,6 +125,32 @@ class ProgressCreateSchema(Body):
     text = Str(required=True)
 
 
+class IssueUpdateSchema(Body):
+    """PATCH /issues/{id}: the fields to change (the office); any left out stay as they are.
+
+    The service checks every value (422 with the reason); a moved deadline is kept in the
+    issue's deadline history with `reason` and told to the lead unit.
+    """
+
+    round_id = Int()
+    code = Str(metadata={"maxLength": 64})
+    title = Str(metadata={"maxLength": 300})
+    description = Str()
+    category = Str(metadata={"enum": values(labels.CATEGORY_LABELS)})
+    rectify_type = Str(metadata={"enum": values(labels.RECTIFY_TYPE_LABELS)})
+    deadline = Str(metadata={"format": "date", **DATE_META, "description": "整改时限;调整时请写明 reason"})
+    assigned_on = Str(metadata={"format": "date", **DATE_META})
+    lead_unit = Str(metadata={"description": "牵头单位编码"})
+    cooperating_units = StrList(metadata={"description": "配合单位编码(整体替换)"})
+    target = Str()
+    measures = Str()
+    domain = Str(metadata={"enum": list(enums.DOMAINS)})
+    responsible_leader = Str()
+    responsible_person = Str()
+    reason = Str(metadata={"maxLength": 500, "description": "修改说明(调整整改时限的理由),记入流转记录和时限调整记录"})
+    version = Int(metadata={"description": "调用方所见的问题版本;与当前版本不符时返回 409"})
+
+
 ACTION_MISSING = "请提供 action(要执行的操作)。"
 
 
@@ -158,6 +185,7 @@ class IssueOut:
 
     row: IssueRow
     cooperating_units: list[str]
+    deadline_history: Optional[list[DeadlineChange]] = None
 
 
 class IssueSchema(Reply):
@@ -191,6 +219,28 @@ class IssueSchema(Reply):
     updated_at = UtcDateTime(required=True, attribute="row.issue.updated_at")
 
 
+class DeadlineChangeSchema(Reply):
+    """One move of an issue's deadline: from, to, by whom, when, why."""
+
+    old = fields.Date(required=True, attribute="old_deadline", metadata=DATE_META)
+    new = fields.Date(required=True, attribute="new_deadline", metadata=DATE_META)
+    by = fields.String(required=True, allow_none=True, attribute="changed_by.username", dump_default=None,
+                       metadata={"description": "调整人用户名"})
+    at = UtcDateTime(required=True, attribute="changed_at")
+    reason = fields.String(required=True, allow_none=True)
+    source = fields.String(required=True, metadata={
+        "enum": values(enums.DeadlineSource), "description": "edit 页面或 API 修改,import 台账导入,extension 延期"})
+
+
+class IssueDetailSchema(IssueSchema):
+    """One issue, as the list shows it, with its deadline history (oldest first)."""
+
+    original_deadline = fields.Date(required=True, attribute="row.issue.original_deadline", metadata={
+        **DATE_META, "description": "交办时的整改时限(此后的调整见 deadline_history)"})
+    deadline_history = fields.List(fields.Nested(DeadlineChangeSchema), required=True,
+                                   metadata={"description": "整改时限调整记录(时间先后)"})
+
+
 class IssueListSchema(Reply):
     """One page of issues and the total."""
 
@@ -210,6 +260,9 @@ class EventSchema(Reply):
     from_state = fields.String(required=True, allow_none=True)
     to_state = fields.String(required=True, allow_none=True)
     comment = fields.String(required=True, allow_none=True)
+    changes = fields.Dict(required=True, attribute="changed", keys=fields.String(),
+                          values=fields.List(fields.Raw()),
+                          metadata={"description": "修改问题时改动的字段:{字段: [原值, 新值]};其他记录为 {}"})
 
 
 class EventListSchema(Reply):
