@@ -367,7 +367,9 @@ def test_get_issue_has_exactly_the_contract_fields(client, world):
     response = api.get(f"/issues/{issue.id}")
     assert response.status_code == 200
     body = response.get_json()
-    assert set(body) == ISSUE_KEYS
+    # The contract only grows: every field of the list's issue, and the issue's deadline history.
+    assert set(body) == ISSUE_KEYS | {"original_deadline", "deadline_history"}
+    assert body["original_deadline"] == body["deadline"] and body["deadline_history"] == []
     # Deadline 2020-06-30, today 2020-07-15 in Beijing: 15 days overdue, red.
     assert (body["overdue"], body["days_overdue"], body["light"]) == (True, 15, "red")
     assert body["lead_unit"] == "LEAD" and body["cooperating_units"] == ["COOP"]
@@ -390,7 +392,9 @@ def test_events_list_actor_usernames_in_order(client, world, clock):
     assert staff.upload(issue.id).status_code == 201
     events = staff.get(f"/issues/{issue.id}/events").get_json()["items"]
     assert [(e["action"], e["actor"]) for e in events] == [("progress", "staff"), ("evidence", "staff")]
-    assert set(events[0]) == {"at", "actor", "action", "from_state", "to_state", "comment"}
+    # The contract only grows: `changes` lists what an edit changed ({} for other entries).
+    assert set(events[0]) == {"at", "actor", "action", "from_state", "to_state", "comment", "changes"}
+    assert events[0]["changes"] == {}
     assert events[0]["at"] == "2020-07-15T02:00:00Z" and events[1]["at"] == "2020-07-15T03:00:00Z"
     assert events[1]["comment"] == "整改证明.pdf"
 

@@ -5,7 +5,7 @@ and who receives what.
 - `dispatcher`: claim due rows, send them by SMTP, back off and give up.
 - `message`, `render`, `smtpurl`: header-safe messages, the mail layout, TRACKER_SMTP_URL.
 - `notices`, `prefs`: a user's in-app notices and digest preference; `recipients`: who is who.
-- `services`: what the mail log pages read.
+- `services`: what the mail log pages read; `api`, `schemas`: the notices API.
 """
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Subscribe to the issues' events; register the notice pages and the header's unread badge."""
+    """Subscribe to the issues' events; register the notice pages, the header's unread badge and
+    the notices API."""
+    from tracker.core.api import register
     from tracker.notify import subscribers  # noqa: F401  (subscribes on import)
+    from tracker.notify.api import blp
     from tracker.notify.views import bp
 
     app.register_blueprint(bp)
+    register(app, blp)
