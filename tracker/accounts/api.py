@@ -4,20 +4,19 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from flask import Response, current_app
-from sqlalchemy.orm import Session
 
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.accounts.schemas import CredentialsSchema, TokenSchema, UserCreateSchema, UserSchema
 from tracker.core import clock
 from tracker.core.api import ApiBlueprint, current_api_token, current_api_user, public, token_loader, unauthorized
-from tracker.core.extensions import db
+from tracker.core.extensions import DbSession, db
 
 blp = ApiBlueprint("accounts_api", __name__, tag="auth", description="访问令牌与用户")
 
 
 @token_loader
-def user_for_token(session: Session, token: str) -> Optional[User]:
+def user_for_token(session: DbSession, token: str) -> Optional[User]:
     """The active user owning this unrevoked token (how the API authenticates a call)."""
     return accounts.user_for_token(session, token)
 

@@ -26,7 +26,6 @@ import flask_smorest
 from flask import Flask, Request, Response, current_app, g, jsonify, request, url_for
 from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import MultiDict
@@ -36,7 +35,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from tracker.core import clock, openapi
 from tracker.core import tasks as jobs
 from tracker.core.errors import STALE_MESSAGE, Refusal
-from tracker.core.extensions import csrf, db
+from tracker.core.extensions import DbSession, csrf, db
 from tracker.core.models import BackgroundJob
 from tracker.core.schemas import JobSchema, first_message
 from tracker.core.views import MIMETYPES, send_result
@@ -48,10 +47,10 @@ log = logging.getLogger("tracker.api")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
-_token_loader: Optional[Callable[[Session, str], Optional[User]]] = None
+_token_loader: Optional[Callable[[DbSession, str], Optional[User]]] = None
 
 
-def token_loader(loader: Callable[[Session, str], Optional[User]]) -> Callable[[Session, str], Optional[User]]:
+def token_loader(loader: Callable[[DbSession, str], Optional[User]]) -> Callable[[DbSession, str], Optional[User]]:
     """Register how a bearer token finds its (active) user; used as a decorator by the accounts domain."""
     global _token_loader
     _token_loader = loader

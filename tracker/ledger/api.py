@@ -19,6 +19,7 @@ from tracker.core.api import FILE, ApiBlueprint, accepted, accepted_response, cu
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.views import MIMETYPES, start
+from tracker.core.web import app_object
 from tracker.issues.schemas import IssueQuery
 from tracker.ledger import export as ledger
 from tracker.ledger import imports as ledger_import
@@ -50,7 +51,7 @@ def export_issues_xlsx(query: IssueQuery) -> Response:
     if tasks.runs_in_background(ledger_tasks.EXPORT, total, current_app.config):
         job = ledger_tasks.create_export_job(db.session, user, clock.now(), "xlsx", query.filters, "deadline",
                                              today, total)
-        start(current_app._get_current_object(), job)
+        start(app_object(), job)
         return accepted(job)
     rows = ledger.ledger_rows(db.session, user, today, current_app.config, query.filters)
     return xlsx_response(rows, today)
@@ -96,7 +97,7 @@ def import_ledger(form: dict[str, Any]) -> Any:
 
 def _in_background(stream: IO[bytes], user: User, round_id: Optional[int], confirm: bool) -> Any:
     """Keep a large ledger and preview or import it in a job; a finished current preview answers at once."""
-    app = current_app._get_current_object()
+    app = app_object()
     upload_dir = app.config["UPLOAD_DIR"]
     sha256 = ledger_import.keep_upload(upload_dir, stream, user, app.config["MAX_UPLOAD_BYTES"])
     if confirm:

@@ -33,7 +33,8 @@ class NoticeSchema(Reply):
     kind_label = fields.Method("_kind_label", required=True, metadata={"type": "string", "description": "种类(中文)"})
     issue_id = fields.Integer(required=True, allow_none=True, metadata={"description": "所涉问题 id"})
     title = fields.String(required=True)
-    text = fields.Method("_text", required=True, metadata={"type": "string", "description": "通知正文(没有正文时为标题)"})
+    text = fields.Method("_text", required=True,
+                         metadata={"type": "string", "description": "通知正文(没有正文时为标题)"})
     created_at = UtcDateTime(required=True)
     read = fields.Method("_read", required=True, metadata={"type": "boolean"})
     read_at = UtcDateTime(required=True, allow_none=True)

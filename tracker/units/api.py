@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from tracker.core.api import ApiBlueprint, current_api_user
-from tracker.core.extensions import db
+from tracker.core.extensions import DbSession, db
 from tracker.units import services as units
 from tracker.units.models import Unit
 from tracker.units.schemas import UnitCreateSchema, UnitListSchema, UnitSchema
@@ -35,6 +35,6 @@ def create_unit(data: dict[str, Any]) -> Unit:
     return unit
 
 
-def all_units(session: Session) -> list[Unit]:
+def all_units(session: DbSession) -> list[Unit]:
     """Every unit with its parent loaded in the same query, ordered by code."""
     return list(session.scalars(select(Unit).options(joinedload(Unit.parent)).order_by(Unit.code)))
