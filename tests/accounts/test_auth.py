@@ -11,8 +11,8 @@ from tracker.core.extensions import db
 from tracker.units.models import Unit
 from tracker.accounts.models import User
 
-from .conftest import forget_cached_user, csrf_token, login
-from .factories import PASSWORD, make_user
+from tests.support.web import forget_cached_user, csrf_token, login
+from tests.support.factories import PASSWORD, make_user
 
 
 def fresh(user: User) -> User:

@@ -15,15 +15,8 @@ from tracker.accounts import services as admin_service
 from tracker.units import services as units_service
 from tracker.core.errors import Refusal
 
-from .conftest import login
-from .factories import PASSWORD, make_issue, make_round, make_unit, make_user
-
-
-@pytest.fixture
-def admin(session):
-    user = make_user("admin", username="root")
-    session.commit()
-    return user
+from tests.support.web import login
+from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
 
 
 def count(model) -> int:

@@ -20,9 +20,9 @@ from tracker.core.models import JobSetting
 from tracker.notify.models import Notice, Outbox
 from tracker.escalation.models import UnitEscalation
 
-from .conftest import csrf_token
-from .factories import make_issue, make_report, make_unit, make_user
-from .test_issue_pages import client_for
+from tests.support.web import csrf_token
+from tests.support.factories import make_issue, make_report, make_unit, make_user
+from tests.support.web import client_for
 
 NOW = datetime(2020, 7, 15, 2, 0, 0)
 NON_ADMINS = ["unit_staff", "unit_head", "supervisor", "approver", "leader"]
@@ -73,13 +73,6 @@ def escalate(issue, kind: str, offset: int, fired_on: date = date(2020, 7, 10)) 
     db.session.add(row)
     db.session.flush()
     return row
-
-
-@pytest.fixture
-def admin(session):
-    user = make_user("admin", username="root")
-    session.commit()
-    return user
 
 
 # --- the settings page ---------------------------------------------------------------------

@@ -11,9 +11,9 @@ from tracker.core import permissions
 from tracker.core.enums import Role
 from tracker.core.permissions import Permission
 
-from .factories import make_user
+from tests.support.factories import make_user
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def actor(role: str, unit_id: int | None = None) -> SimpleNamespace:

@@ -1,7 +1,7 @@
 """Every refused access is put on record, in pages and in the API alike."""
 import logging
 
-from .factories import make_issue, make_unit, make_user
+from tests.support.factories import make_issue, make_unit, make_user
 
 
 def test_refused_page_action_and_out_of_scope_issue_are_logged(app, client, session, login_as, caplog):

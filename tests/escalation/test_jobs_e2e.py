@@ -15,16 +15,8 @@ from tracker.issues.models import Event
 from tracker.issues.models import Escalation
 from tracker.notify.models import Notice, Outbox
 
-from .factories import make_issue, make_report, make_unit, make_user
-from .test_jobs_fixtures import (  # noqa: F401  (fixtures)
-    BASE_URL,
-    count,
-    jobs_app,
-    outbox,
-    run,
-    smtp_down,
-    smtp_server,
-)
+from tests.support.factories import make_issue, make_report, make_unit, make_user
+from tests.support.jobs import BASE_URL, count, outbox, run
 
 DAY = date(2020, 7, 13)  # a Monday, before the report reminder day
 

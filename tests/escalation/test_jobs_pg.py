@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, make_url, text
 from tracker import create_app
 from tracker.core.extensions import db
 
-from .factories import make_issue, make_report, make_unit, make_user
-from .test_migrations import tracker, tracker_script
+from tests.support.factories import make_issue, make_report, make_unit, make_user
+from tests.support.scripts import tracker, tracker_script
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 pytestmark = [

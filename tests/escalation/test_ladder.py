@@ -24,21 +24,8 @@ from tracker.escalation.models import UnitEscalation
 from tracker.issues.services import report_progress
 from tracker.core.errors import Refusal
 
-from .factories import make_issue, make_report, make_unit, make_user
-from .test_jobs_fixtures import count, events, jobs_app, notices, outbox, run  # noqa: F401
-
-
-def team(email_prefix: str = "a", unit=None):
-    """A unit with staff and head (with addresses) and its own mailbox."""
-    unit = unit or make_unit(email=f"{email_prefix}-office@example.org")
-    staff = make_user("unit_staff", unit=unit, email=f"{email_prefix}-staff@example.org")
-    head = make_user("unit_head", unit=unit, email=f"{email_prefix}-head@example.org")
-    return unit, staff, head
-
-
-def recipients(kind: str, issue_id=None) -> list[str]:
-    rows = outbox(Outbox.kind == kind, *([Outbox.issue_id == issue_id] if issue_id else []))
-    return sorted(r.to_addr for r in rows)
+from tests.support.factories import make_issue, make_report, make_unit, make_user
+from tests.support.jobs import count, events, notices, outbox, recipients, run, team
 
 
 # --- the ladder --------------------------------------------------------------

@@ -17,8 +17,7 @@ from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.core.files import path_for
 
-from .factories import PASSWORD, PDF_BYTES, make_attachment, make_issue, make_report, make_round, make_unit, \
-    make_user
+from tests.support.factories import PASSWORD, PDF_BYTES, make_attachment, make_issue, make_report, make_round
 
 ISSUE_KEYS = {"id", "code", "title", "round_id", "category", "rectify_type", "deadline", "lead_unit",
               "cooperating_units", "state", "progress_percent", "overdue", "days_overdue", "lagging", "light",
@@ -102,31 +101,6 @@ def assert_refused(response, status: int, fragment: str = "") -> str:
     assert set(body) == {"error"} and body["error"], body
     assert fragment in body["error"], body["error"]
     return body["error"]
-
-
-@pytest.fixture
-def world(session):
-    """Two units, a cooperating one, their users, the office and an approver, and one issue."""
-    lead = make_unit("LEAD", "牵头局")
-    coop = make_unit("COOP", "配合局")
-    other = make_unit("OTHER", "无关局")
-    users = {
-        "staff": make_user("unit_staff", lead, username="staff"),
-        "head": make_user("unit_head", lead, username="head"),
-        "coop_head": make_user("unit_head", coop, username="coop_head"),
-        "coop_staff": make_user("unit_staff", coop, username="coop_staff"),
-        "other_staff": make_user("unit_staff", other, username="other_staff"),
-        "other_head": make_user("unit_head", other, username="other_head"),
-        "supervisor": make_user("supervisor", username="super"),
-        "approver": make_user("approver", username="approver"),
-        "leader": make_user("leader", username="leader"),
-        "admin": make_user("admin", username="admin"),
-    }
-    round_ = make_round("第一轮中央环保督察")
-    issue = make_issue(lead_unit=lead, round=round_, cooperating=(coop,), code="Z-001",
-                       deadline=date(2020, 6, 30), progress_percent=40)
-    session.commit()
-    return {"lead": lead, "coop": coop, "other": other, "round": round_, "issue": issue, **users}
 
 
 # --- tokens ------------------------------------------------------------------

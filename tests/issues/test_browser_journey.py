@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue
 
-from .browser_support import click_and_wait, expect, log_in, log_out
-from .factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
+from tests.support.browser import click_and_wait, expect, log_in, log_out
+from tests.support.factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
 
 pytestmark = pytest.mark.browser
 

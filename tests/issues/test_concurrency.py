@@ -20,7 +20,7 @@ from tracker.accounts import services as accounts
 from tracker.issues import services as issue_service
 from tracker.core.errors import Refusal
 
-from .factories import make_attachment, make_issue, make_report, make_unit, make_user
+from tests.support.factories import make_attachment, make_issue, make_report, make_unit, make_user
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 pytestmark = [

@@ -5,7 +5,7 @@ import pytest
 
 from tracker.issues.queries import issue_row
 
-from .factories import make_issue
+from tests.support.factories import make_issue
 
 CONFIG = {"LAGGING_MARGIN": 20, "DUE_SOON_DAYS": 7}
 

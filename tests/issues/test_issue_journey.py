@@ -11,9 +11,10 @@ from tracker.core.extensions import db
 from tracker.issues.models import Issue
 from tracker.issues.services import STALE_MESSAGE
 
-from .conftest import csrf_token
-from .factories import make_attachment, make_issue, make_report, make_round, make_unit, make_user, pdf_file
-from .test_issue_pages import client_for, form_ids, fast_passwords, fresh_login_per_request, snapshot  # noqa: F401
+from tests.support.factories import make_attachment, make_issue, make_report, make_round, make_unit, make_user, pdf_file
+from tests.support.web import client_for, csrf_token, form_ids, snapshot
+
+pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 
 
 def page(client, issue_id: int) -> str:

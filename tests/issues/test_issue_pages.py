@@ -6,16 +6,14 @@ import re
 from datetime import date
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from tracker.core.extensions import db
-from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport
-from tracker.accounts.models import User
+from tracker.issues.models import Attachment, Event, Issue, IssueUnit
 from tracker.core.files import path_for
 
-from .conftest import login
-from .factories import (
+from tests.support.web import client_for, form_ids, snapshot
+from tests.support.factories import (
     make_attachment,
     make_issue,
     make_report,
@@ -25,16 +23,9 @@ from .factories import (
     pdf_file,
 )
 
-# --- helpers shared with the other test_issue_* modules -----------------------
+pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 
-
-def client_for(app, user):
-    """A fresh test client signed in as `user` (one client per person, as in real life)."""
-    client = app.test_client()
-    response = login(client, user.username)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
+# --- helpers -------------------------------------------------------------------
 
 def listed_ids(html: str) -> list[int]:
     """The issue ids of the list's rows, in order."""
@@ -48,67 +39,7 @@ def count_shown(html: str) -> int:
     return int(match.group(1))
 
 
-def form_ids(html: str) -> set[str]:
-    """The ids of the action forms on an issue page."""
-    return set(re.findall(r'<form[^>]*class="action-form[^"]*"[^>]*id="(action-[a-z_]+)"', html))
-
-
-def snapshot(issue_id: int):
-    """What a refused action must leave unchanged."""
-    db.session.expire_all()
-    issue = db.session.get(Issue, issue_id)
-    return (
-        issue.state, issue.version, issue.progress_percent, issue.summary, issue.merged_into_id,
-        issue.verified_by_id,
-        db.session.scalar(select(func.count()).select_from(Event).where(Event.issue_id == issue_id)),
-        db.session.scalar(select(func.count()).select_from(ProgressReport).where(ProgressReport.issue_id == issue_id)),
-        db.session.scalar(select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue_id)),
-    )
-
-
 # --- fixtures ----------------------------------------------------------------
-
-
-_HASHES: dict[str, str] = {}
-_CHECKS: dict[tuple[str, str], bool] = {}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch):
-    """Hash and check each test password once per run: these tests sign many people in, and scrypt is
-    slow on purpose (the real check still runs once for every distinct hash and password)."""
-    real = User.set_password
-
-    def set_password(self, password: str) -> None:
-        if password not in _HASHES:
-            real(self, password)
-            _HASHES[password] = self.password_hash
-        self.password_hash = _HASHES[password]
-
-    checked: dict[tuple[str, str], bool] = _CHECKS
-    real_check = User.check_password
-
-    def check_password(self, password: str) -> bool:
-        key = (self.password_hash, password)
-        if key not in checked:
-            checked[key] = real_check(self, password)
-        return checked[key]
-
-    monkeypatch.setattr(User, "set_password", set_password)
-    monkeypatch.setattr(User, "check_password", check_password)
-
-
-@pytest.fixture(autouse=True)
-def fresh_login_per_request(app):
-    """Forget the signed-in user between requests.
-
-    The `app` fixture keeps one app context open for the whole test, so Flask's `g`
-    (where Flask-Login caches the current user) would outlive a request; these tests
-    switch between people's clients, as separate requests in production would.
-    """
-    @app.before_request
-    def _forget_cached_user():
-        g.pop("_login_user", None)
 
 
 @pytest.fixture
@@ -463,7 +394,7 @@ def uploaded(app, world, session):
 
 @pytest.mark.parametrize("who", ["staff", "coop_head", "supervisor", "approver", "leader"])
 def test_download_is_an_attachment_for_those_who_see_the_issue(app, world, uploaded, who):
-    from .factories import PDF_BYTES
+    from tests.support.factories import PDF_BYTES
 
     response = client_for(app, world[who]).get(f"/issues/{world['a'].id}/attachments/{uploaded.id}")
     assert response.status_code == 200

@@ -1,65 +1,15 @@
 """The issue list and the issue page issue a fixed number of SQL statements, however many rows."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
-from tracker.core.extensions import db
-from tracker.issues.models import Attachment, Event, ProgressReport
+from tests.support.factories import make_issue
+from tests.support.queries import fill_issue, statements_for
+from tests.support.web import client_for
 
-from .factories import make_issue, make_round, make_unit, make_user
-from .test_issue_pages import client_for, fast_passwords, fresh_login_per_request  # noqa: F401
-from .conftest import count_queries
-
-
-
-def statements_for(client, path: str) -> list[str]:
-    """The statements one GET makes, starting from an empty session as a real request would."""
-    db.session.remove()
-    with count_queries() as statements:
-        response = client.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
-    return statements
-
-
-def fill_issue(issue, people, units, n: int, at: datetime) -> None:
-    """Give an issue n events, reports and attachments by different people."""
-    for k in range(n):
-        person = people[k % len(people)]
-        db.session.add(Event(issue_id=issue.id, at=at + timedelta(minutes=k), actor_id=person.id,
-                             action="progress", from_state="in_progress", to_state="in_progress",
-                             comment=f"第{k}次"))
-        db.session.add(ProgressReport(issue_id=issue.id, period=f"{2000 + k}-01", percent=k % 101, text="进展",
-                                      author_id=person.id, unit_id=units[k % len(units)].id, created_at=at,
-                                      replaced_at=at if k % 3 == 0 else None))
-        db.session.add(Attachment(issue_id=issue.id, sha256=f"{k:064d}", filename=f"材料{k}.pdf",
-                                  content_type="application/pdf", size=100, uploaded_by_id=person.id,
-                                  created_at=at))
-
-
-@pytest.fixture
-def population(session):
-    """Build a population of `n` issues led by or cooperated on by one unit, with history."""
-    def build(n: int):
-        mine = make_unit()
-        others = [make_unit() for _ in range(4)]
-        round_ = make_round()
-        people = [make_user("unit_staff", mine)] + [make_user("unit_staff", u) for u in others]
-        head = make_user("unit_head", mine)
-        supervisor = make_user("supervisor")
-        issues = []
-        for k in range(n):
-            lead = mine if k % 2 == 0 else others[k % 4]
-            coop = (others[(k + 1) % 4], mine) if lead is not mine else (others[(k + 1) % 4], others[(k + 2) % 4])
-            issue = make_issue(lead, round_, coop, progress_percent=k % 100)
-            if issues and k % 5 == 0:
-                issue.merged_into_id = issues[0].id
-            fill_issue(issue, people, others, 3, datetime(2020, 6, 1))
-            issues.append(issue)
-        session.commit()
-        return dict(issues=issues, people=people, head=head, supervisor=supervisor, units=[mine, *others])
-    return build
+pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 
 
 @pytest.mark.parametrize("who", ["supervisor", "head"])

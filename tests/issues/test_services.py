@@ -10,7 +10,7 @@ from tracker.issues import services as svc
 from tracker.core.files import path_for
 from tracker.core.errors import Refusal
 
-from .factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
+from tests.support.factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
 
 NOW = datetime(2020, 7, 15, 2, 0)
 TODAY = date(2020, 7, 15)

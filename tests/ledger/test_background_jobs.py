@@ -15,18 +15,16 @@ from sqlalchemy import func, select
 from tracker.core import tasks as runner
 from tracker.core.extensions import db
 from tracker.core.models import BackgroundJob
-from tracker.issues.models import Event, Issue, IssueUnit
+from tracker.issues.models import Issue
 from tracker.core import tasks as jobs
 from tracker.ledger import tasks as ledger_tasks
 from tracker.ledger import export as ledger, imports as ledger_import
 from tracker.issues.queries import IssueFilters
 
-from .factories import make_issue, make_report, make_round, make_unit, make_user
-from .test_api import PREFIX, token_for
+from tests.support.api import PREFIX, token_for
+from tests.support.background_jobs import ROUND, SHORT_HEADER, direct_export, issue_counts, job_id_of, job_row
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SHORT_HEADER = ("问题编号", "督察轮次", "问题类别", "问题描述", "牵头单位", "配合单位", "整改时限", "整改类型")
-ROUND = "中央环保督察(2016年)"
 
 
 def read_xlsx(data: bytes) -> list[list]:
@@ -46,72 +44,6 @@ def workbook(rows: list[list]) -> io.BytesIO:
     wb.save(stream)
     stream.seek(0)
     return stream
-
-
-def job_id_of(response) -> int:
-    """The job id a response redirected to (/jobs/<id>)."""
-    assert response.status_code == 302, response.get_data(as_text=True)
-    match = re.search(r"/jobs/(\d+)$", response.headers["Location"])
-    assert match, response.headers["Location"]
-    return int(match.group(1))
-
-
-def job_row(job_id: int) -> BackgroundJob:
-    """The job as stored now (not the session's cached copy)."""
-    db.session.expire_all()
-    return db.session.get(BackgroundJob, job_id)
-
-
-def issue_counts() -> tuple[int, int, int]:
-    """Issues, cooperating-unit links and timeline events."""
-    return (db.session.scalar(select(func.count(Issue.id))),
-            db.session.scalar(select(func.count()).select_from(IssueUnit)),
-            db.session.scalar(select(func.count(Event.id))))
-
-
-@pytest.fixture
-def bg(app):
-    """Jobs run inside the request, exports of more than 2 rows and imports of more than 2 rows are jobs."""
-    app.config.update(BACKGROUND_JOBS_INLINE=True, EXPORT_INLINE_MAX_ROWS=2, IMPORT_INLINE_MAX_ROWS=2,
-                      BACKGROUND_PROGRESS_SECONDS=0)
-    return app
-
-
-@pytest.fixture
-def world(session):
-    """Two units, five issues (three led by LEAD, one of them shared with COOP), their staff and the office."""
-    lead = make_unit("LEAD", "市生态环境分局")
-    coop = make_unit("COOP", "市住建局")
-    make_unit("OTHER", "市水务局")
-    round_ = make_round(ROUND)
-    issues = [
-        make_issue(lead_unit=lead, round=round_, code="A-01", cooperating=(coop,), deadline=date(2020, 6, 30),
-                   measures="=加强巡查"),
-        make_issue(lead_unit=lead, round=round_, code="A-02", deadline=date(2020, 9, 30)),
-        make_issue(lead_unit=lead, round=round_, code="A-03", deadline=date(2021, 3, 31)),
-        make_issue(lead_unit=coop, round=round_, code="C-01", deadline=date(2020, 5, 31)),
-        make_issue(lead_unit=coop, round=round_, code="C-02", deadline=date(2020, 12, 31)),
-    ]
-    make_report(issues[0], period="2020-06", text="六月进展")
-    users = {
-        "supervisor": make_user("supervisor", username="super"),
-        "other_supervisor": make_user("supervisor", username="super2"),
-        "lead_staff": make_user("unit_staff", lead, username="lead_staff"),
-    }
-    session.commit()
-    return {"lead": lead, "coop": coop, "round": round_, "issues": issues, **users}
-
-
-def direct_export(client, app, path: str) -> bytes:
-    """The export as streamed in the request (the inline limit raised for the call)."""
-    limit = app.config["EXPORT_INLINE_MAX_ROWS"]
-    app.config["EXPORT_INLINE_MAX_ROWS"] = 1000
-    try:
-        response = client.get(path)
-    finally:
-        app.config["EXPORT_INLINE_MAX_ROWS"] = limit
-    assert response.status_code == 200
-    return response.data
 
 
 # --- export ----------------------------------------------------------------------

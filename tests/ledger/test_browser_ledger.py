@@ -16,7 +16,7 @@ from tracker.accounts.models import User
 from tracker.ledger import export as ledger
 from tracker.issues.queries import IssueFilters
 
-from .browser_support import DEMO_PASSWORD, click_and_wait, expect, load_demo_data, log_in
+from tests.support.browser import DEMO_PASSWORD, click_and_wait, expect, load_demo_data, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,7 @@ from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.ledger.plans import parse_plan
 
-from .browser_support import DEMO_PASSWORD, expect, load_demo_data, log_in
+from tests.support.browser import DEMO_PASSWORD, expect, load_demo_data, log_in
 
 pytestmark = pytest.mark.browser
 

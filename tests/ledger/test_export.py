@@ -12,9 +12,9 @@ import pytest
 from tracker.ledger import export as ledger
 from tracker.issues.queries import IssueFilters
 
-from .conftest import count_queries
-from .factories import make_issue, make_report, make_round, make_unit, make_user
-from .test_api import PREFIX, token_for
+from tests.support.queries import count_queries
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tests.support.api import PREFIX, token_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

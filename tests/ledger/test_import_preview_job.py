@@ -18,9 +18,9 @@ from tracker.ledger import tasks as ledger_tasks
 from tracker.issues import services as issue_service
 from tracker.ledger import export as ledger, imports as ledger_import
 
-# The fixtures `bg` and `world` are shared with the other background job tests.
-from .test_background_jobs import (ROUND, SHORT_HEADER, bg, direct_export, issue_counts, job_id_of,  # noqa: F401
-                                   job_row, world)
+# The fixtures `bg` and `world` are shared with the other background job tests (tests/ledger/conftest.py).
+from tests.support.api import token_for
+from tests.support.background_jobs import ROUND, SHORT_HEADER, direct_export, issue_counts, job_id_of, job_row
 
 HEADER = SHORT_HEADER + ("状态",)
 # Two errors in one row, a duplicate code, a new issue in another state, an update whose state differs.
@@ -298,8 +298,6 @@ def _api_post(client, token: str, data: bytes, confirm: str = "false"):
 
 
 def test_api_previews_a_large_ledger_by_a_job_then_answers_from_it(big, client, world):
-    from .test_api import token_for
-
     token = token_for(client, world["supervisor"])
     data = ledger_bytes(WITH_ERRORS)
     big.config["PREVIEW_INLINE_MAX_BYTES"] = len(data)
@@ -325,8 +323,6 @@ def test_api_previews_a_large_ledger_by_a_job_then_answers_from_it(big, client, 
 
 
 def test_api_imports_a_large_ledger_by_a_job(big, client, world):
-    from .test_api import token_for
-
     token = token_for(client, world["supervisor"])
     data = ledger_bytes([["N-09", ROUND, "反馈问题", "新问题", "市生态环境分局", "", "2020年底前", "限期整改", "整改中"]])
     big.config["PREVIEW_INLINE_MAX_BYTES"] = len(data) - 1
@@ -340,8 +336,6 @@ def test_api_imports_a_large_ledger_by_a_job(big, client, world):
 
 
 def test_api_refuses_a_large_file_that_is_no_workbook_before_keeping_it(big, client, world):
-    from .test_api import token_for
-
     token = token_for(client, world["supervisor"])
     response = _api_post(client, token, b"not a workbook at all" * 10, confirm="true")
     assert response.status_code == 422 and "Excel 工作簿" in response.get_json()["error"]
@@ -349,8 +343,6 @@ def test_api_refuses_a_large_file_that_is_no_workbook_before_keeping_it(big, cli
 
 
 def test_api_confirm_of_many_rows_in_a_small_file_runs_as_a_job(bg, client, world):
-    from .test_api import token_for
-
     token = token_for(client, world["supervisor"])
     rows = [[f"N-1{i}", ROUND, "反馈问题", f"新问题{i}", "市生态环境分局", "", "2020年底前", "限期整改", "整改中"]
             for i in range(3)]  # more than the fixture's IMPORT_INLINE_MAX_ROWS (2)

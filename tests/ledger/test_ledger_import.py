@@ -15,8 +15,8 @@ from tracker.ledger import export as ledger, imports as ledger_import
 from tracker.issues.queries import IssueFilters
 from tracker.core.errors import Refusal
 
-from .factories import make_issue, make_report, make_round, make_unit, make_user
-from .test_api import PREFIX, token_for
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tests.support.api import PREFIX, token_for
 
 NOW = datetime(2020, 7, 15, 2, 0)
 TODAY = date(2020, 7, 15)

@@ -10,7 +10,7 @@ from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue
 from tracker.units.models import Unit
 
-from .factories import PASSWORD, make_round, make_unit, make_user
+from tests.support.factories import PASSWORD, make_round, make_unit, make_user
 
 PREFIX = "/api/v1"
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"

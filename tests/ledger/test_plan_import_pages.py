@@ -14,7 +14,7 @@ from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue, IssueUnit
 from tracker.units.models import Unit
 
-from .factories import make_issue, make_round, make_unit, make_user
+from tests.support.factories import make_issue, make_round, make_unit, make_user
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 HUOLINGGUOLE = (FIXTURES / "huolingguole-2020-action-plan.txt").read_text(encoding="utf-8")
@@ -274,7 +274,7 @@ def test_damaged_items_are_kept_and_flagged_for_checking(client, office):
 
 
 def test_preview_queries_do_not_grow_with_unknown_unit_names(client, office):
-    from .conftest import count_queries
+    from tests.support.queries import count_queries
 
     def queries(names: list[str]) -> int:
         text = "2020年方案\n" + "\n".join(f"{i}.整治问题{i}。(责任单位:环保办、{n})" for i, n in enumerate(names, 1))

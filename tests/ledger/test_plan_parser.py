@@ -1,4 +1,4 @@
-"""The plan parser against the two real plans (tests/fixtures/plans) and damaged copies of them."""
+"""The plan parser against the two real plans (tests/ledger/fixtures/plans) and damaged copies of them."""
 from __future__ import annotations
 
 import re

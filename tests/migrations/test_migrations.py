@@ -7,9 +7,6 @@ server and dropped afterwards.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -19,31 +16,10 @@ from sqlalchemy import create_engine, inspect, make_url, text
 from tracker import create_app
 from tracker.core.extensions import db
 
+from tests.support.scripts import tracker
+
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 NEEDS_POSTGRES = "needs PostgreSQL: set TRACKER_TEST_DATABASE_URL=postgresql+psycopg://…"
-
-
-def tracker_script() -> str:
-    """The `tracker` console script installed beside the running Python."""
-    script = Path(sys.executable).parent / "tracker"
-    if script.exists():
-        return str(script)
-    found = shutil.which("tracker")
-    assert found, "the tracker console script is not installed (pip install -e .)"
-    return found
-
-
-def tracker(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run `tracker ARGS` against the database at `url`; return the finished process."""
-    env = {
-        **os.environ,
-        "TRACKER_DATABASE_URL": url,
-        # Keep the run away from the project's own instance folder.
-        "TRACKER_SECRET_KEY": "migration-test",
-        "TRACKER_UPLOAD_DIR": str(tmp_path / "uploads"),
-    }
-    return subprocess.run([tracker_script(), *args], env=env, capture_output=True, text=True,
-                          timeout=300, stdin=subprocess.DEVNULL)
 
 
 def _postgres_scratch():

@@ -19,8 +19,8 @@ from tracker.notify.smtpurl import MailConfigError, parse_smtp_url
 from tracker.notify.models import Notice, Outbox
 from tracker.core.errors import Refusal
 
-from .factories import make_user
-from .test_jobs_fixtures import SmtpServer, count, jobs_app, outbox, smtp_down, smtp_server  # noqa: F401
+from tests.support.factories import make_user
+from tests.support.jobs import SmtpServer, count, outbox
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 
@@ -223,7 +223,7 @@ def test_a_recipient_refused_for_good_fails_at_once(jobs_app, clock):
 
     from aiosmtpd.controller import Controller
 
-    from .test_jobs_fixtures import free_port
+    from tests.support.jobs import free_port
 
     port = free_port()
     controller = Controller(Refusing(), hostname="127.0.0.1", port=port)

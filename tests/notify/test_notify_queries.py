@@ -10,9 +10,11 @@ from tracker.issues.models import Escalation, ReportLateness
 from tracker.notify.models import Notice, Outbox
 from tracker.escalation.models import UnitEscalation
 
-from .factories import make_issue, make_report, make_unit, make_user
-from .test_issue_pages import client_for, fast_passwords, fresh_login_per_request  # noqa: F401
-from .test_issue_queries import population, statements_for  # noqa: F401
+from tests.support.factories import make_issue, make_report, make_unit, make_user
+from tests.support.queries import statements_for
+from tests.support.web import client_for
+
+pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 
 NOW = datetime(2020, 7, 15, 2, 0, 0)
 

@@ -12,8 +12,8 @@ from tracker.public import services as public_settings
 from tracker.issues import services as issue_svc
 from tracker.core.errors import Refusal
 
-from .conftest import login
-from .factories import make_attachment, make_issue, make_round, make_unit, make_user
+from tests.support.web import login
+from tests.support.factories import make_attachment, make_issue, make_round, make_unit, make_user
 
 
 def client_for(app, user):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser_support import DEMO_PASSWORD, expect, load_demo_data, log_in
+from tests.support.browser import DEMO_PASSWORD, expect, load_demo_data, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -26,8 +26,8 @@ from tracker.core.extensions import db
 from tracker.units.models import Unit
 from tracker.reports import dashboard
 
-from .factories import make_issue, make_round, make_unit, make_user
-from .conftest import count_queries
+from tests.support.factories import make_issue, make_round, make_unit, make_user
+from tests.support.queries import count_queries
 
 TODAY = date(2020, 7, 15)
 

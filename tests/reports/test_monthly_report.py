@@ -43,9 +43,9 @@ from tracker.issues.models import Escalation, ReportLateness
 from tracker.reports import monthly as mr
 from tracker.core.errors import Refusal
 
-from .conftest import count_queries
-from .factories import make_issue, make_report, make_round, make_unit, make_user
-from .test_api import api_for
+from tests.support.queries import count_queries
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tests.support.api import api_for
 
 TODAY = date(2020, 7, 15)
 JUNE = date(2020, 6, 1)

@@ -39,9 +39,10 @@ from tracker.core.models import JobSetting
 from tracker.reports import scorecard
 from tracker.core.errors import Refusal
 
-from .conftest import count_queries, csrf_token
-from .factories import make_issue, make_report, make_round, make_unit, make_user
-from .test_api import api_for
+from tests.support.queries import count_queries
+from tests.support.web import csrf_token
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tests.support.api import api_for
 
 TODAY = date(2020, 7, 15)
 

@@ -1,12 +1,12 @@
 """Helpers for browser tests: sign in and out, press a form's button, Playwright's expect, load the demo.
 
-Plain functions, imported by test modules (`from .browser_support import log_in, expect`).
+Plain functions, imported by test modules (`from tests.support.browser import log_in, expect`).
 The fixtures (`browser`, `page`, `live_server`) are in tests/conftest.py, defined once for
 every module: never import them here or in a test module.
 """
 from __future__ import annotations
 
-from .factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 TIMEOUT_MS = 15_000
 # Every demo login shares this password (tracker/demo_data/users.json).

@@ -1,7 +1,7 @@
-"""Fixtures and helpers for the tests of the jobs and the mail (no tests here).
+"""Helpers for the tests of the day's jobs and the mail: a loopback SMTP server (aiosmtpd) that
+keeps what it receives, running the jobs of a day, and reading the outbox, notices and timeline.
 
-`smtp_server` is a real SMTP server (aiosmtpd) on loopback that keeps what it receives;
-`jobs_app` sets the mail configuration of the test app (no server unless a test says so).
+The fixtures built on them (`jobs_app`, `smtp_server`, `smtp_down`) are in tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Optional
 
-import pytest
 from sqlalchemy import func, select
 
 from tracker.core.extensions import db
 from tracker.escalation.runner import run_day
 from tracker.issues.models import Event
 from tracker.notify.models import Notice, Outbox
+
+from tests.support.factories import make_unit, make_user
 
 BASE_URL = "https://tracker.example.org"
 MAIL_FROM = "督察整改办 <tracker@example.org>"
@@ -98,29 +99,6 @@ class SmtpServer:
         return [m for m in self.messages if addr.lower() in (r.lower() for r in m.rcpt_tos)]
 
 
-@pytest.fixture
-def smtp_server():
-    """A running SMTP server on a free loopback port."""
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp_down():
-    """An SMTP server not yet started: its port refuses connections until the test starts it."""
-    server = SmtpServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def jobs_app(app):
-    """The test app with mail settings: absolute links, a sender, and no SMTP server."""
-    app.config.update(BASE_URL=BASE_URL, MAIL_FROM=MAIL_FROM, SMTP_URL=None, MAIL_MAX_AGE_HOURS=48)
-    return app
-
-
 def run(app, clock, day: date, **kwargs):
     """Run the jobs for `day` with the clock at 08:30 Beijing time of that day."""
     clock.set(f"{day:%Y-%m-%d}T00:30:00")
@@ -152,3 +130,17 @@ def notices(user_id: int) -> list[Notice]:
     """A user's notices."""
     db.session.expire_all()
     return list(db.session.scalars(select(Notice).where(Notice.user_id == user_id).order_by(Notice.id)))
+
+
+def team(email_prefix: str = "a", unit=None):
+    """A unit with staff and head (with addresses) and its own mailbox."""
+    unit = unit or make_unit(email=f"{email_prefix}-office@example.org")
+    staff = make_user("unit_staff", unit=unit, email=f"{email_prefix}-staff@example.org")
+    head = make_user("unit_head", unit=unit, email=f"{email_prefix}-head@example.org")
+    return unit, staff, head
+
+
+def recipients(kind: str, issue_id=None) -> list[str]:
+    """The addresses of the outbox rows of this kind (and issue), sorted."""
+    rows = outbox(Outbox.kind == kind, *([Outbox.issue_id == issue_id] if issue_id else []))
+    return sorted(r.to_addr for r in rows)
