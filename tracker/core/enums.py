@@ -159,6 +159,35 @@ class DigestFrequency(StrEnum):
     NONE = "none"
 
 
+class ActionMail(StrEnum):
+    """How a user gets the mail of a notice of a workflow action: at once, or as a line of the next digest."""
+
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+
+
+class NoticeKind(StrEnum):
+    """What a notice (and its mail) is about: the escalations, the digests, and workflow actions."""
+
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    SUPERVISION_ORDER = "supervision_order"
+    INTERVIEW = "interview"
+    REPORT_REMINDER = "report_reminder"
+    REPORT_LATE = "report_late"
+    UNIT_SUPERVISION = "unit_supervision"
+    DIGEST = "digest"
+    # Workflow actions, told to whoever must act next.
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    REOPENED = "reopened"
+    DEADLINE_CHANGED = "deadline_changed"
+    # The lines of action notices a user takes in the daily digest, in one mail.
+    ACTION_DIGEST = "action_digest"
+
+
 class MailStatus(StrEnum):
     """Where a mail of the outbox stands."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tracker.core.enums import (
     Action,
+    ActionMail,
     Category,
     DayMode,
     DigestFrequency,
@@ -14,6 +15,7 @@ from tracker.core.enums import (
     EventKind,
     Light,
     MailStatus,
+    NoticeKind,
     RectifyType,
     Role,
     RoundKind,
@@ -98,10 +100,19 @@ DIGEST_LABELS = {DigestFrequency.DAILY: "每天", DigestFrequency.WEEKLY: "每�
 
 MAIL_STATUS_LABELS = {MailStatus.PENDING: "待发送", MailStatus.SENDING: "发送中", MailStatus.SENT: "已发送",
                       MailStatus.FAILED: "发送失败"}
+ACTION_MAIL_LABELS = {ActionMail.IMMEDIATE: "立即发送邮件", ActionMail.DIGEST: "并入每日摘要邮件"}
+
 # What a mail or notice is about: the escalations, the digest, and the notices of workflow actions.
 MAIL_KIND_LABELS: dict[str, str] = {
     **ESCALATION_LABELS,
-    "digest": "每日摘要",
+    NoticeKind.DIGEST: "每日摘要",
+    NoticeKind.SUBMITTED: "待验收",
+    NoticeKind.VERIFIED: "待销号",
+    NoticeKind.RETURNED: "退回",
+    NoticeKind.APPROVED: "已销号",
+    NoticeKind.REOPENED: "重新打开",
+    NoticeKind.DEADLINE_CHANGED: "整改时限调整",
+    NoticeKind.ACTION_DIGEST: "办理通知汇总",
 }
 
 TASK_STATE_LABELS = {TaskState.QUEUED: "排队中", TaskState.RUNNING: "进行中", TaskState.DONE: "已完成",
@@ -129,5 +140,25 @@ VOCABULARIES: dict[str, dict] = {
     "digest": DIGEST_LABELS,
     "mail_status": MAIL_STATUS_LABELS,
     "mail_kind": MAIL_KIND_LABELS,
+    "action_mail": ACTION_MAIL_LABELS,
     "task_state": TASK_STATE_LABELS,
+}
+
+# An issue's fields, as an edit's timeline entry names them (old → new).
+ISSUE_FIELD_LABELS = {
+    "round_id": "督察轮次",
+    "code": "问题编号",
+    "title": "问题标题",
+    "description": "问题描述",
+    "category": "问题类别",
+    "rectify_type": "整改类型",
+    "deadline": "整改时限",
+    "lead_unit": "牵头单位",
+    "cooperating_units": "配合单位",
+    "target": "整改目标",
+    "measures": "整改措施",
+    "domain": "领域",
+    "responsible_leader": "责任领导",
+    "responsible_person": "责任人",
+    "assigned_on": "交办日期",
 }

@@ -34,6 +34,17 @@ def state_label(issue) -> str:
     return label
 
 
+def change_value(value: Any, field: str) -> str:
+    """An edited field's old or new value as the timeline shows it (labels for codes, short text)."""
+    if value is None or value == "" or value == []:
+        return "(空)"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    kind = {"category": "category", "rectify_type": "rectify_type"}.get(field)
+    text = labels.label(value, kind) if kind else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def can(what: str, subject: Any = None) -> bool:
     """Whether the signed-in user may do `what` (to `subject`): `{% if can("manage_issues") %}`."""
     if not getattr(current_user, "is_authenticated", False):
@@ -57,6 +68,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["ymd"] = ymd
     app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["change_value"] = change_value
     app.jinja_env.globals.update(
         state_label=state_label,
         can=can,
@@ -70,4 +82,5 @@ def init_app(app: Flask) -> None:
         ROUND_KINDS=labels.ROUND_KIND_LABELS,
         ROLE_LABELS=ROLE_LABELS,
         LIGHT_LABELS=LIGHT_LABELS,
+        ISSUE_FIELD_LABELS=labels.ISSUE_FIELD_LABELS,
     )

@@ -14,7 +14,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Attach `tracker jobs ...` and `tracker scheduler` to the app's CLI."""
+    """Subscribe to the issues' events and attach `tracker jobs ...` and `tracker scheduler` to the CLI."""
+    from tracker.escalation import subscribers  # noqa: F401  (subscribes on import)
     from tracker.escalation.cli import register_cli
 
     register_cli(app)

@@ -121,9 +121,11 @@ class RunContext:
 
     def deliver(self, recipients: Iterable[Recipient], *, kind: str, ref: str, content: MailContent,
                 link: str, issue_id: Optional[int] = None, unit_id: Optional[int] = None,
-                notice_body: str = "", show_unit: bool = False, digest: bool = False) -> int:
-        """Queue the mail to each recipient with an address and a notice to each user, for the
-        batch's commit; return how many mails were prepared (those sent before are skipped then).
+                notice_body: str = "", show_unit: bool = False, digest: bool = False,
+                with_notices: bool = True) -> int:
+        """Queue the mail to each recipient with an address and (unless `with_notices` is off) a notice to
+        each user, for the batch's commit; return how many mails were prepared (those sent before are
+        skipped then).
 
         With digest=True, users whose preference skips today get neither.
         """
@@ -138,7 +140,7 @@ class RunContext:
                  for r in people if r.email]
         notices = [NoticeDraft(user_id=r.user_id, kind=kind, ref=ref, title=content.subject, body=notice_body,
                                link=link, issue_id=issue_id)
-                   for r in people if r.user_id is not None]
+                   for r in people if r.user_id is not None and with_notices]
         self._mails.extend(mails)
         self._notices.extend(notices)
         return len(mails)

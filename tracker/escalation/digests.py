@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, func, or_, select
 
-from tracker.notify.render import MailContent, MailGroup
+from tracker.core.enums import NoticeKind
+from tracker.notify.render import MailContent, MailGroup, MailItem
+from tracker.notify.notices import pending_lines
 from tracker.core.enums import UNIT_ROLES
 from tracker.issues.models import Issue
 from tracker.escalation.context import RunContext
@@ -51,9 +53,48 @@ def _summary(counts: dict[str, int]) -> str:
 
 
 def run_digests(ctx: RunContext) -> None:
-    """Queue today's unit digests and the supervisors' digest."""
+    """Queue today's unit digests, the supervisors' digest, and the action notices users take by digest."""
     unit_digests(ctx)
     supervisor_digest(ctx)
+    action_digests(ctx)
+
+
+def action_digests(ctx: RunContext) -> int:
+    """One mail for each user who takes the notices of workflow actions in the digest and has some
+    waiting, on their digest days; the lines are marked sent in the mail's transaction. Return how
+    many mails were built.
+
+    The mail's ref names the day and the last line it carries, so a second run the same day mails
+    only lines that came in between, and no line is ever mailed twice.
+    """
+    session = ctx.session
+    waiting = pending_lines(session)
+    todo = [(ctx.directory.user(uid), lines) for uid, lines in sorted(waiting.items())]
+    todo = [(who, lines) for who, lines in todo
+            if who is not None and who.email and wants_digest(who.digest, ctx.today)]
+    day = f"{ctx.today:%Y-%m-%d}"
+    built = 0
+    for start in range(0, len(todo), UNITS_PER_COMMIT):
+        chunk = todo[start:start + UNITS_PER_COMMIT]
+        ids = {line.issue_id for _who, lines in chunk for line in lines if line.issue_id is not None}
+        codes = dict(session.execute(select(Issue.id, Issue.code).where(Issue.id.in_(ids))).all()) if ids else {}
+        for who, lines in chunk:
+            items = [MailItem(code=codes.get(line.issue_id, "查看"), title=line.text,
+                              link=ctx.mail.base_url + (line.link or "/notices/")) for line in lines]
+            content = MailContent(
+                subject=f"【办理通知汇总】{day}:{len(lines)} 条",
+                heading=f"办理通知汇总({day})",
+                intro=[f"以下是您选择以摘要方式接收的 {len(lines)} 条办理通知,请登录系统处理。"],
+                groups=[MailGroup(items=items)],
+                action_link=ctx.mail.base_url + "/notices/", action_label="查看全部通知",
+            )
+            ctx.deliver([who], kind=NoticeKind.ACTION_DIGEST, ref=f"day:{day}:user:{who.user_id}:to:{lines[-1].id}",
+                        content=content, link="/notices/", with_notices=False)
+            for line in lines:
+                line.sent_at = ctx.now
+            built += 1
+        ctx.commit()
+    return built
 
 
 def unit_digests(ctx: RunContext) -> int:

@@ -24,7 +24,7 @@ from tracker.issues.models import Escalation, ReportLateness
 from flask import current_app
 from sqlalchemy.orm import joinedload
 from tracker.core import clock
-from tracker.issues.models import Attachment, Event, ProgressReport
+from tracker.issues.models import Attachment, DeadlineChange, Event, ProgressReport
 from tracker.issues import services as issue_svc
 from tracker.issues.queries import IssueRow, issue_row
 from tracker.issues.scoping import can_see, unit_relation, visible_issues
@@ -150,6 +150,7 @@ class Dossier:
     merge_candidates: list[tuple[int, str, str]]
     default_period: str
     escalations: EscalationRecord = field(default_factory=EscalationRecord)
+    deadline_history: list[DeadlineChange] = field(default_factory=list)
 
 
 def build(session: Session, user: User, issue: Issue) -> Dossier:
@@ -209,6 +210,7 @@ def build(session: Session, user: User, issue: Issue) -> Dossier:
         merge_candidates=candidates,
         default_period=today.strftime("%Y-%m"),
         escalations=escalation_record(session, issue),
+        deadline_history=issue_svc.deadline_history(session, issue),
     )
 
 

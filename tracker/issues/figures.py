@@ -12,10 +12,10 @@ from sqlalchemy import and_, case, literal, or_
 from sqlalchemy.sql.elements import ColumnElement
 from tracker.core import workflow
 from tracker.issues.models import Issue
-from typing import Iterable
+from typing import Any, Iterable
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
-from tracker.issues.models import Escalation, ReportLateness
+from tracker.issues.models import Escalation, Event, ReportLateness
 from tracker.core import enums
 from tracker.core.enums import SUPERVISION_KINDS
 from tracker.core.sql import days_between
@@ -94,3 +94,22 @@ def supervised_ids(session: Session, issue_ids: Iterable[int]) -> set[int]:
 def late_periods(session: Session, issue_id: int) -> set[str]:
     """The report periods of an issue whose report came late (未按时报送)."""
     return set(session.scalars(select(ReportLateness.period).where(ReportLateness.issue_id == issue_id)))
+
+
+# The workflow actions that send an issue back to its unit (with a reason), and the one that hands it on.
+SENT_BACK = (workflow.RETURN, workflow.REOPEN)
+
+
+def last_turn() -> Any:
+    """The issue's latest timeline entry among submissions, returns and reopenings (a correlated scalar id)."""
+    return (select(Event.id).where(Event.issue_id == Issue.id,
+                                   Event.action.in_((workflow.SUBMIT, *SENT_BACK)))
+            .order_by(Event.id.desc()).limit(1).correlate(Issue).scalar_subquery())
+
+
+def returned() -> ColumnElement[bool]:
+    """Sent back to its unit (退回 or 重新打开) and not submitted since: the unit must act, with the reason."""
+    return and_(
+        Issue.state.in_(enums.OPEN_STATES), Issue.merged_into_id.is_(None),
+        exists().where(Event.id == last_turn(), Event.action.in_(SENT_BACK)),
+    )

@@ -47,9 +47,9 @@ def _date(raw: str) -> Optional[date]:
 def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Sequence[Unit]) -> ListArgs:
     """Read the list's query string; every bad value is ignored and named in a note.
 
-    Arguments: round (id), state, unit (code; unit_id also taken), light, category,
-    rectify_type, overdue (1/0), supervised (1: only 挂牌督办), deadline_from, deadline_to (YYYY-MM-DD),
-    q, sort, page.
+    Arguments: round (id), state, unit (code; unit_id also taken: leads or cooperates on), lead (code:
+    leads), light, category, rectify_type, overdue (1/0), supervised (1: only 挂牌督办), returned (1: only
+    sent back to the unit), deadline_from, deadline_to (YYYY-MM-DD), q, sort, page.
     """
     out = ListArgs(filters=IssueFilters())
     f = out.filters
@@ -119,6 +119,22 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
             out.values["supervised"] = raw
         else:
             bad("仅挂牌督办", raw)
+
+    raw = get("returned")
+    if raw:
+        if raw == "1":
+            f.returned = True
+            out.values["returned"] = raw
+        else:
+            bad("仅被退回", raw)
+
+    raw = get("lead")
+    if raw:
+        if raw in by_code:
+            f.lead_unit_id = by_code[raw].id
+            out.values["lead"] = raw
+        else:
+            bad("牵头单位", raw)
 
     for name, label in (("deadline_from", "整改时限起"), ("deadline_to", "整改时限止")):
         raw = get(name)

@@ -64,6 +64,9 @@ class IssueForm(FlaskForm):
     measures = TextAreaField("整改措施")
     responsible_leader = StringField("责任领导", validators=[Length(max=100, message="责任领导不能超过 100 个字。")])
     responsible_person = StringField("责任人", validators=[Length(max=100, message="责任人不能超过 100 个字。")])
+    # Why (on an edit): kept with the timeline entry and, when the deadline moves, in its history.
+    reason = TextAreaField("修改说明(调整整改时限时请写明理由)",
+                           validators=[Length(max=500, message="理由不能超过 500 个字。")])
     version = HiddenField()
 
     FIELDS = ("round_id", "code", "title", "description", "category", "rectify_type", "domain",

@@ -7,7 +7,8 @@ jobs at once, or one run repeated, cannot do it twice.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
+import json
+from typing import Any, Optional
 from sqlalchemy import (
     Boolean,
     Date,
@@ -52,6 +53,9 @@ class Issue(db.Model):
     category: Mapped[str] = mapped_column(String(20), index=True)
     rectify_type: Mapped[str] = mapped_column(String(20), index=True)
     deadline: Mapped[date] = mapped_column(Date, index=True)
+    # The deadline first set (kept when the deadline moves): an issue whose deadline is later is
+    # extended (延期). Every move is in `deadline_changes`.
+    original_deadline: Mapped[date] = mapped_column(Date, default=lambda ctx: ctx.get_current_parameters()["deadline"])
     assigned_on: Mapped[date] = mapped_column(Date)
     lead_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     target: Mapped[str] = mapped_column(Text, default="")
@@ -136,8 +140,33 @@ class Event(db.Model):
     from_state: Mapped[Optional[str]] = mapped_column(String(20))
     to_state: Mapped[Optional[str]] = mapped_column(String(20))
     comment: Mapped[Optional[str]] = mapped_column(Text)
+    # An edit's or a deadline change's fields, as JSON {field: [old, new]}.
+    changes: Mapped[Optional[str]] = mapped_column(Text)
 
     actor: Mapped[Optional[User]] = relationship()
+
+    @property
+    def changed(self) -> dict[str, list[Any]]:
+        """The fields this entry changed, {field: [old, new]} (empty for other entries)."""
+        return dict(json.loads(self.changes)) if self.changes else {}
+
+
+class DeadlineChange(db.Model):
+    """One move of an issue's deadline: old, new, who, when, why, and what moved it (history, append-only)."""
+
+    __tablename__ = "deadline_changes"
+    __table_args__ = (Index("ix_deadline_changes_issue_changed", "issue_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    old_deadline: Mapped[date] = mapped_column(Date)
+    new_deadline: Mapped[date] = mapped_column(Date)
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
+    changed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))  # edit | import | extension
+
+    changed_by: Mapped[Optional[User]] = relationship()
 
 
 class Escalation(db.Model):

@@ -51,6 +51,8 @@ class IssueFilters:
     deadline_to: Optional[date] = None
     q: Optional[str] = None
     supervised: Optional[bool] = None  # True: only issues flagged 挂牌督办
+    returned: Optional[bool] = None  # True: only issues sent back to their unit (退回/重新打开)
+    lead_unit_id: Optional[int] = None  # only issues this unit leads (unit_id: leads or cooperates on)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,6 +105,10 @@ def filtered(user: User, filters: IssueFilters, fig: Figures) -> Select:
         conds.append(Issue.deadline <= filters.deadline_to)
     if filters.supervised:
         conds.append(flags.supervised())
+    if filters.returned:
+        conds.append(flags.returned())
+    if filters.lead_unit_id:
+        conds.append(Issue.lead_unit_id == filters.lead_unit_id)
     if filters.q:
         like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(or_(Issue.code.ilike(like, escape="\\"), Issue.title.ilike(like, escape="\\"),

@@ -1,8 +1,9 @@
-"""Issue services: register, edit, report progress, add evidence and run the workflow.
+"""Issue services: register, edit, move the deadline, report progress, add evidence, run the workflow.
 
-Every function takes the session, the actor and the clock (`now`, naive UTC) and
-flushes; the caller commits. A refused action raises `Refusal` and writes nothing
-the caller would commit: callers roll back on Refusal.
+Every function takes the session, the actor and the clock (`now`, naive UTC) and flushes; the
+caller commits. A refused action raises `Refusal` and writes nothing the caller would commit:
+callers roll back on Refusal. What happened is written on the issue's timeline and published as
+a domain event (`tracker.issues.events`) in the same transaction, for notices, mails and marks.
 """
 from __future__ import annotations
 
@@ -10,18 +11,22 @@ from tracker.core import permissions
 from tracker.core.permissions import Permission
 
 import functools
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, BinaryIO, Optional
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.core import workflow
-from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport
+from tracker.core import events
+from tracker.core.enums import EventKind
+from tracker.issues.events import (DeadlineChanged, EvidenceAdded, IssueCreated, IssueEdited, IssueTransitioned,
+                                   ProgressReported, PublicationChanged)
+from tracker.issues.models import Attachment, DeadlineChange, Event, Issue, IssueUnit, ProgressReport
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.accounts.models import User
@@ -32,9 +37,17 @@ from tracker.units.services import unit_by_code
 from tracker.issues.scoping import can_see, unit_relation, visible_issues
 from tracker.core import labels
 from tracker.core import enums
-from tracker.core.errors import Precondition
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+REASON_MAX = 500
+
+
+class DeadlineSource:
+    """What moved a deadline (kept with each move)."""
+
+    EDIT = "edit"
+    IMPORT = "import"
+    EXTENSION = "extension"
 
 
 def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:
@@ -54,8 +67,9 @@ def record_event(
     from_state: Optional[str] = None,
     to_state: Optional[str] = None,
     comment: Optional[str] = None,
+    changes: Optional[dict[str, tuple[Any, Any]]] = None,
 ) -> Event:
-    """Append one entry to the issue's timeline."""
+    """Append one entry to the issue's timeline; `changes` lists each changed field (old, new)."""
     event = Event(
         issue_id=issue.id,
         actor_id=actor.id if actor else None,
@@ -64,9 +78,16 @@ def record_event(
         from_state=from_state,
         to_state=to_state,
         comment=comment,
+        changes=json.dumps({k: [_plain(o), _plain(n)] for k, (o, n) in changes.items()}, ensure_ascii=False)
+        if changes else None,
     )
     session.add(event)
     return event
+
+
+def _plain(value: Any) -> Any:
+    """A changed value as JSON keeps it: dates as YYYY-MM-DD."""
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def situation(session: Session, user: User, issue: Issue) -> Situation:
@@ -116,14 +137,11 @@ def available_actions(session: Session, user: User, issue: Issue,
     sit = sit or situation(session, user, issue)
     choices = []
     for action in workflow.ACTIONS:
-        try:
-            workflow.decide(action, user.role, user.id, sit, check_inputs=False)
-        except Precondition as missing:
-            choices.append(ActionChoice(action, labels.ACTION_LABELS[action], False, missing.message))
-            continue
-        except Refusal:
-            continue
-        choices.append(ActionChoice(action, labels.ACTION_LABELS[action], True))
+        refused = permissions.refusal(user, action, sit)
+        if refused is None:
+            choices.append(ActionChoice(action, labels.ACTION_LABELS[action], True))
+        elif permissions.is_precondition(refused):
+            choices.append(ActionChoice(action, labels.ACTION_LABELS[action], False, refused.message))
     return choices
 
 
@@ -192,17 +210,19 @@ def transition(
         issue.merged_into_id = target.id
         issue.state = target.state
         issue.updated_at = now
-        record_event(session, issue, actor, now, action, from_state, issue.state,
-                     f"与 {target.code} 合并整改" + (f":{comment}" if comment else ""))
+        entry = record_event(session, issue, actor, now, action, from_state, issue.state,
+                             f"与 {target.code} 合并整改" + (f":{comment}" if comment else ""))
         record_event(session, target, actor, now, "merged_in", target.state, target.state,
                      f"{issue.code} 并入本问题合并整改" + (f":{comment}" if comment else ""))
         # Touch the target too, so a concurrent action on it sees a new version.
         target.updated_at = now
         _flush(session)
+        events.publish(session, IssueTransitioned(now, actor.id, issue.id, entry.id, action, from_state,
+                                                  issue.state, comment))
         return issue
 
     _apply_state(issue, to_state, actor, now, action)
-    record_event(session, issue, actor, now, action, from_state, to_state, comment)
+    entry = record_event(session, issue, actor, now, action, from_state, to_state, comment)
     followers = session.scalars(select(Issue).where(Issue.merged_into_id == issue.id)).all()
     for follower in followers:
         before = follower.state
@@ -210,6 +230,8 @@ def transition(
         record_event(session, follower, actor, now, "follow", before, to_state,
                      f"随 {issue.code}「{labels.ACTION_LABELS[action]}」")
     _flush(session)
+    events.publish(session, IssueTransitioned(now, actor.id, issue.id, entry.id, action, from_state, to_state,
+                                              comment))
     return issue
 
 
@@ -238,9 +260,10 @@ def set_public(session: Session, actor: User, now: datetime, issue: Issue, publi
         raise Refusal("conflict", "该问题已在公示名单中。" if public else "该问题本就不公示。")
     issue.is_public = public
     issue.updated_at = now
-    record_event(session, issue, actor, now, "publish" if public else "unpublish",
-                 issue.state, issue.state)
+    entry = record_event(session, issue, actor, now, EventKind.PUBLISH if public else EventKind.UNPUBLISH,
+                         issue.state, issue.state)
     _flush(session)
+    events.publish(session, PublicationChanged(now, actor.id, issue.id, entry.id, public))
     return issue
 
 
@@ -293,14 +316,10 @@ def report_progress(
     issue.progress_percent = pct
     issue.updated_at = now
     note = f"{period} 进度 {pct}%" + ("(替换本期此前的报送)" if previous else "")
-    record_event(session, issue, actor, now, "progress", issue.state, issue.state, note)
+    entry = record_event(session, issue, actor, now, EventKind.PROGRESS, issue.state, issue.state, note)
     _flush(session)
-    # A report that comes after the month's due day is marked late as it arrives.
-    from tracker.escalation.monthly import mark_if_late
-    from tracker.escalation.settings import get_settings
-
-    mark_if_late(session, report, get_settings(session), ZoneInfo(timezone))
-    session.flush()
+    # A report that comes after the month's due day is marked late as it arrives (escalation listens).
+    events.publish(session, ProgressReported(now, actor.id, issue.id, entry.id, report.id, period, timezone))
     return report
 
 
@@ -321,8 +340,9 @@ def add_evidence(
                             content_type=stored.content_type, size=stored.size,
                             uploaded_by_id=actor.id, created_at=now)
     session.add(attachment)
-    record_event(session, issue, actor, now, "evidence", issue.state, issue.state, stored.filename)
+    entry = record_event(session, issue, actor, now, EventKind.EVIDENCE, issue.state, issue.state, stored.filename)
     session.flush()
+    events.publish(session, EvidenceAdded(now, actor.id, issue.id, entry.id, attachment.id))
     return attachment
 
 
@@ -427,25 +447,73 @@ def create_issue(session: Session, actor: User, now: datetime, data: dict, today
     permissions.require(actor, Permission.MANAGE_ISSUES, doing="登记问题")
     issue = Issue(state=workflow.IN_PROGRESS, progress_percent=0, created_at=now, updated_at=now)
     _apply_fields(session, issue, data, creating=True, today=today)
+    issue.original_deadline = issue.deadline
     session.add(issue)
     session.flush()
-    record_event(session, issue, actor, now, "create", None, issue.state, note)
+    entry = record_event(session, issue, actor, now, EventKind.CREATE, None, issue.state, note)
     session.flush()
+    events.publish(session, IssueCreated(now, actor.id if actor else None, issue.id, entry.id))
     return issue
+
+
+def _snapshot(session: Session, issue: Issue) -> dict[str, Any]:
+    """The editable fields as an edit compares them: units by code, cooperating units sorted (one query)."""
+    unit_ids = {issue.lead_unit_id, *(link.unit_id for link in issue.cooperating)}
+    codes = dict(session.execute(select(Unit.id, Unit.code).where(Unit.id.in_(unit_ids))).all())
+    return {
+        "round_id": issue.round_id, "code": issue.code, "title": issue.title, "description": issue.description,
+        "category": issue.category, "rectify_type": issue.rectify_type, "deadline": issue.deadline,
+        "lead_unit": codes.get(issue.lead_unit_id),
+        "cooperating_units": sorted(codes[link.unit_id] for link in issue.cooperating),
+        "target": issue.target, "measures": issue.measures, "domain": issue.domain,
+        "responsible_leader": issue.responsible_leader, "responsible_person": issue.responsible_person,
+        "assigned_on": issue.assigned_on,
+    }
 
 
 @_stale_is_conflict
-def update_issue(session: Session, actor: User, now: datetime, issue: Issue, data: dict,
-                 today: date, version: Optional[int] = None) -> Issue:
-    """Edit an issue's fields (supervisor); closed issues stay as they were closed."""
+def update_issue(session: Session, actor: Optional[User], now: datetime, issue: Issue, data: dict,
+                 today: date, version: Optional[int] = None, reason: Optional[str] = None,
+                 source: str = DeadlineSource.EDIT) -> dict[str, tuple[Any, Any]]:
+    """Edit an issue's fields (the office); closed issues stay as they were closed.
+
+    Returns what changed, {field: (old, new)}, which the timeline entry lists; nothing changed
+    writes nothing. A moved deadline is kept in the issue's deadline history with `reason`
+    (why) and `source` (edit, import), and told to the unit.
+    """
     permissions.require(actor, Permission.EDIT_ISSUE, issue)
     _check_version(issue, version)
     data = {k: v for k, v in data.items() if k in ISSUE_FIELDS}
+    reason = (str(reason or "").strip() or None)
+    if reason and len(reason) > REASON_MAX:
+        raise Refusal("invalid", f"理由不能超过 {REASON_MAX} 个字。", "reason")
+    before = _snapshot(session, issue)
     _apply_fields(session, issue, data, creating=False, today=today)
+    after = _snapshot(session, issue)
+    changes = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    if not changes:
+        return {}
     issue.updated_at = now
-    record_event(session, issue, actor, now, "edit", issue.state, issue.state, None)
+    entry = record_event(session, issue, actor, now, EventKind.EDIT, issue.state, issue.state, reason, changes)
+    if "deadline" in changes:
+        old, new = changes["deadline"]
+        session.add(DeadlineChange(issue_id=issue.id, old_deadline=old, new_deadline=new, changed_at=now,
+                                   changed_by_id=actor.id if actor else None, reason=reason, source=source))
     _flush(session)
-    return issue
+    actor_id = actor.id if actor else None
+    events.publish(session, IssueEdited(now, actor_id, issue.id, entry.id, changes))
+    if "deadline" in changes:
+        old, new = changes["deadline"]
+        events.publish(session, DeadlineChanged(now, actor_id, issue.id, entry.id, old, new, reason, source))
+    return changes
+
+
+def deadline_history(session: Session, issue: Issue) -> list[DeadlineChange]:
+    """Every move of the issue's deadline, oldest first, with who made it (one query)."""
+    return list(session.scalars(
+        select(DeadlineChange).where(DeadlineChange.issue_id == issue.id)
+        .options(joinedload(DeadlineChange.changed_by))
+        .order_by(DeadlineChange.changed_at, DeadlineChange.id)))
 
 
 def cooperating_codes(session: Session, issue_ids: list[int]) -> dict[int, list[Unit]]:

@@ -159,9 +159,14 @@ def edit(issue_id: int):
             version = int(form.version.data)
         except (TypeError, ValueError):
             version = -1  # a form without its version is treated as stale
-        done, status = _save_issue(form, lambda: issue_svc.update_issue(
-            db.session, current_user, clock.now(), issue, form.data_for_service(), clock.today(), version=version),
-            "问题 {code} 已保存。")
+        def save() -> Issue:
+            changed = issue_svc.update_issue(db.session, current_user, clock.now(), issue, form.data_for_service(),
+                                             clock.today(), version=version, reason=form.reason.data)
+            if not changed:
+                flash("没有修改任何内容。", "info")
+            return issue
+
+        done, status = _save_issue(form, save, "问题 {code} 已保存。")
         if done:
             return done
     return render_template("issues/form.html", form=form, issue=issue), status

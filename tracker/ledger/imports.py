@@ -79,6 +79,9 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 IMPORTS_FOLDER = "imports"
 UPLOAD_GONE = "找不到已上传的台账文件,请重新上传。"
 
+# Why an imported ledger moved a deadline, as its history says.
+IMPORT_REASON = "台账导入"
+
 NOT_A_WORKBOOK = "无法读取该文件:请上传 Excel 工作簿(.xlsx);旧版 .xls 文件请先在 Excel 中另存为 .xlsx。"
 
 _FULL_TO_HALF = str.maketrans({"(": "(", ")": ")", "【": "(", "】": ")", "[": "(", "]": ")", "\u3000": " "})
@@ -587,7 +590,8 @@ def apply_ledger(session: Session, actor: User, now: datetime, today: date, prev
                 created += 1
             elif row.changes:
                 issue = session.get(Issue, row.issue_id)
-                issue_service.update_issue(session, actor, now, issue, dict(row.changes), today)
+                issue_service.update_issue(session, actor, now, issue, dict(row.changes), today,
+                                           reason=IMPORT_REASON, source=issue_service.DeadlineSource.IMPORT)
                 updated += 1
         except Refusal as refusal:
             raise Refusal(refusal.kind, f"第 {row.row} 行:{refusal.message}", refusal.field) from None

@@ -13,7 +13,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the notice pages and the header's unread badge."""
+    """Subscribe to the issues' events; register the notice pages and the header's unread badge."""
+    from tracker.notify import subscribers  # noqa: F401  (subscribes on import)
     from tracker.notify.views import bp
 
     app.register_blueprint(bp)

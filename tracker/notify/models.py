@@ -23,13 +23,39 @@ from tracker.core.extensions import db
 
 
 class UserPref(db.Model):
-    """A user's notification preferences: the digest frequency (daily, weekly on Monday, none)."""
+    """A user's notification preferences: the digest frequency (daily, weekly on Monday, none), and
+    whether a notice of a workflow action also comes by mail at once or as a line of the next digest."""
 
     __tablename__ = "user_prefs"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[str] = mapped_column(String(10), default="daily", server_default=text("'daily'"))
+    action_mail: Mapped[str] = mapped_column(String(10), default="immediate", server_default=text("'immediate'"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DigestLine(db.Model):
+    """A notice a user chose to receive by mail as a line of the next digest instead of a mail of its own.
+
+    One per (user, kind, ref), like the notice beside it; `sent_at` says when a digest carried it
+    (the digest's mail names the last line it carries in its ref).
+    """
+
+    __tablename__ = "digest_lines"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "ref", name="uq_digest_lines_user_kind_ref"),
+        Index("ix_digest_lines_user_sent_at", "user_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    ref: Mapped[str] = mapped_column(String(100))
+    issue_id: Mapped[Optional[int]] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    link: Mapped[Optional[str]] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
 class Outbox(db.Model):

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Iterable, Optional
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
-from tracker.notify.models import Notice
+from tracker.notify.models import DigestLine, Notice
 from tracker.core.errors import Refusal
 
 
@@ -46,3 +47,16 @@ def mark_all_read(session: Session, user: User, now: datetime) -> int:
     result = session.execute(update(Notice).where(Notice.user_id == user.id, Notice.read_at.is_(None))
                              .values(read_at=now))
     return int(result.rowcount or 0)
+
+
+def pending_lines(session: Session, user_ids: Optional[Iterable[int]] = None) -> dict[int, list[DigestLine]]:
+    """Digest lines not yet mailed, by user, oldest first (of these users, or of everyone): one query."""
+    stmt = select(DigestLine).where(DigestLine.sent_at.is_(None)).order_by(DigestLine.user_id, DigestLine.id)
+    if user_ids is not None:
+        stmt = stmt.where(DigestLine.user_id.in_(sorted(set(user_ids))))
+    out: dict[int, list[DigestLine]] = {}
+    for line in session.scalars(stmt):
+        out.setdefault(line.user_id, []).append(line)
+    return out
+
+

@@ -42,6 +42,7 @@ class Directory:
         }
         self._by_unit: dict[tuple[int, str], list[Recipient]] = {}
         self._by_role: dict[str, list[Recipient]] = {}
+        self._by_user: dict[int, Recipient] = {}
         rows = session.execute(
             select(User.id, User.username, User.display_name, User.email, User.role, User.unit_id, UserPref.digest)
             .outerjoin(UserPref, UserPref.user_id == User.id)
@@ -50,11 +51,16 @@ class Directory:
         )
         for uid, username, display, email, role, unit_id, digest in rows:
             who = Recipient(display or username, email, uid, unit_id, digest or "daily")
+            self._by_user[uid] = who
             if role in UNIT_ROLES:
                 if unit_id is not None:
                     self._by_unit.setdefault((unit_id, role), []).append(who)
             else:
                 self._by_role.setdefault(role, []).append(who)
+
+    def user(self, user_id: int) -> Optional[Recipient]:
+        """An active user, or None (gone or deactivated since)."""
+        return self._by_user.get(user_id)
 
     def unit_address(self, unit_id: int) -> Optional[Recipient]:
         """The unit's own mailbox, when it has one."""

@@ -7,7 +7,7 @@ the number of issues, rounds or units.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import and_, case, func, or_, select
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.core import workflow
 from tracker.core import permissions
-from tracker.issues.models import Issue
+from tracker.issues.figures import last_turn, returned
+from tracker.issues.models import Event, Issue
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.accounts.models import User
@@ -107,6 +108,33 @@ def _overdue_by(fig: Figures, at_least: int):
 def _rows(session: Session, stmt) -> list[IssueRow]:
     return [IssueRow(i, bool(o), int(d or 0), bool(lg), li, due_soon=bool(ds))
             for i, o, d, lg, li, ds in session.execute(stmt).all()]
+
+
+@dataclass(frozen=True)
+class SentBack:
+    """An issue sent back to its unit (退回, or 重新打开 after closure), with who did it, when and why."""
+
+    issue: Issue
+    action: str
+    reason: Optional[str]
+    at: datetime
+    by: Optional[User]
+
+
+def sent_back(session: Session, user: User, limit: int = TODO_LIMIT) -> tuple[list[SentBack], int]:
+    """The issues the user's unit leads that were sent back to it and not yet submitted again, newest
+    first, with the reason, and how many there are: the top of a unit's home page. Two queries;
+    none for users who do not act for a unit."""
+    if not permissions.acts_for_unit(user) or user.unit_id is None:
+        return [], 0
+    cond = and_(visible_issues(user), Issue.lead_unit_id == user.unit_id, returned())
+    total = session.scalar(select(func.count()).select_from(Issue).where(cond)) or 0
+    if not total:
+        return [], 0
+    rows = session.execute(
+        select(Issue, Event).join(Event, Event.id == last_turn()).where(cond)
+        .options(joinedload(Event.actor)).order_by(Event.at.desc(), Event.id.desc()).limit(limit)).all()
+    return [SentBack(issue, event.action, event.comment, event.at, event.actor) for issue, event in rows], int(total)
 
 
 def todo(session: Session, user: User, today: date, config: dict) -> Todo:

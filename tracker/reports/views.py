@@ -48,6 +48,7 @@ def home():
         "main/home.html",
         today=today,
         todo=dashboard.todo(db.session, current_user, today, config),
+        sent_back=dashboard.sent_back(db.session, current_user),
         rounds=rounds,
         closures=closures,
         chart_data=chart_data,

@@ -1,0 +1,182 @@
+"""Every workflow action reaches the person who must act next, at the moment it is taken.
+
+Subscribers of the issues' domain events, run in the action's own transaction:
+
+| what happened             | who is told                                   |
+| ------------------------- | --------------------------------------------- |
+| submitted (提交销号申请)  | whoever may verify (the office)               |
+| verified (验收通过)       | whoever may approve                           |
+| returned (退回), reason   | the lead unit's head and staff                |
+| approved (销号)           | the lead and cooperating units' heads, staff  |
+| reopened (重新打开)       | the lead unit's head and staff                |
+| deadline changed          | the lead unit's head and staff                |
+
+Each active recipient gets one in-app notice at once and one mail through the outbox — or, by
+their preference (`UserPref.action_mail`), a line in their next digest instead. The person who
+acted is never told of their own action. Notices, mails and lines are keyed on the timeline entry
+(`entry:<id>`), so one action reaches one person once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Optional
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.accounts.models import User
+from tracker.core import events, workflow
+from tracker.core.enums import UNIT_ROLES, Action, ActionMail, NoticeKind
+from tracker.core.labels import ROLE_LABELS
+from tracker.core.sql import insert_ignore
+from tracker.issues.events import DeadlineChanged, IssueTransitioned
+from tracker.issues.models import Issue, IssueUnit
+from tracker.notify.models import DigestLine, UserPref
+from tracker.notify.outbox import Mail, NoticeDraft, mail_config, queue
+from tracker.notify.render import MailContent, MailGroup, MailItem, render
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user to tell: who, where to mail, and how they want the mail."""
+
+    user_id: int
+    name: str
+    email: Optional[str]
+    action_mail: str
+
+
+def _people(session: Session, *conditions: object) -> list[Person]:
+    """Active users matching `conditions`, with their mail preference (one query)."""
+    rows = session.execute(
+        select(User.id, User.username, User.display_name, User.email, UserPref.action_mail)
+        .outerjoin(UserPref, UserPref.user_id == User.id)
+        .where(User.active.is_(True), *conditions)
+        .order_by(User.id))
+    return [Person(uid, display or username, email, pref or ActionMail.IMMEDIATE)
+            for uid, username, display, email, pref in rows]
+
+
+def who_may(session: Session, action: Action) -> list[Person]:
+    """Everyone whose role may take `action` (e.g. verify): the office that acts next."""
+    return _people(session, User.role.in_(sorted(workflow.roles_for(action))))
+
+
+def unit_people(session: Session, unit_ids: Iterable[int]) -> list[Person]:
+    """The heads and staff of these units."""
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return []
+    return _people(session, User.unit_id.in_(ids), User.role.in_(UNIT_ROLES))
+
+
+def lead_unit(session: Session, issue: Issue) -> list[Person]:
+    """The issue's lead unit's heads and staff."""
+    return unit_people(session, [issue.lead_unit_id])
+
+
+def lead_and_cooperating(session: Session, issue: Issue) -> list[Person]:
+    """The heads and staff of the issue's lead unit and of every cooperating unit."""
+    cooperating = session.scalars(select(IssueUnit.unit_id).where(IssueUnit.issue_id == issue.id))
+    return unit_people(session, [issue.lead_unit_id, *cooperating])
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who is told of an action, and how it is put to them."""
+
+    kind: NoticeKind
+    recipients: Callable[[Session, Issue], list[Person]]
+    tag: str  # the subject's bracket, e.g. 【退回】
+    sentence: Callable[[str, Issue, Optional[str]], str]  # (who acted, issue, comment) -> what happened
+    ask: str  # what the recipient should do next
+
+
+RULES: dict[str, Rule] = {
+    Action.SUBMIT: Rule(
+        NoticeKind.SUBMITTED, lambda s, i: who_may(s, Action.VERIFY), "待验收",
+        lambda who, i, c: f"{who}提交了问题 {i.code}「{i.title}」的销号申请",
+        "请核查整改情况和佐证材料,验收通过或退回。"),
+    Action.VERIFY: Rule(
+        NoticeKind.VERIFIED, lambda s, i: who_may(s, Action.APPROVE), "待销号",
+        lambda who, i, c: f"{who}验收通过了问题 {i.code}「{i.title}」",
+        "请审批销号,或退回并写明理由。"),
+    Action.RETURN: Rule(
+        NoticeKind.RETURNED, lead_unit, "退回",
+        lambda who, i, c: f"{who}退回了问题 {i.code}「{i.title}」的销号申请,理由:{c or '(未写明)'}",
+        "请按退回意见继续整改,补充材料后重新提交销号申请。"),
+    Action.APPROVE: Rule(
+        NoticeKind.APPROVED, lead_and_cooperating, "已销号",
+        lambda who, i, c: f"问题 {i.code}「{i.title}」已由{who}批准销号",
+        "请继续巩固整改成效,防止问题反弹。"),
+    Action.REOPEN: Rule(
+        NoticeKind.REOPENED, lead_unit, "重新打开",
+        lambda who, i, c: f"{who}重新打开了已销号的问题 {i.code}「{i.title}」,理由:{c or '(未写明)'}",
+        "请重新组织整改,按月报送进展。"),
+}
+
+
+def _who(session: Session, actor_id: Optional[int]) -> str:
+    """The acting person as others read it: 张三(督察整改办)."""
+    actor = session.get(User, actor_id) if actor_id is not None else None
+    if actor is None:
+        return "系统"
+    return f"{actor.name}({ROLE_LABELS.get(actor.role, actor.role)})"  # type: ignore[call-overload]
+
+
+def tell(session: Session, people: list[Person], *, kind: NoticeKind, ref: str, issue: Issue,
+         tag: str, sentence: str, ask: str, at: datetime, actor_id: Optional[int]) -> None:
+    """Give each person (but the actor) a notice, and a mail or a digest line as they prefer; flushes."""
+    config = mail_config(current_app.config)
+    people = [p for p in {p.user_id: p for p in people}.values() if p.user_id != actor_id]
+    if not people:
+        return
+    link = f"/issues/{issue.id}"
+    subject = f"【{tag}】{issue.code} {issue.title}"
+    body = f"{sentence}。{ask}"
+    content = MailContent(
+        subject=subject, heading=f"{tag}:{issue.code}",
+        intro=[f"{sentence}。", ask],
+        groups=[MailGroup(items=[MailItem(code=issue.code, title=issue.title, link=config.base_url + link,
+                                          deadline=issue.deadline.isoformat(), progress=issue.progress_percent)])],
+        action_link=config.base_url + link, action_label="查看问题详情")
+    text, html = render(content)
+    mails = [Mail(kind=kind, ref=ref, to_addr=p.email, subject=subject, text=text, html=html, to_name=p.name,
+                  user_id=p.user_id, issue_id=issue.id)
+             for p in people if p.email and p.action_mail != ActionMail.DIGEST]
+    notices = [NoticeDraft(user_id=p.user_id, kind=kind, ref=ref, title=subject, body=body, link=link,
+                           issue_id=issue.id) for p in people]
+    queue(session, mails, notices, at, config)
+    lines = [{"user_id": p.user_id, "kind": kind, "ref": ref, "issue_id": issue.id, "text": body, "link": link,
+              "created_at": at} for p in people if p.email and p.action_mail == ActionMail.DIGEST]
+    if lines:
+        session.execute(insert_ignore(session, DigestLine), lines)
+    session.flush()
+
+
+@events.subscribe(IssueTransitioned)
+def tell_whoever_acts_next(session: Session, event: IssueTransitioned) -> None:
+    """A submission, verification, return, approval or reopening reaches the next actor."""
+    rule = RULES.get(event.action)
+    issue = session.get(Issue, event.issue_id)
+    if rule is None or issue is None:
+        return
+    sentence = rule.sentence(_who(session, event.actor_id), issue, event.comment)
+    tell(session, rule.recipients(session, issue), kind=rule.kind, ref=f"entry:{event.entry_id}", issue=issue,
+         tag=rule.tag, sentence=sentence, ask=rule.ask, at=event.at,
+         actor_id=event.actor_id)
+
+
+@events.subscribe(DeadlineChanged)
+def tell_the_unit_of_a_new_deadline(session: Session, event: DeadlineChanged) -> None:
+    """A moved deadline reaches the lead unit, with the old and new dates and why."""
+    issue = session.get(Issue, event.issue_id)
+    if issue is None or event.old is None or event.new is None:
+        return
+    sentence = (f"{_who(session, event.actor_id)}将问题 {issue.code}「{issue.title}」的整改时限由 "
+                f"{event.old:%Y-%m-%d} 调整为 {event.new:%Y-%m-%d}" + (f",理由:{event.reason}" if event.reason else ""))
+    tell(session, lead_unit(session, issue), kind=NoticeKind.DEADLINE_CHANGED, ref=f"entry:{event.entry_id}",
+         issue=issue, tag="整改时限调整", sentence=sentence,
+         ask="请按新的整改时限安排整改并按月报送进展。", at=event.at, actor_id=event.actor_id)
