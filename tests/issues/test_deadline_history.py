@@ -10,7 +10,7 @@ from tracker.core.extensions import db
 from tracker.issues import services as issue_service
 from tracker.issues.models import DeadlineChange, Event, Issue
 
-from .factories import PASSWORD, make_issue, make_round, make_unit, make_user
+from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
 
 NOW = datetime(2020, 7, 15, 2, 0, 0)
 TODAY = date(2020, 7, 15)
