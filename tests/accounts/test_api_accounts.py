@@ -1,4 +1,4 @@
-"""The JSON API's accounts: tokens (issued, refused, revoked; bearer checks) and user creation, refusals changing nothing."""
+"""The JSON API's tokens (issued, refused, revoked, checked) and user creation; refusals change nothing."""
 from __future__ import annotations
 
 import logging

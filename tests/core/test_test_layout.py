@@ -1,4 +1,4 @@
-"""The layout of the tests: no module under tests/ imports a test module or a conftest.py, and imports are absolute.
+"""The layout of the tests: no module under tests/ imports a test module or a conftest, and imports are absolute.
 
 Fixtures reach a test through conftest.py files by name, helpers through the package
 tests/support (`from tests.support.factories import make_user`). A test module that imported

@@ -1,5 +1,4 @@
-"""Digests of the day's jobs: daily and weekly per preference, none when there is nothing to say, each unit's
-own issues only, and the grouped unit views they read. Time is injected throughout."""
+"""Digests of the day's jobs: per preference, only when there is news, each unit's own issues, grouped unit views."""
 from __future__ import annotations
 
 from datetime import date

@@ -1,5 +1,4 @@
-"""Escalations in the pages: the 挂牌督办 badge and filter on the list, escalations and late periods on the
-issue page, the leaders' board on the home page, and what a real run of the jobs shows."""
+"""Escalations in the pages: the 挂牌督办 badge and filter, the issue page's escalations, the leaders' board, a real run."""
 from __future__ import annotations
 
 from datetime import date, datetime

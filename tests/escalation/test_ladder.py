@@ -1,5 +1,4 @@
-"""The escalation ladder of the day's jobs: each level once on its day, flags and interviews, working days,
-and the yellow-light rule for units. Time is injected throughout."""
+"""The escalation ladder of the day's jobs: each level once on its day, flags, working days, the units' yellow lights."""
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,5 +1,4 @@
-"""The monthly report cycle of the day's jobs: reminders on the reminder day, late notices after the due day,
-late reports marked (in Beijing time). Time is injected throughout."""
+"""The monthly report cycle of the day's jobs: reminders, late notices and late reports, in Beijing time."""
 from __future__ import annotations
 
 from datetime import date

@@ -1,5 +1,4 @@
-"""Running the day's jobs: a second run writes nothing, the lease makes another process skip, the
-`tracker jobs` command, and the scheduler. Time is injected throughout."""
+"""Running the day's jobs: a second run writes nothing, the lease, the `tracker jobs` command and the scheduler."""
 from __future__ import annotations
 
 from datetime import date, timedelta

@@ -1,4 +1,4 @@
-"""The JSON API's issues: register, read, list, report progress, upload evidence, transitions, and every refusal leaving the data as it was."""
+"""The JSON API's issues: register, read, list, progress, evidence, transitions; refusals leave the data as it was."""
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,4 @@
-"""The notice pages: the unread badge and the list, marking read (never an open redirect), CSRF, sign-in,
-and the digest preferences page."""
+"""The notice pages: unread badge, list, mark read (no open redirect), CSRF, sign-in, and digest preferences."""
 from __future__ import annotations
 
 from datetime import timedelta
