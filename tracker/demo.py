@@ -44,6 +44,10 @@ from tracker.issues.figures import figures
 from tracker.core.errors import Refusal
 from tracker.core import labels
 from tracker.core import enums
+from tracker.escalation.settings import get_settings
+from tracker.escalation.monthly import backfill_late_reports
+from zoneinfo import ZoneInfo
+from tracker.issues.models import ReportLateness
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 BEIJING = timedelta(hours=8)
@@ -79,6 +83,9 @@ def load_demo(scale: int = 0, echo: Echo = print, upgrade: bool = True) -> dict:
     echo(f"演示数据就绪({time.perf_counter() - started:.1f} 秒)。")
     if scale and scale > 0:
         load_synthetic(session, scale, echo, now, today)
+    marked = mark_history(session, today)
+    if marked:
+        echo(f"按月度报送规则标记未按时报送的进展 {marked} 项。")
     counts = _counts(session, today)
     _print_summary(echo, demo, counts)
     return counts
@@ -719,6 +726,24 @@ def load_synthetic(session: Session, n: int, echo: Echo, now: datetime, today: d
 
 # --- the closing report ----------------------------------------------------------
 
+# How far back the demo marks late reports, as the monthly cycle would have had it run all along.
+HISTORY_MONTHS = 24
+
+
+def mark_history(session: Session, today: date) -> int:
+    """Mark the late reports (未按时报送) of the demo's past months, as the daily runs would have; commit.
+
+    From the earliest assignment, at most HISTORY_MONTHS back; idempotent (marks exist only once)."""
+    first = session.scalar(select(func.min(Issue.assigned_on)))
+    if first is None:
+        return 0
+    since = max(first, today - timedelta(days=31 * HISTORY_MONTHS))
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+    marked = backfill_late_reports(session, get_settings(session), today, since, tz)
+    session.commit()
+    return marked
+
+
 def _counts(session: Session, today: date) -> dict:
     """Row counts of every demo table, issues by state and light."""
     count = lambda model: session.scalar(select(func.count()).select_from(model)) or 0  # noqa: E731
@@ -740,6 +765,7 @@ def _counts(session: Session, today: date) -> dict:
         "attachments": count(Attachment),
         "events": count(Event),
         "issue_units": count(IssueUnit),
+        "late_reports": count(ReportLateness),
         "by_state": {state: by_state.get(state, 0) for state in enums.STATES},
         "lights": {light: lights.get(light, 0) for light in ("red", "yellow", "green")},
     }
@@ -760,7 +786,8 @@ def _print_summary(echo: Echo, demo: _Demo, counts: dict) -> None:
     echo(f"单位 {counts['units']} 个,用户 {counts['users']} 个,督察轮次 {counts['rounds']} 个;")
     echo(f"问题 {counts['issues']} 个(其中合成 {counts['synthetic']} 个):{states};合并整改 {counts['merged']} 个;")
     echo(f"红灯 {lights['red']}、黄灯 {lights['yellow']}、绿灯 {lights['green']};"
-         f"进展报送 {counts['reports']} 条,佐证材料 {counts['attachments']} 份,流转记录 {counts['events']} 条。")
+         f"进展报送 {counts['reports']} 条(未按时报送 {counts['late_reports']} 项),佐证材料 {counts['attachments']} 份,"
+         f"流转记录 {counts['events']} 条。")
     echo("")
     echo("演示账号:")
     rows = [("用户名", "角色", "单位", "密码")] + [(x.username, x.role, x.unit, demo.password) for x in demo.logins]

@@ -7,6 +7,8 @@
 - events.changes: an edit's changed fields as JSON {field: [old, new]}.
 - user_prefs.action_mail: a workflow action's mail at once (immediate, the default for everyone
   today) or as a line of the next digest; digest_lines holds those lines until mailed.
+- report_lateness.report_id and filed_at become nullable: a late report is marked as soon as the
+  due day has passed (still missing), and gets its first report when that comes.
 
 Revision ID: 0e61a4baed9a
 Revises: e9c58a1d6fa9
@@ -71,9 +73,19 @@ def upgrade():
     with op.batch_alter_table('user_prefs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('action_mail', sa.String(length=10), server_default=sa.text("'immediate'"), nullable=False))
 
+    with op.batch_alter_table('report_lateness', schema=None) as batch_op:
+        batch_op.alter_column('report_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.alter_column('filed_at', existing_type=sa.DateTime(), nullable=True)
+
 
 
 def downgrade():
+    # Marks of reports that never came cannot stay in the older table, which needs a report.
+    op.execute("DELETE FROM report_lateness WHERE report_id IS NULL OR filed_at IS NULL")
+    with op.batch_alter_table('report_lateness', schema=None) as batch_op:
+        batch_op.alter_column('filed_at', existing_type=sa.DateTime(), nullable=False)
+        batch_op.alter_column('report_id', existing_type=sa.Integer(), nullable=False)
+
     with op.batch_alter_table('user_prefs', schema=None) as batch_op:
         batch_op.drop_column('action_mail')
 

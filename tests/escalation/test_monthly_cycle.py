@@ -73,9 +73,14 @@ def test_late_notice_the_day_after_the_due_day_and_late_reports_are_marked(jobs_
     assert mark_if_late(db.session, late_report, get_settings(db.session)) is not None
     db.session.rollback()  # the daily run marks it too, on its own
     run(jobs_app, clock, date(2020, 7, 21))
-    marks = db.session.scalars(select(ReportLateness)).all()
+    marks = db.session.scalars(select(ReportLateness).where(ReportLateness.period == "2020-07")).all()
     assert [(m.issue_id, m.period, m.due_on) for m in marks] == [(owing.id, "2020-07", date(2020, 7, 18))]
-    assert figures.late_periods(db.session, owing.id) == {"2020-07"}
+    assert marks[0].report_id == late_report.id and marks[0].filed_at == late_report.created_at
+    # Neither issue ever reported for June (or May), which they owed (assigned in January): each run marks
+    # the last two due periods, so both are marked late for them, still missing.
+    june = db.session.scalars(select(ReportLateness).where(ReportLateness.period == "2020-06")).all()
+    assert sorted((m.issue_id, m.filed_at) for m in june) == sorted([(owing.id, None), (on_time.id, None)])
+    assert figures.late_periods(db.session, owing.id) == {"2020-05", "2020-06", "2020-07"}
     assert count(Outbox, Outbox.kind == "report_late") == 3  # nothing new on the 21st
 
 

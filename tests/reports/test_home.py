@@ -88,7 +88,8 @@ def test_supervisor_approver_and_leader_todo(world, session):
     assert sup.kind == "verify" and sup.queue_state == "submitted"
     assert codes(sup.items) == ["I5"]
     assert (sup.counts["total"], sup.counts["open"], sup.counts["overdue"]) == (9, 8, 3)
-    assert (sup.counts["overdue_15"], sup.counts["overdue_30"]) == (2, 1)
+    # The long-overdue counts are the configured ladder's escalated rungs (default: 15 and 30 days).
+    assert [(r.label, r.count) for r in sup.rungs] == [("逾期 15 天以上(挂牌督办)", 2), ("逾期 30 天以上(约谈/通报)", 1)]
 
     appr = dashboard.todo(session, world.appr, TODAY, config)
     assert appr.kind == "approve" and codes(appr.items) == ["I7"]
@@ -152,7 +153,8 @@ def test_home_page_for_supervisor_links_filtered_lists(world, client, login_as):
     assert "共 6 个问题,已销号 1 个,未销号 5 个,其中逾期 2 个;完成率 16.7%" in html
     assert "/issues/?state=submitted" in html
     assert f"/issues/?round_id={world.r1.id}&amp;state=closed" in html
-    assert re.search(rf'/issues/\?round_id={world.r1.id}&amp;light=red&amp;unit_id={world.c.id}"', html)
+    # A lead unit's overdue count opens exactly its overdue issues as lead unit (not those it cooperates on).
+    assert re.search(rf'/issues/\?round_id={world.r1.id}&amp;overdue=1&amp;lead={world.c.code}"', html)
 
 
 def test_home_page_for_approver_and_leader(world, client, login_as):

@@ -92,6 +92,13 @@ def world(session):
     users = {role: make_user(role, username=role) for role in ("supervisor", "approver", "leader", "admin")}
     staff_a = make_user("unit_staff", unit=a, username="staff_a")
     head_c = make_user("unit_head", unit=c, username="head_c")
+    session.flush()
+    # By 15 July the monthly cycle has marked May's and June's reports that never came (未按时报送).
+    from tracker.escalation.monthly import mark_late
+    from tracker.escalation.settings import get_settings
+
+    for period in ("2020-05", "2020-06"):
+        mark_late(session, period, get_settings(session))
     session.commit()
     return SimpleNamespace(a=a, b=b, c=c, r1=r1, r2=r2, i=i, staff_a=staff_a, head_c=head_c, **users)
 
@@ -216,6 +223,10 @@ def test_query_count_is_constant(world, session):
         rnd = make_round() if k % 3 else world.r1
         make_issue(unit, rnd, deadline=date(2020, 6, 1 + k))
         make_issue(unit, rnd, state="closed", closed_at=datetime(2020, 6, 1 + k, 3))
+    from tracker.escalation.monthly import mark_late
+    from tracker.escalation.settings import get_settings
+
+    mark_late(session, "2020-06", get_settings(session))  # as the monthly cycle does after the 18th
     session.commit()
     many, rep = count(world.supervisor)
     assert len(rep.rounds) > 10 and len(rep.overdue) > 20 and len(rep.reporting) > 20

@@ -100,9 +100,11 @@ def test_unit_figures_match_the_hand_count(world):
     _rounds, units = figures(world.leader)
     got = {u.code: (u.assigned, u.closed, u.closed_on_time, u.overdue, u.late_reports, u.escalations)
            for u in units}
-    # A: a2 closed at 00:30 Beijing the day after its deadline is late; escalations a3 + a4 x2.
-    # B: only b4's order counts (the due_soon reminder is not an escalation).
-    assert got == {"A": (4, 2, 1, 2, 1, 3), "B": (4, 1, 1, 0, 0, 1)}
+    # A: a2 closed at 00:30 Beijing the day after its deadline is late; escalations: the issues under
+    # supervision order, a3 and a4 (a4's interview is the step beyond its order, not another issue).
+    # B: none: b4's order was lifted when it closed (摘牌), as the round figures count it; the due_soon
+    # reminder is no escalation.
+    assert got == {"A": (4, 2, 1, 2, 1, 2), "B": (4, 1, 1, 0, 0, 0)}
     assert [u.code for u in units] == ["A", "B"]
 
 
@@ -164,7 +166,7 @@ def test_query_count_is_constant(world, session):
     with count_queries() as many:
         rounds, units = figures(world.supervisor)
     assert len(units) > 20 and len(rounds) > 10
-    assert len(many) == len(few) == 6
+    assert len(many) == len(few) == 5  # the issues' figures in one grouped query, late reports in another
 
 
 # --- API ---------------------------------------------------------------------
@@ -175,7 +177,8 @@ def test_api_stats(client, world):
     assert [r["round"]["name"] for r in body["rounds"]] == ["第一轮", "第二轮"]
     assert body["rounds"][0]["total"] == 3
     assert body["units"] == [{"unit": {"id": world.a.id, "code": "A", "name": "甲局"}, "assigned": 4, "closed": 2,
-                              "closed_on_time": 1, "overdue": 2, "late_reports": 1, "escalations": 3}]
+                              "closed_on_time": 1, "overdue": 2, "late_reports": 1, "escalations": 2,
+                              "supervised": 2, "interviewed": 1, "extended": 0}]
     body = api.get(f"/stats?round_id={world.r2.id}").get_json()
     assert [r["round"]["id"] for r in body["rounds"]] == [world.r2.id]
     assert body["units"][0]["assigned"] == 1

@@ -1,7 +1,7 @@
 """The injectable clock: services take `now`; views read it from here."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -21,6 +21,12 @@ def now() -> datetime:
 def local_date(moment: datetime, tz: str = "Asia/Shanghai") -> date:
     """Return the calendar date of a naive-UTC moment in the given zone."""
     return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+
+
+def utc_offset_hours(day: date, tz: str = "Asia/Shanghai") -> int:
+    """The zone's offset from UTC in whole hours on `day` (Asia/Shanghai: 8), for SQL date shifts."""
+    offset = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(tz)).utcoffset() or timedelta(0)
+    return int(offset.total_seconds() // 3600)
 
 
 def today() -> date:

@@ -144,6 +144,19 @@ VOCABULARIES: dict[str, dict] = {
     "task_state": TASK_STATE_LABELS,
 }
 
+# The issues' yes/no figures (tracker.issues.figures), as pages and list filters name them.
+FIGURE_LABELS = {
+    "overdue": "逾期",
+    "due_soon": "临期",
+    "lagging": "进度滞后",
+    "supervised": SUPERVISED_LABEL,
+    "interviewed": "约谈/通报",
+    "returned": "被退回",
+    "extended": "已延期",
+    "closed_on_time": "按期销号",
+    "late_report": "未按时报送",
+}
+
 # An issue's fields, as an edit's timeline entry names them (old → new).
 ISSUE_FIELD_LABELS = {
     "round_id": "督察轮次",

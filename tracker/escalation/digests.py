@@ -11,13 +11,14 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func, or_, select
 
 from tracker.core.enums import NoticeKind
+from tracker.issues import figures
 from tracker.notify.render import MailContent, MailGroup, MailItem
 from tracker.notify.notices import pending_lines
 from tracker.core.enums import UNIT_ROLES
 from tracker.issues.models import Issue
 from tracker.escalation.context import RunContext
 from tracker.notify.prefs import wants_digest
-from tracker.escalation.queries import counts_by_unit, due_date, late_period, missing_report, ranked_per_unit, rows_by_unit
+from tracker.escalation.queries import counts_by_unit, due_date, late_period, ranked_per_unit, rows_by_unit
 
 DIGEST = "digest"
 SECTION_LIMIT = 30
@@ -41,13 +42,14 @@ class _Conditions:
         self.overdue = fig.overdue
         self.lagging = and_(fig.lagging, ~fig.overdue)
         self.due_soon = and_(fig.due_soon, ~fig.overdue, ~fig.lagging)
-        self.missing = missing_report(self.period, ctx.settings)
+        # Marked late for the last due period and still not reported (the monthly step ran just before).
+        self.missing = figures.still_missing(self.period)
         self.anything = or_(fig.overdue, fig.lagging, fig.due_soon)
 
 
 def _summary(counts: dict[str, int]) -> str:
     parts = [f"{label} {counts[key]} 项" for key, label in
-             (("overdue", "逾期"), ("lagging", "进度滞后"), ("due_soon", "临期"), ("missing", "未按时报送"))
+             (("overdue", "逾期"), ("lagging", "进度滞后(未逾期)"), ("due_soon", "临期"), ("missing", "未按时报送"))
              if counts.get(key)]
     return "、".join(parts)
 
@@ -123,10 +125,10 @@ def unit_digests(ctx: RunContext) -> int:
     sections = (
         ("overdue", "逾期问题(按逾期天数排列)", cond.overdue, [fig.days_overdue.desc(), Issue.deadline, Issue.id],
          dict(overdue=1, state="open", sort="-days_overdue")),
-        ("lagging", "进度滞后问题", cond.lagging, [Issue.deadline, Issue.id], dict(light="yellow")),
-        ("due_soon", "临期问题", cond.due_soon, [Issue.deadline, Issue.id], dict(light="yellow")),
+        ("lagging", "进度滞后(未逾期)的问题", cond.lagging, [Issue.deadline, Issue.id], dict(lagging=1, overdue=0)),
+        ("due_soon", "临期问题", cond.due_soon, [Issue.deadline, Issue.id], dict(due_soon=1, overdue=0)),
         ("missing", f"未按时报送 {cond.period} 月度进展的问题(截止 {due_date(cond.period, ctx.settings):%Y-%m-%d})",
-         cond.missing, [Issue.deadline, Issue.id], dict(state="open")),
+         cond.missing, [Issue.deadline, Issue.id], dict(late_period=cond.period)),
     )
     for start in range(0, len(todo), UNITS_PER_COMMIT):
         chunk = todo[start:start + UNITS_PER_COMMIT]

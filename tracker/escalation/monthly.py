@@ -5,7 +5,8 @@
   reminded (unit staff and the unit's address), once per unit and month.
 - After the due day, units still missing a report get a late notice (unit head and
   the unit's address), and the supervisors one summary grouped by unit.
-- A report filed after its period's due day is marked late (`report_lateness`).
+- An (issue, period) the issue owed and no report covered by the due day is marked late
+  (`report_lateness`, 未按时报送), as soon as the due day has passed or a late report comes.
 
 Each issue's reminder and late notice is an escalation row (UNIQUE issue, key) with
 its timeline event; each mail's dedupe key names its period.
@@ -13,12 +14,16 @@ its timeline event; each mail's dedupe key names its period.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from typing import Optional
+from datetime import date, datetime
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, literal, select, update
 from sqlalchemy.orm import Session
+
+from tracker.core.clock import utc_offset_hours
+from tracker.core.enums import Role
+from tracker.issues import figures
 
 from tracker.core.sql import insert_ignore
 from tracker.notify.render import MailContent, MailGroup
@@ -26,7 +31,8 @@ from tracker.issues.models import Issue, ProgressReport
 from tracker.issues.models import Escalation, ReportLateness
 from tracker.issues.services import record_event
 from tracker.escalation.context import RunContext
-from tracker.escalation.queries import SHANGHAI, counts_by_unit, due_date, due_end_utc, missing_report, ranked_per_unit, rows_by_unit
+from tracker.escalation.queries import (SHANGHAI, counts_by_unit, due_date, due_end_utc, late_period, missing_report,
+                                       previous_period, ranked_per_unit, reminder_date, rows_by_unit)
 from tracker.escalation.settings import JobSettings
 
 log = logging.getLogger(__name__)
@@ -38,15 +44,16 @@ REMINDER, LATE = "report_reminder", "report_late"
 
 
 def run_monthly(ctx: RunContext) -> None:
-    """Send what the monthly cycle owes today, then mark late reports."""
+    """Mark late reports, then send what the monthly cycle owes today (reminders before the due day,
+    late notices after it, for the reports still missing)."""
     period = ctx.period
     settings = ctx.settings
-    if settings.report_reminder_day <= ctx.today.day <= settings.report_due_day:
-        unit_pass(ctx, REMINDER, period, ("unit_staff",))
-    if ctx.today.day > settings.report_due_day:
-        unit_pass(ctx, LATE, period, ("unit_head",))
-        supervisor_summary(ctx, period)
     mark_late_reports(ctx)
+    if settings.report_reminder_day <= ctx.today.day <= settings.report_due_day:
+        unit_pass(ctx, REMINDER, period, (Role.UNIT_STAFF,))
+    if ctx.today.day > settings.report_due_day:
+        unit_pass(ctx, LATE, period, (Role.UNIT_HEAD,))
+        supervisor_summary(ctx, period)
 
 
 def _texts(kind: str, period: str, due: str) -> tuple[str, str]:
@@ -61,7 +68,8 @@ def unit_pass(ctx: RunContext, kind: str, period: str, roles: tuple[str, ...]) -
     """Escalation rows and events for the issues missing the period's report, then each owing unit's mail
     (units whose mail is already queued for everyone are skipped)."""
     session = ctx.session
-    missing = missing_report(period, ctx.settings)
+    # Before the due day: not yet reported (a reminder); after it: marked late and still missing.
+    missing = missing_report(period, ctx.settings) if kind == REMINDER else figures.still_missing(period)
     due = f"{due_date(period, ctx.settings):%Y-%m-%d}"
     sentence, instruction = _texts(kind, period, due)
     _mark_issues(ctx, kind, f"{kind}:{period}", period, missing, sentence)
@@ -129,7 +137,7 @@ def supervisor_summary(ctx: RunContext, period: str) -> None:
     if not wanted or wanted <= ctx.delivered(LATE, ref).get(ref, set()):
         return
     session = ctx.session
-    missing = missing_report(period, ctx.settings)
+    missing = figures.still_missing(period)
     counts = session.execute(
         select(Issue.lead_unit_id, func.count()).where(missing).group_by(Issue.lead_unit_id)
         .order_by(func.count().desc(), Issue.lead_unit_id)
@@ -163,74 +171,103 @@ def supervisor_summary(ctx: RunContext, period: str) -> None:
 
 
 # --- late reports ------------------------------------------------------------
+#
+# A late report (未按时报送) is an (issue, period) the issue owed and that no report covered by the end
+# of the due day: `figures.late_for`. `mark_late` writes those rows (set-based, idempotent), with the
+# first report's time once it has come; every page counts the rows.
 
 def report_is_late(period: str, filed_at: datetime, settings: JobSettings, tz: ZoneInfo = SHANGHAI) -> bool:
     """Whether a report for `period` filed at `filed_at` (naive UTC) came after the due day."""
     return filed_at >= due_end_utc(period, settings, tz)
 
 
+def _first_report(period: str, column: Any) -> Any:
+    """The issue's first report of `period` (its `column`: id or created_at), as a correlated scalar."""
+    return (select(column).where(ProgressReport.issue_id == Issue.id, ProgressReport.period == period)
+            .order_by(ProgressReport.created_at, ProgressReport.id).limit(1).correlate(Issue).scalar_subquery())
+
+
+def mark_late(session: Session, period: str, settings: JobSettings, tz: ZoneInfo = SHANGHAI,
+              issue_ids: Optional[list[int]] = None) -> int:
+    """Mark every issue late for `period` (of `issue_ids`, or all) that is not marked yet, and fill in the
+    first report of marks still missing one; return how many marks are new. Two statements, no rows loaded."""
+    due = due_date(period, settings)
+    hours = utc_offset_hours(due, str(tz.key))
+    late = figures.late_for(period, reminder_date(period, settings), due, due_end_utc(period, settings, tz), hours)
+    source = select(Issue.id, literal(period), _first_report(period, ProgressReport.id), literal(due),
+                    _first_report(period, ProgressReport.created_at)).where(late)
+    if issue_ids is not None:
+        source = source.where(Issue.id.in_(issue_ids))
+    new = session.execute(insert_ignore(session, ReportLateness).from_select(
+        ["issue_id", "period", "report_id", "due_on", "filed_at"], source).returning(ReportLateness.id)).all()
+    fill_late_filings(session, period, issue_ids)
+    return len(new)
+
+
+def fill_late_filings(session: Session, period: Optional[str] = None, issue_ids: Optional[list[int]] = None) -> None:
+    """Marks still waiting for their report (of `period` and `issue_ids`, or all) get the first report that
+    has come since (late, by definition)."""
+    first = (select(ProgressReport.id, ProgressReport.created_at)
+             .where(ProgressReport.issue_id == ReportLateness.issue_id, ProgressReport.period == ReportLateness.period)
+             .order_by(ProgressReport.created_at, ProgressReport.id).limit(1).correlate(ReportLateness))
+    cond = [ReportLateness.filed_at.is_(None),
+            exists().where(and_(ProgressReport.issue_id == ReportLateness.issue_id,
+                                ProgressReport.period == ReportLateness.period))]
+    if period is not None:
+        cond.append(ReportLateness.period == period)
+    if issue_ids is not None:
+        cond.append(ReportLateness.issue_id.in_(issue_ids))
+    session.execute(update(ReportLateness).where(*cond).values(
+        report_id=first.with_only_columns(ProgressReport.id).scalar_subquery(),
+        filed_at=first.with_only_columns(ProgressReport.created_at).scalar_subquery(),
+    ).execution_options(synchronize_session=False))
+
+
 def mark_if_late(session: Session, report: ProgressReport, settings: JobSettings,
                  tz: ZoneInfo = SHANGHAI) -> Optional[ReportLateness]:
-    """Mark the period of a just-filed report late if this is its first report and it came after the due day.
+    """Mark the period of a just-filed report late if it came after the due day and nothing covered the
+    period before; return the mark, or None when the report was on time (or not owed).
 
-    The report page can call this right after `report_progress`; the daily run does
-    the same for any report it missed.
-    """
+    Called as the report is filed (a subscriber of `ProgressReported`); the daily run marks the same."""
     if not report_is_late(report.period, report.created_at, settings, tz):
         return None
-    earlier = session.scalar(select(func.min(ProgressReport.created_at)).where(
-        ProgressReport.issue_id == report.issue_id, ProgressReport.period == report.period))
-    if earlier is not None and not report_is_late(report.period, earlier, settings, tz):
+    try:
+        mark_late(session, report.period, settings, tz, issue_ids=[report.issue_id])
+    except ValueError:  # a malformed period: nothing to judge
         return None
-    session.execute(insert_ignore(session, ReportLateness).values(
-        issue_id=report.issue_id, period=report.period, report_id=report.id,
-        due_on=due_date(report.period, settings), filed_at=report.created_at))
     return session.scalar(select(ReportLateness).where(ReportLateness.issue_id == report.issue_id,
-                                                       ReportLateness.period == report.period))
+                                                       ReportLateness.period == report.period)
+                          .execution_options(populate_existing=True))
 
 
-def mark_late_reports(ctx: RunContext, lookback_days: int = 62) -> int:
-    """Mark late every (issue, period) whose first report came after the due day, among recent reports.
-
-    Pages through (issue, period) groups with a keyset, committing each page.
-    """
-    session = ctx.session
-    since = ctx.now - timedelta(days=lookback_days)
+def mark_late_reports(ctx: RunContext, periods: int = 2) -> int:
+    """Mark the late reports of the last `periods` periods whose due day has passed, and fill in every
+    mark whose report has come since; return how many marks are new. A run missed for a day or two
+    (or a report filed late for an older period) is caught up here."""
     tz = ZoneInfo(ctx.config.get("TIMEZONE", "Asia/Shanghai"))
+    period = late_period(ctx.today, ctx.settings)
     marked = 0
-    last: tuple[int, str] = (0, "")
-    while True:
-        page = session.execute(
-            select(ProgressReport.issue_id, ProgressReport.period,
-                   func.min(ProgressReport.created_at), func.min(ProgressReport.id))
-            .where(or_(ProgressReport.issue_id > last[0],
-                       and_(ProgressReport.issue_id == last[0], ProgressReport.period > last[1])))
-            .where(~exists().where(and_(ReportLateness.issue_id == ProgressReport.issue_id,
-                                        ReportLateness.period == ProgressReport.period)))
-            .group_by(ProgressReport.issue_id, ProgressReport.period)
-            .having(func.max(ProgressReport.created_at) >= since)
-            .order_by(ProgressReport.issue_id, ProgressReport.period)
-            .limit(ctx.batch_size)
-        ).all()
-        if not page:
-            break
-        rows = []
-        for issue_id, period, first_at, first_id in page:
-            try:
-                late = report_is_late(period, first_at, ctx.settings, tz)
-            except ValueError:  # a malformed period string: nothing to judge
-                continue
-            if late:
-                rows.append({"issue_id": issue_id, "period": period, "report_id": first_id,
-                             "due_on": due_date(period, ctx.settings), "filed_at": first_at})
-        if rows:
-            new = session.scalars(insert_ignore(session, ReportLateness).values(rows)
-                                  .returning(ReportLateness.id)).all()
-            marked += len(new)
-        ctx.commit()
-        last = (page[-1][0], page[-1][1])
+    for _ in range(periods):
+        marked += mark_late(ctx.session, period, ctx.settings, tz)
+        period = previous_period(period)
+    fill_late_filings(ctx.session)
+    ctx.commit()
     ctx.stats["reports.late_marked"] += marked
     return marked
 
 
-__all__ = ["run_monthly", "mark_if_late", "report_is_late", "mark_late_reports"]
+def backfill_late_reports(session: Session, settings: JobSettings, today: date, since: date,
+                          tz: ZoneInfo = SHANGHAI) -> int:
+    """Mark the late reports of every period from `since`'s to the last one due by `today` (a tracker that
+    starts with a history, e.g. the demo); return how many marks are new. Flushes, never commits."""
+    period, last = f"{since:%Y-%m}", late_period(today, settings)
+    marked = 0
+    while period <= last:
+        marked += mark_late(session, period, settings, tz)
+        year, month = int(period[:4]), int(period[5:7])
+        period = f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    session.flush()
+    return marked
+
+
+__all__ = ["run_monthly", "mark_if_late", "report_is_late", "mark_late", "mark_late_reports", "backfill_late_reports"]

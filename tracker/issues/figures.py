@@ -1,44 +1,56 @@
-"""The issues' figures as SQL expressions: overdue, days overdue, lagging, due soon, light, and the
-supervision flag (挂牌督办).
+"""The issues' figures as SQL expressions: one definition each, read by every page, list, export,
+mail, statistic and the API.
 
-They are built for a given day so that lists can filter, count and sort on them in the
-database, on SQLite and PostgreSQL alike; every page, export, mail and the API read them here.
+- Of a day (`figures(today, ...)`): overdue (逾期), days overdue, lagging (进度滞后), due soon (临期),
+  the light (红黄绿灯), and the share of time elapsed (时序进度).
+- Of the record: under supervision order (挂牌督办), interviewed (约谈/通报), sent back to the unit
+  (被退回), extended (延期), closed on time (按期销号), late report (未按时报送: an (issue, period)
+  row of `report_lateness`, written by the monthly cycle from `owes_report` / `late_for`).
+- Of a past day: the deadline in force then (`deadline_on`), open then (`open_on`), overdue then
+  (`overdue_on`): the monthly report's "at the month's end" uses the deadline of that time.
+
+`FLAGS` names the yes/no figures a list can be filtered on (`?lagging=1`), so that every count on a
+page opens a list holding exactly the issues it counts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from sqlalchemy import and_, case, literal, or_
-from sqlalchemy.sql.elements import ColumnElement
-from tracker.core import workflow
-from tracker.issues.models import Issue
-from typing import Any, Iterable
-from sqlalchemy import exists, select
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable, Iterable, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
-from tracker.issues.models import Escalation, Event, ReportLateness
-from tracker.core import enums
-from tracker.core.enums import SUPERVISION_KINDS
-from tracker.core.sql import days_between
+from sqlalchemy.sql.elements import ColumnElement
+
+from tracker.core import enums, workflow
+from tracker.core.enums import SUPERVISION_KINDS, EscalationKind
+from tracker.core.sql import days_between, local_date_of
+from tracker.issues.models import DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
 
 
 @dataclass(frozen=True)
 class Figures:
     """The derived columns of an issue on one day."""
 
-    overdue: ColumnElement
-    days_overdue: ColumnElement
-    lagging: ColumnElement
-    due_soon: ColumnElement
-    light: ColumnElement
-    elapsed_percent: ColumnElement
+    overdue: ColumnElement[bool]
+    days_overdue: ColumnElement[int]
+    lagging: ColumnElement[bool]
+    due_soon: ColumnElement[bool]
+    light: ColumnElement[Any]
+    elapsed_percent: ColumnElement[int]
+
+
+def is_open() -> ColumnElement[bool]:
+    """Being rectified now: a merged issue is rectified, and so measured, through the issue it joined."""
+    return and_(Issue.state.in_(enums.OPEN_STATES), Issue.merged_into_id.is_(None))
 
 
 def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
-    """Build the SQL expressions of the derived figures for `today`."""
+    """Build the SQL expressions of the derived figures for `today` (the deadline in force today)."""
     today_lit = literal(today)
-    # A merged issue is rectified, and so measured, through the issue it was merged into.
-    is_open = and_(Issue.state.in_(enums.OPEN_STATES), Issue.merged_into_id.is_(None))
-    overdue = and_(is_open, Issue.deadline < today_lit)
+    open_now = is_open()
+    overdue = and_(open_now, Issue.deadline < today_lit)
     days_over = case((overdue, days_between(Issue.deadline, today_lit)), else_=0)
     span = days_between(Issue.assigned_on, Issue.deadline)
     elapsed = days_between(Issue.assigned_on, today_lit)
@@ -51,7 +63,7 @@ def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
     )
     # progress + margin < 100 * elapsed / span, kept in integers: no division.
     lagging = and_(
-        is_open,
+        open_now,
         or_(
             and_(span <= 0, Issue.progress_percent + margin < 100),
             and_(
@@ -61,7 +73,7 @@ def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
             ),
         ),
     )
-    due_soon = and_(is_open, Issue.deadline >= today_lit, days_between(today_lit, Issue.deadline) <= due_soon_days)
+    due_soon = and_(open_now, Issue.deadline >= today_lit, days_between(today_lit, Issue.deadline) <= due_soon_days)
     light = case(
         (or_(Issue.state == workflow.CLOSED, Issue.merged_into_id.is_not(None)), None),
         (overdue, "red"),
@@ -71,15 +83,22 @@ def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
     return Figures(overdue, days_over, lagging, due_soon, light, elapsed_percent)
 
 
-# Escalations that put an issue under supervision (挂牌督办): the order itself, and the
-# interview / public notice beyond it (which may have superseded the order).
-
+# --- of the record -------------------------------------------------------------------
 
 def supervised() -> ColumnElement[bool]:
-    """WHERE clause: the issue is under supervision (挂牌督办) and not yet closed (摘牌 on closure)."""
+    """Under supervision order (挂牌督办): a supervision-order or interview rung fired for it (the
+    interview may have superseded the order), and not closed since (摘牌 on closure)."""
     return and_(
         Issue.state != workflow.CLOSED,
         exists().where(and_(Escalation.issue_id == Issue.id, Escalation.kind.in_(SUPERVISION_KINDS))),
+    )
+
+
+def interviewed() -> ColumnElement[bool]:
+    """Called to an interview or publicly named (约谈/通报) for it, and not closed since."""
+    return and_(
+        Issue.state != workflow.CLOSED,
+        exists().where(and_(Escalation.issue_id == Issue.id, Escalation.kind == EscalationKind.INTERVIEW)),
     )
 
 
@@ -89,11 +108,6 @@ def supervised_ids(session: Session, issue_ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     return set(session.scalars(select(Issue.id).where(Issue.id.in_(ids), supervised())))
-
-
-def late_periods(session: Session, issue_id: int) -> set[str]:
-    """The report periods of an issue whose report came late (未按时报送)."""
-    return set(session.scalars(select(ReportLateness.period).where(ReportLateness.issue_id == issue_id)))
 
 
 # The workflow actions that send an issue back to its unit (with a reason), and the one that hands it on.
@@ -110,6 +124,122 @@ def last_turn() -> Any:
 def returned() -> ColumnElement[bool]:
     """Sent back to its unit (退回 or 重新打开) and not submitted since: the unit must act, with the reason."""
     return and_(
-        Issue.state.in_(enums.OPEN_STATES), Issue.merged_into_id.is_(None),
+        is_open(),
         exists().where(Event.id == last_turn(), Event.action.in_(SENT_BACK)),
     )
+
+
+def extended() -> ColumnElement[bool]:
+    """Its deadline now is later than the one first set (延期): an extension, or an edit that moved it later."""
+    return Issue.deadline > Issue.original_deadline
+
+
+def closed_on_time(hours: int) -> ColumnElement[bool]:
+    """Closed (销号) on or before its deadline, by the local date of the closure (`hours` from UTC).
+
+    The deadline in force at the closing is today's: a closed issue cannot be edited, so its deadline
+    last moved while it was open."""
+    return and_(Issue.state == workflow.CLOSED, Issue.closed_at.is_not(None),
+                local_date_of(Issue.closed_at, hours) <= Issue.deadline)
+
+
+# --- late reports (未按时报送) ----------------------------------------------------------
+
+def has_late_report(period: Optional[str] = None) -> ColumnElement[bool]:
+    """The issue has a late report (of `period`, or of any period): a row of `report_lateness`."""
+    cond = [ReportLateness.issue_id == Issue.id]
+    if period is not None:
+        cond.append(ReportLateness.period == period)
+    return exists().where(and_(*cond))
+
+
+def still_missing(period: str) -> ColumnElement[bool]:
+    """The issue's report of `period` was late and has still not come (a row without a filing)."""
+    return exists().where(and_(ReportLateness.issue_id == Issue.id, ReportLateness.period == period,
+                               ReportLateness.filed_at.is_(None)))
+
+
+def owes_report(period: str, reminder_on: date, due_on: date, hours: int) -> ColumnElement[bool]:
+    """The issue owed a report for `period`: being rectified at the end of its due day and assigned
+    by the reminder day."""
+    return and_(open_on(due_on, hours), Issue.assigned_on <= reminder_on)
+
+
+def late_for(period: str, reminder_on: date, due_on: date, due_end: datetime, hours: int) -> ColumnElement[bool]:
+    """Late for `period` (未按时报送): it owed the report and none came before the due day ended
+    (`due_end`, naive UTC). What the monthly cycle marks in `report_lateness`."""
+    on_time = exists().where(and_(ProgressReport.issue_id == Issue.id, ProgressReport.period == period,
+                                  ProgressReport.created_at < due_end))
+    return and_(owes_report(period, reminder_on, due_on, hours), ~on_time)
+
+
+# --- of a past day ---------------------------------------------------------------------
+
+def end_of_day_utc(day: date, tz: str) -> datetime:
+    """The end of `day` in the local zone, as the naive UTC moment stored in the database."""
+    local = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=ZoneInfo(tz))
+    return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def deadline_on(until: datetime) -> ColumnElement[date]:
+    """The deadline in force at `until` (naive UTC): the newest move made before it, else the first one."""
+    moved = (select(DeadlineChange.new_deadline)
+             .where(DeadlineChange.issue_id == Issue.id, DeadlineChange.changed_at < until)
+             .order_by(DeadlineChange.changed_at.desc(), DeadlineChange.id.desc()).limit(1)
+             .correlate(Issue).scalar_subquery())
+    return func.coalesce(moved, Issue.original_deadline, type_=Date)
+
+
+def open_on(day: date, hours: int) -> ColumnElement[bool]:
+    """Being rectified at the end of `day`: not merged, and still open or left rectification (submitted,
+    or closed without a submission) after that day. Issues reopened since count as open throughout."""
+    left = func.coalesce(Issue.submitted_at, Issue.closed_at)
+    return and_(
+        Issue.merged_into_id.is_(None),
+        or_(Issue.state.in_(enums.OPEN_STATES),
+            and_(left.is_not(None), local_date_of(left, hours) > day)),
+    )
+
+
+def overdue_on(day: date, hours: int, tz: str) -> ColumnElement[bool]:
+    """Overdue at the end of `day`: open then, assigned by then, and past the deadline in force then."""
+    return and_(open_on(day, hours), Issue.assigned_on <= day,
+                deadline_on(end_of_day_utc(day, tz)) < literal(day))
+
+
+def days_overdue_on(day: date, tz: str) -> ColumnElement[int]:
+    """Days past the deadline in force at the end of `day` (meaningful where `overdue_on` holds)."""
+    return days_between(deadline_on(end_of_day_utc(day, tz)), literal(day))
+
+
+# --- what a list can be filtered on ---------------------------------------------------
+
+Flag = Callable[[Figures, int], ColumnElement[bool]]
+# name -> (the figure for today's figures and the zone's offset in hours). Labels: core.labels.FLAG_LABELS.
+FLAGS: dict[str, Flag] = {
+    "due_soon": lambda fig, hours: fig.due_soon,
+    "lagging": lambda fig, hours: fig.lagging,
+    "supervised": lambda fig, hours: supervised(),
+    "interviewed": lambda fig, hours: interviewed(),
+    "returned": lambda fig, hours: returned(),
+    "extended": lambda fig, hours: extended(),
+    "closed_on_time": lambda fig, hours: closed_on_time(hours),
+    "late_report": lambda fig, hours: has_late_report(),
+}
+
+
+def late_periods_of(session: Session, issue_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The late report periods of each of these issues, oldest first (one query, for a page of the list)."""
+    ids = list(issue_ids)
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for issue_id, period in session.execute(
+                select(ReportLateness.issue_id, ReportLateness.period).where(ReportLateness.issue_id.in_(ids))
+                .order_by(ReportLateness.issue_id, ReportLateness.period)):
+            out[issue_id].append(period)
+    return out
+
+
+def late_periods(session: Session, issue_id: int) -> set[str]:
+    """The report periods of an issue whose report came late or never (未按时报送)."""
+    return set(session.scalars(select(ReportLateness.period).where(ReportLateness.issue_id == issue_id)))

@@ -1,6 +1,7 @@
 """The issue list's query arguments: parsed into IssueFilters, bad values dropped with a note."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Mapping, Optional, Sequence
@@ -8,6 +9,7 @@ from typing import Mapping, Optional, Sequence
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.core.labels import LIGHT_LABELS
+from tracker.issues.figures import FLAGS
 from tracker.issues.queries import SORT_LABELS, SORTS, IssueFilters
 from tracker.core import labels
 
@@ -19,6 +21,7 @@ STATE_FILTERS = {
 }
 OVERDUE_FILTERS = {"1": "已逾期", "0": "未逾期"}
 MAX_Q = 100
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass
@@ -48,8 +51,9 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
     """Read the list's query string; every bad value is ignored and named in a note.
 
     Arguments: round (id), state, unit (code; unit_id also taken: leads or cooperates on), lead (code:
-    leads), light, category, rectify_type, overdue (1/0), supervised (1: only 挂牌督办), returned (1: only
-    sent back to the unit), deadline_from, deadline_to (YYYY-MM-DD), q, sort, page.
+    leads), light, category, rectify_type, overdue (1/0), each yes/no figure of `figures.FLAGS` (1: only
+    issues having it, e.g. supervised=1, lagging=1, returned=1), late_period (YYYY-MM), deadline_from,
+    deadline_to (YYYY-MM-DD), q, sort, page.
     """
     out = ListArgs(filters=IssueFilters())
     f = out.filters
@@ -112,21 +116,24 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
         else:
             bad("是否逾期", raw)
 
-    raw = get("supervised")
-    if raw:
-        if raw == "1":
-            f.supervised = True
-            out.values["supervised"] = raw
-        else:
-            bad("仅挂牌督办", raw)
+    chosen = []
+    for name in FLAGS:
+        raw = get(name)
+        if raw:
+            if raw == "1":
+                chosen.append(name)
+                out.values[name] = raw
+            else:
+                bad("仅" + labels.FIGURE_LABELS[name], raw)
+    f.flags = tuple(chosen)
 
-    raw = get("returned")
+    raw = get("late_period")
     if raw:
-        if raw == "1":
-            f.returned = True
-            out.values["returned"] = raw
+        if PERIOD.match(raw):
+            f.late_period = raw
+            out.values["late_period"] = raw
         else:
-            bad("仅被退回", raw)
+            bad("未按时报送期次(应为 YYYY-MM)", raw)
 
     raw = get("lead")
     if raw:

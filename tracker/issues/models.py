@@ -193,7 +193,12 @@ class Escalation(db.Model):
 
 
 class ReportLateness(db.Model):
-    """The report of an issue for a period came after the due day (未按时报送): once per (issue, period)."""
+    """An issue owed a report for a period and none came by the due day (未按时报送): once per (issue, period).
+
+    `filed_at` and `report_id` name the first report when it came late; both are empty while it
+    is still missing. Written by the monthly cycle (`tracker.escalation.monthly`), counted by every
+    page that says 未按时报送.
+    """
 
     __tablename__ = "report_lateness"
     __table_args__ = (
@@ -203,6 +208,7 @@ class ReportLateness(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))
-    report_id: Mapped[int] = mapped_column(ForeignKey("progress_reports.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[Optional[int]] = mapped_column(ForeignKey("progress_reports.id", ondelete="CASCADE"),
+                                                     index=True)
     due_on: Mapped[date] = mapped_column(Date)
-    filed_at: Mapped[datetime] = mapped_column(DateTime)
+    filed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)

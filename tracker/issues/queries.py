@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.core import workflow
+from tracker.core.clock import utc_offset_hours
 from tracker.issues import figures as flags
 from tracker.issues.models import Issue
 from tracker.accounts.models import User
@@ -50,9 +51,10 @@ class IssueFilters:
     deadline_from: Optional[date] = None
     deadline_to: Optional[date] = None
     q: Optional[str] = None
-    supervised: Optional[bool] = None  # True: only issues flagged 挂牌督办
-    returned: Optional[bool] = None  # True: only issues sent back to their unit (退回/重新打开)
     lead_unit_id: Optional[int] = None  # only issues this unit leads (unit_id: leads or cooperates on)
+    # Yes/no figures every listed issue must have (names of `figures.FLAGS`, e.g. "lagging").
+    flags: tuple[str, ...] = ()
+    late_period: Optional[str] = None  # only issues whose report of this period (YYYY-MM) was late
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,12 +71,12 @@ class IssueRow:
     due_soon: bool = False  # open and due within the due-soon window (set by the home page's queue)
 
 
-def day_figures(today: date, config: dict) -> Figures:
+def day_figures(today: date, config: Mapping[str, Any]) -> Figures:
     """The figures for `today` with the app's margin and due-soon window."""
     return figures(today, config.get("LAGGING_MARGIN", 20), config.get("DUE_SOON_DAYS", 7))
 
 
-def filtered(user: User, filters: IssueFilters, fig: Figures) -> Select:
+def filtered(user: User, filters: IssueFilters, fig: Figures, hours: int = 8) -> Select:
     """SELECT issue ids in scope and matching the filters (no ordering)."""
     stmt = select(Issue.id).where(visible_issues(user))
     conds = []
@@ -103,10 +105,10 @@ def filtered(user: User, filters: IssueFilters, fig: Figures) -> Select:
         conds.append(Issue.deadline >= filters.deadline_from)
     if filters.deadline_to:
         conds.append(Issue.deadline <= filters.deadline_to)
-    if filters.supervised:
-        conds.append(flags.supervised())
-    if filters.returned:
-        conds.append(flags.returned())
+    for name in filters.flags:
+        conds.append(flags.FLAGS[name](fig, hours))
+    if filters.late_period:
+        conds.append(flags.has_late_report(filters.late_period))
     if filters.lead_unit_id:
         conds.append(Issue.lead_unit_id == filters.lead_unit_id)
     if filters.q:
@@ -141,7 +143,7 @@ def search_issues(
 ) -> tuple[list[IssueRow], int]:
     """One page of the issues the user may see, with the total count: two queries."""
     fig = day_figures(today, config)
-    base = filtered(user, filters, fig)
+    base = filtered(user, filters, fig, utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai")))
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     stmt = (
         select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, flags.supervised().label("supervised"))

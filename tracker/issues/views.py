@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from tracker.core import clock, workflow
+from tracker.core import clock, labels, workflow
 from tracker.core.extensions import db
 from tracker.rounds.services import rounds_newest_first
 from tracker.issues.models import Attachment, Issue
@@ -23,6 +23,7 @@ from tracker.units.models import Unit
 from tracker.core import files
 from tracker.issues import services as issue_svc
 from tracker.core.labels import LIGHT_LABELS
+from tracker.issues.figures import FLAGS, late_periods_of
 from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
 from tracker.core.web import undo_refused
 from tracker.core.errors import Refusal
@@ -63,12 +64,16 @@ def index():
     if args.page > pages and total:
         args.notes.append(f"第 {args.page} 页超出范围,共 {pages} 页。")
     cooperating = issue_svc.cooperating_codes(db.session, [r.issue.id for r in rows])
+    # A list of late reports says on each issue how many (a count of 未按时报送 counts periods, not issues).
+    late = (late_periods_of(db.session, [r.issue.id for r in rows])
+            if "late_report" in args.filters.flags or args.filters.late_period else {})
     return render_template(
         "issues/list.html", rows=rows, total=total, page=args.page, pages=pages, per_page=per_page,
-        args=args, values=args.values, rounds=rounds, units=units, cooperating=cooperating,
+        args=args, values=args.values, rounds=rounds, units=units, cooperating=cooperating, late=late,
         state_filters=STATE_FILTERS, overdue_filters=OVERDUE_FILTERS,
         sort_labels={**SORT_LABELS, **{k: v for k, v in EXTRA_SORT_LABELS.items() if k in SORTS}},
         light_labels=LIGHT_LABELS,
+        figure_filters={name: labels.FIGURE_LABELS[name] for name in FLAGS},
     )
 
 

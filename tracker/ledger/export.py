@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 from tracker.core import workflow
-from tracker.core.clock import local_date
+from tracker.core.clock import local_date, utc_offset_hours
 from tracker.issues.models import Issue, IssueUnit, ProgressReport
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -94,7 +94,7 @@ def filename(today: date, extension: str) -> str:
 
 def count_rows(session: Session, user: User, today: date, config: dict, filters: IssueFilters) -> int:
     """How many rows `ledger_rows` would give: one COUNT over the list's scoped, filtered query."""
-    base = filtered(user, filters, day_figures(today, config))
+    base = filtered(user, filters, day_figures(today, config), utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai")))
     return session.scalar(select(func.count()).select_from(base.subquery())) or 0
 
 
@@ -126,7 +126,7 @@ def ledger_rows(
         )
         .join(Round, Round.id == Issue.round_id)
         .join(lead, lead.id == Issue.lead_unit_id)
-        .where(Issue.id.in_(filtered(user, filters, fig)))
+        .where(Issue.id.in_(filtered(user, filters, fig, utc_offset_hours(today, tz))))
         .order_by(*sort_order(sort, fig))
         # A server-side cursor: rows arrive batch by batch, never all at once.
         .execution_options(yield_per=batch_size)

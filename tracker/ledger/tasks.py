@@ -51,12 +51,17 @@ def filters_to_json(filters: IssueFilters) -> dict[str, Any]:
 
 
 def filters_from_json(data: dict[str, Any]) -> IssueFilters:
-    """The list filters back from `filters_to_json`."""
+    """The list filters back from `filters_to_json` (a task recorded before the yes/no figures became
+    `flags` says supervised=true instead: it means the same)."""
     values = dict(data)
     for name in _DATE_FILTERS:
         if values.get(name):
             values[name] = date.fromisoformat(values[name])
-    return IssueFilters(**values)
+    flags = list(values.pop("flags", None) or ())
+    for legacy in ("supervised", "returned"):
+        if values.pop(legacy, None):
+            flags.append(legacy)
+    return IssueFilters(**values, flags=tuple(flags))
 
 
 def create_export_job(session: Session, actor: User, now: datetime, fmt: str, filters: IssueFilters, sort: str,

@@ -6,7 +6,7 @@ the number of issues, rounds or units.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Optional
 
@@ -14,6 +14,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.core import workflow
+from tracker.core.calendar import CALENDAR, deadline_threshold
+from tracker.core.enums import SUPERVISION_KINDS
+from tracker.escalation.settings import JobSettings, Level, get_settings
 from tracker.core import permissions
 from tracker.issues.figures import last_turn, returned
 from tracker.issues.models import Event, Issue
@@ -38,6 +41,8 @@ class Todo:
     items: list[IssueRow] = field(default_factory=list)
     # The state filter of the issue list that shows the whole queue, if any.
     queue_state: Optional[str] = None
+    # The configured ladder's escalated rungs, with how many issues reached each.
+    rungs: list[Rung] = field(default_factory=list)
 
 
 @dataclass
@@ -46,6 +51,7 @@ class UnitOverdue:
 
     unit_id: int
     unit_name: str
+    unit_code: str
     total: int
     closed: int
     overdue: int
@@ -79,9 +85,33 @@ def _flag(condition) -> object:
     return case((condition, 1), else_=0)
 
 
-def _counts(session: Session, user: User, fig: Figures) -> dict[str, int]:
-    """Counts over the user's scope in one query: open (not closed), overdue, due soon,
-    lagging, yellow light, long overdue, and the verification and closure queues."""
+@dataclass(frozen=True)
+class Rung:
+    """A rung of the configured escalation ladder beyond the overdue notice, as a home page count:
+    the issues overdue long enough to have reached it (their deadline on or before `deadline_to`)."""
+
+    level: Level
+    deadline_to: date
+    count: int = 0
+    day_mode: str = CALENDAR
+
+    @property
+    def label(self) -> str:
+        """E.g. 逾期 15 天以上(挂牌督办), in the ladder's own day counting."""
+        unit = "天" if self.day_mode == CALENDAR else "个工作日"
+        return f"逾期 {self.level.offset} {unit}以上({self.level.kind_label})"
+
+
+def escalated_rungs(settings: JobSettings, today: date) -> list[Rung]:
+    """The ladder's supervision-order and interview rungs, each with the last deadline that has reached it."""
+    return [Rung(level, deadline_threshold(today, level.offset, settings.day_mode), day_mode=settings.day_mode)
+            for level in settings.ladder if level.kind in SUPERVISION_KINDS]
+
+
+def _counts(session: Session, user: User, fig: Figures, rungs: list[Rung]) -> tuple[dict[str, int], list[Rung]]:
+    """Counts over the user's scope in one query: open (not closed), overdue, due soon, lagging, yellow
+    light, the verification and closure queues, and how many issues reached each escalated rung."""
+    names = ("total", "open", "overdue", "due_soon", "lagging", "yellow", "submitted", "verified")
     stmt = select(
         func.count(),
         func.sum(_flag(Issue.state != workflow.CLOSED)),
@@ -89,20 +119,14 @@ def _counts(session: Session, user: User, fig: Figures) -> dict[str, int]:
         func.sum(_flag(fig.due_soon)),
         func.sum(_flag(fig.lagging)),
         func.sum(_flag(fig.light == "yellow")),
-        func.sum(_flag(_overdue_by(fig, 15))),
-        func.sum(_flag(_overdue_by(fig, 30))),
         func.sum(_flag(Issue.state == workflow.SUBMITTED)),
         func.sum(_flag(Issue.state == workflow.VERIFIED)),
+        *(func.sum(_flag(and_(fig.overdue, Issue.deadline <= rung.deadline_to))) for rung in rungs),
     ).where(visible_issues(user))
     row = session.execute(stmt).one()
-    names = ("total", "open", "overdue", "due_soon", "lagging", "yellow", "overdue_15", "overdue_30",
-             "submitted", "verified")
-    return {name: int(value or 0) for name, value in zip(names, row)}
-
-
-def _overdue_by(fig: Figures, at_least: int):
-    """Overdue by at least `at_least` days (督办 at 15, 约谈 at 30)."""
-    return and_(fig.overdue, fig.days_overdue >= at_least)
+    counts = {name: int(value or 0) for name, value in zip(names, row)}
+    reached = [replace(rung, count=int(value or 0)) for rung, value in zip(rungs, row[len(names):])]
+    return counts, reached
 
 
 def _rows(session: Session, stmt) -> list[IssueRow]:
@@ -145,7 +169,7 @@ def todo(session: Session, user: User, today: date, config: dict) -> Todo:
     Leaders and admins: the overdue counts (their list is the issue list itself).
     """
     fig = day_figures(today, config)
-    counts = _counts(session, user, fig)
+    counts, rungs = _counts(session, user, fig, escalated_rungs(get_settings(session), today))
     select_rows = (
         select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, fig.due_soon)
         .where(visible_issues(user))
@@ -155,15 +179,15 @@ def todo(session: Session, user: User, today: date, config: dict) -> Todo:
     if permissions.acts_for_unit(user):
         stmt = select_rows.where(or_(fig.overdue, fig.due_soon, fig.lagging)).order_by(
             fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
-        return Todo("unit", counts, _rows(session, stmt))
+        return Todo("unit", counts, _rows(session, stmt), rungs=rungs)
     queue = workflow.queue_of(user.role)
     if queue is not None:
         action, state = queue
         # Oldest first: closure requests by when they were submitted, verified ones by when last touched.
         waited = Issue.submitted_at if state == workflow.SUBMITTED else Issue.updated_at
         stmt = select_rows.where(Issue.state == state).order_by(waited.asc(), Issue.id.asc())
-        return Todo(str(action), counts, _rows(session, stmt), state)
-    return Todo("overview", counts)
+        return Todo(str(action), counts, _rows(session, stmt), state, rungs)
+    return Todo("overview", counts, rungs=rungs)
 
 
 def round_totals(session: Session, user: User, fig: Figures, round_id: Optional[int] = None) -> dict[int, RoundStats]:
@@ -227,13 +251,13 @@ def round_stats(session: Session, user: User, today: date, config: dict) -> list
         .subquery()
     )
     ranked = session.execute(
-        select(per_unit.c.round_id, per_unit.c.unit_id, Unit.name, per_unit.c.total, per_unit.c.closed,
+        select(per_unit.c.round_id, per_unit.c.unit_id, Unit.name, Unit.code, per_unit.c.total, per_unit.c.closed,
                per_unit.c.overdue)
         .join(Unit, Unit.id == per_unit.c.unit_id)
         .where(per_unit.c.overdue > 0, per_unit.c.rank <= TOP_UNITS)
         .order_by(per_unit.c.round_id, per_unit.c.rank)
     ).all()
-    for round_id, unit_id, name, total, closed, overdue in ranked:
+    for round_id, unit_id, name, code, total, closed, overdue in ranked:
         stats[round_id].overdue_units.append(
-            UnitOverdue(unit_id, name, int(total), int(closed or 0), int(overdue or 0)))
+            UnitOverdue(unit_id, name, code, int(total), int(closed or 0), int(overdue or 0)))
     return list(stats.values())

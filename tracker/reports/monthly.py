@@ -21,32 +21,33 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import IO, Any, Iterable, Iterator, Optional
+from typing import IO, Any, Iterable, Iterator, Mapping, Optional
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import and_, exists, false, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.core import workflow
 from tracker.core.clock import local_date
-from tracker.escalation.queries import due_date, reminder_date
+from tracker.escalation.queries import due_date
 from tracker.escalation.settings import get_settings
-from tracker.issues.models import Issue, ProgressReport
+from tracker.issues.models import Issue
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.accounts.models import User
-from tracker.issues.models import ReportLateness
 from tracker.core.errors import Refusal
 from tracker.reports.dashboard import _flag
 from tracker.core.sql import days_between, local_date_of, local_month_of
 from tracker.core.xlsx import xlsx_row
 from tracker.issues.scoping import visible_issues
-from tracker.reports.stats import RoundFigures, _utc_offset_hours, round_stats, summary_sentence
+from tracker.reports.stats import RoundFigures, round_stats, summary_sentence
 from tracker.core import enums
+from tracker.core.clock import utc_offset_hours
+from tracker.issues import figures
 
 # How many issues the page and the API list per section; the Excel workbook lists them all.
 LIST_LIMIT = 200
@@ -98,19 +99,9 @@ def parse_month(raw: Optional[str], today: date) -> date:
 
 # --- SQL conditions ----------------------------------------------------------
 
-def open_at(day: date, hours: int) -> ColumnElement[bool]:
-    """Issues being rectified at the end of `day` (see the module docstring)."""
-    left = func.coalesce(Issue.submitted_at, Issue.closed_at)
-    return and_(
-        Issue.merged_into_id.is_(None),
-        or_(Issue.state.in_(enums.OPEN_STATES),
-            and_(left.is_not(None), local_date_of(left, hours) > day)),
-    )
-
-
-def overdue_at(day: date, hours: int) -> ColumnElement[bool]:
-    """Issues open at the end of `day` whose deadline had passed (overdue on that day)."""
-    return and_(open_at(day, hours), Issue.assigned_on <= day, Issue.deadline < literal(day))
+def _tz(config: Mapping[str, Any]) -> str:
+    """The configured time zone's name."""
+    return str(config.get("TIMEZONE", "Asia/Shanghai"))
 
 
 def closed_between(first: date, last: date, hours: int) -> ColumnElement[bool]:
@@ -310,14 +301,14 @@ class MonthlyReport:
         }
 
 
-def _month_figures(session: Session, user: User, start: date, as_of: date, hours: int,
+def _month_figures(session: Session, user: User, start: date, as_of: date, hours: int, tz: str,
                    rounds: list[RoundFigures]) -> list[MonthFigures]:
     """The per-round figures: today's totals from `stats.round_stats`, and one grouped query for the
-    month's closures and the overdue issues at `as_of`."""
+    month's closures and the overdue issues at `as_of` (by the deadline in force then)."""
     end = next_month(start) - timedelta(days=1)
     month = dict((rid, (int(c or 0), int(o or 0))) for rid, c, o in session.execute(
         select(Issue.round_id, func.sum(_flag(closed_between(start, end, hours))),
-               func.sum(_flag(overdue_at(as_of, hours))))
+               func.sum(_flag(figures.overdue_on(as_of, hours, tz))))
         .where(visible_issues(user)).group_by(Issue.round_id)))
     out = []
     for r in rounds:
@@ -337,11 +328,12 @@ def _closed_stmt(user: User, start: date, hours: int):
             .order_by(Issue.closed_at, Issue.id))
 
 
-def _overdue_stmt(user: User, as_of: date, hours: int):
-    days = days_between(Issue.deadline, literal(as_of))
-    return (select(Issue.id, Issue.code, Issue.title, Unit.name, Issue.deadline, days)
+def _overdue_stmt(user: User, as_of: date, hours: int, tz: str):
+    deadline = figures.deadline_on(figures.end_of_day_utc(as_of, tz))
+    days = days_between(deadline, literal(as_of))
+    return (select(Issue.id, Issue.code, Issue.title, Unit.name, deadline, days)
             .join(Unit, Unit.id == Issue.lead_unit_id)
-            .where(visible_issues(user), overdue_at(as_of, hours))
+            .where(visible_issues(user), figures.overdue_on(as_of, hours, tz))
             .order_by(days.desc(), Issue.code))
 
 
@@ -355,7 +347,7 @@ def _rows(session: Session, stmt, limit: Optional[int]):
 def closed_rows(session: Session, user: User, start: date, config: dict,
                 limit: Optional[int] = LIST_LIMIT) -> Iterator[ClosedRow]:
     """The issues in scope closed in the month (by Beijing date), earliest first: one query."""
-    hours = _utc_offset_hours(start, config)
+    hours = utc_offset_hours(start, _tz(config))
     tz = config.get("TIMEZONE", "Asia/Shanghai")
     for issue_id, code, title, unit, closed_at in _rows(session, _closed_stmt(user, start, hours), limit):
         yield ClosedRow(issue_id, code, title, unit, local_date(closed_at, tz))
@@ -363,25 +355,21 @@ def closed_rows(session: Session, user: User, start: date, config: dict,
 
 def overdue_rows(session: Session, user: User, as_of: date, config: dict,
                  limit: Optional[int] = LIST_LIMIT) -> Iterator[OverdueRow]:
-    """The issues in scope overdue at `as_of`, most days overdue first: one query."""
-    hours = _utc_offset_hours(as_of, config)
-    for issue_id, code, title, unit, deadline, days in _rows(session, _overdue_stmt(user, as_of, hours), limit):
+    """The issues in scope overdue at `as_of` by the deadline in force then, most days overdue first: one query."""
+    hours = utc_offset_hours(as_of, _tz(config))
+    for issue_id, code, title, unit, deadline, days in _rows(session, _overdue_stmt(user, as_of, hours, _tz(config)),
+                                                             limit):
         yield OverdueRow(issue_id, code, title, unit, deadline, int(days or 0))
 
 
-def _reporting(session: Session, user: User, start: date, today: date, hours: int) -> tuple[date, list[UnitReporting]]:
-    """The report due day of the month, and per lead unit the issues whose report came late (marked in
-    `report_lateness`) or, once the due day has passed, is still missing: two queries (settings, counts)."""
+def _reporting(session: Session, user: User, start: date) -> tuple[date, list[UnitReporting]]:
+    """The report due day of the month, and per lead unit its late reports of the month (未按时报送, the
+    marks of the monthly cycle): those that came late and those still missing. Two queries (settings, counts)."""
     settings = get_settings(session)
     period = f"{start:%Y-%m}"
     due = due_date(period, settings)
-    late = exists().where(and_(ReportLateness.issue_id == Issue.id, ReportLateness.period == period))
-    if today > due:
-        missing = and_(
-            open_at(due, hours), Issue.assigned_on <= reminder_date(period, settings),
-            ~exists().where(and_(ProgressReport.issue_id == Issue.id, ProgressReport.period == period)))
-    else:
-        missing = false()
+    late = and_(figures.has_late_report(period), ~figures.still_missing(period))
+    missing = figures.still_missing(period)
     late_n, missing_n = func.sum(_flag(late)), func.sum(_flag(missing))
     rows = session.execute(
         select(Unit.id, Unit.code, Unit.name, late_n, missing_n).select_from(Issue)
@@ -399,14 +387,14 @@ def monthly_report(session: Session, user: User, start: date, today: date, confi
     the month's figures per round, one per list, two for the report lateness."""
     end = next_month(start) - timedelta(days=1)
     as_of = min(end, today)
-    hours = _utc_offset_hours(start, config)
-    rounds = _month_figures(session, user, start, as_of, hours, round_stats(session, user, today, config))
+    hours = utc_offset_hours(start, _tz(config))
+    rounds = _month_figures(session, user, start, as_of, hours, _tz(config), round_stats(session, user, today, config))
     total = MonthFigures(round=None)
     for r in rounds:
         total.add(r)
     closed = list(closed_rows(session, user, start, config, limit)) if limit != 0 else []
     overdue = list(overdue_rows(session, user, as_of, config, limit)) if limit != 0 else []
-    due, reporting = _reporting(session, user, start, today, hours)
+    due, reporting = _reporting(session, user, start)
     return MonthlyReport(start, today, rounds, total, closed, overdue, due, reporting, limit or 0)
 
 
@@ -510,7 +498,7 @@ def closures_by_month(session: Session, user: User, today: date, config: dict,
     first = month_start(today)
     for _ in range(months - 1):
         first = previous_month(first)
-    hours = _utc_offset_hours(today, config)
+    hours = utc_offset_hours(today, _tz(config))
     month = local_month_of(Issue.closed_at, hours)
     stmt = (select(month, func.count()).where(visible_issues(user), closed_between(first, today, hours))
             .group_by(month))

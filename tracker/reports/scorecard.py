@@ -8,7 +8,11 @@ given and refuses a malformed value with Refusal("invalid", message, field).
 The figures are `stats.unit_stats` (counted in SQL, scoped by `visible_issues`), so a
 scorecard costs the same few queries whatever the number of units or issues:
 
-    score = max(0, base − overdue×d1 − late reports×d2 − supervision orders×d3 − interviews×d4)
+    score = max(0, base − overdue×d1 − late reports×d2 − supervised issues×d3 − interviewed issues×d4)
+
+Each count is a `tracker.issues.figures` figure, counted as everywhere else: overdue issues, late
+reports (one per issue and period), issues under supervision order, issues interviewed. An issue
+under supervision is counted once however many supervision rungs the ladder has.
 
 Units are ranked by score (highest first); equal scores share a rank (1, 1, 3), listed by
 unit code. A unit user sees only its own unit's row (the issues it leads) and no rank:
@@ -46,8 +50,8 @@ FIELD_LABELS = {
     "base": "基础分",
     "overdue": "每个逾期问题扣分",
     "late_report": "每次未按时报送扣分",
-    "supervision_order": "每次挂牌督办扣分",
-    "interview": "每次约谈/通报扣分",
+    "supervision_order": "每个挂牌督办问题扣分",
+    "interview": "每个约谈/通报问题扣分",
 }
 # What each deduction counts, in the page's column headers and the rules sentence.
 DEDUCTION_LABELS = {
@@ -58,8 +62,8 @@ DEDUCTION_LABELS = {
 }
 DEDUCTIONS = tuple(DEDUCTION_LABELS)
 # "Per occurrence" in the rules sentence.
-PER = {"overdue": "每个逾期问题", "late_report": "每次未按时报送", "supervision_order": "每次挂牌督办",
-       "interview": "每次约谈/通报"}
+PER = {"overdue": "每个逾期问题", "late_report": "每次未按时报送", "supervision_order": "每个挂牌督办问题",
+       "interview": "每个约谈/通报问题"}
 MAX_VALUE = Decimal(100)
 TENTH = Decimal("0.1")
 

@@ -8,26 +8,26 @@ number of issues, rounds or units. The per-round totals are the home page's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any, Optional
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.core import workflow
-from tracker.issues.figures import SUPERVISION_KINDS, supervised
+from tracker.issues.figures import supervised
 from tracker.issues.models import Issue
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.accounts.models import User
-from tracker.issues.models import Escalation, ReportLateness
+from tracker.issues.models import ReportLateness
 from tracker.reports.dashboard import RoundStats, _flag, round_totals
-from tracker.core.sql import local_date_of
 from tracker.issues.queries import day_figures
 from tracker.issues.scoping import visible_issues
 from tracker.core import labels
 from tracker.core import enums
+from tracker.core.clock import utc_offset_hours
+from tracker.issues import figures
 
 # The order of categories in the leaders' sentence (重点关注问题 first, as the leaders write it).
 SENTENCE_ORDER = ("key_concern", "feedback", "petition", "self_found")
@@ -91,22 +91,24 @@ class UnitFigures:
     name: str
     assigned: int = 0
     closed: int = 0
-    closed_on_time: int = 0
+    closed_on_time: int = 0  # 按期销号: closed by the deadline in force (extended or not)
     overdue: int = 0
-    late_reports: int = 0
-    supervision_orders: int = 0  # 挂牌督办
-    interviews: int = 0  # 约谈/通报
+    late_reports: int = 0  # 未按时报送: (issue, period) marks
+    supervision_orders: int = 0  # issues under supervision order (挂牌督办), interviewed ones included
+    interviews: int = 0  # issues called to an interview or publicly named (约谈/通报)
+    extended: int = 0  # issues whose deadline was moved later (延期)
 
     @property
     def escalations(self) -> int:
-        """Supervision orders and interviews together (督办/约谈)."""
-        return self.supervision_orders + self.interviews
+        """Issues under supervision order (挂牌督办; an interview is the step beyond the order)."""
+        return self.supervision_orders
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form for the API."""
         return {"unit": {"id": self.unit_id, "code": self.code, "name": self.name},
                 "assigned": self.assigned, "closed": self.closed, "closed_on_time": self.closed_on_time,
-                "overdue": self.overdue, "late_reports": self.late_reports, "escalations": self.escalations}
+                "overdue": self.overdue, "late_reports": self.late_reports, "escalations": self.escalations,
+                "supervised": self.supervision_orders, "interviewed": self.interviews, "extended": self.extended}
 
 
 def summary_sentence(total: int, closed: int, by_category: dict[str, int]) -> str:
@@ -138,18 +140,11 @@ def round_stats(session: Session, user: User, today: date, config: dict,
     return [RoundFigures(t, int(flagged.get(rid, 0))) for rid, t in totals.items()]
 
 
-def _utc_offset_hours(today: date, config: dict) -> int:
-    """The local time zone's offset from UTC in whole hours on `today` (Asia/Shanghai: 8)."""
-    tz = ZoneInfo(config.get("TIMEZONE", "Asia/Shanghai"))
-    offset = datetime(today.year, today.month, today.day, 12, tzinfo=tz).utcoffset() or timedelta(0)
-    return int(offset.total_seconds() // 3600)
-
-
 def unit_stats(session: Session, user: User, today: date, config: dict, round_id: Optional[int] = None,
                order: str = "unit", lead_unit_id: Optional[int] = None) -> list[UnitFigures]:
-    """Per lead unit, over the issues in the user's scope (and round): assigned, closed, closed on time
-    (closed on or before the deadline, local date), overdue, late reports (未按时报送) and escalations
-    (supervision orders and interviews / public notices, also counted apart). Three queries.
+    """Per lead unit, over the issues in the user's scope (and round): assigned, closed, closed on time,
+    overdue, under supervision order, interviewed, extended (each its `figures` definition) and late
+    reports (未按时报送 marks). Two queries.
 
     `order` is "unit" (by unit code) or "overdue" (most overdue first, then by code);
     `lead_unit_id` narrows to the issues that one unit leads.
@@ -161,36 +156,28 @@ def unit_stats(session: Session, user: User, today: date, config: dict, round_id
     if lead_unit_id is not None:
         scope.append(Issue.lead_unit_id == lead_unit_id)
     closed = Issue.state == workflow.CLOSED
-    on_time = and_(closed, Issue.closed_at.is_not(None),
-                   local_date_of(Issue.closed_at, _utc_offset_hours(today, config)) <= Issue.deadline)
+    hours = utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai"))
     overdue = func.sum(_flag(fig.overdue))
     stmt = (
         select(Unit.id, Unit.code, Unit.name, func.count(Issue.id), func.sum(_flag(closed)),
-               func.sum(_flag(on_time)), overdue)
+               func.sum(_flag(figures.closed_on_time(hours))), overdue, func.sum(_flag(figures.supervised())),
+               func.sum(_flag(figures.interviewed())), func.sum(_flag(figures.extended())))
         .join(Unit, Unit.id == Issue.lead_unit_id)
         .where(*scope)
         .group_by(Unit.id, Unit.code, Unit.name)
     )
     stmt = stmt.order_by(overdue.desc(), Unit.code) if order == "overdue" else stmt.order_by(Unit.code)
-    units = [UnitFigures(uid, code, name, int(n), int(c or 0), int(t or 0), int(o or 0))
-             for uid, code, name, n, c, t, o in session.execute(stmt).all()]
+    units = [UnitFigures(uid, code, name, int(n), int(c or 0), int(t or 0), int(o or 0),
+                         supervision_orders=int(sv or 0), interviews=int(iv or 0), extended=int(ex or 0))
+             for uid, code, name, n, c, t, o, sv, iv, ex in session.execute(stmt).all()]
     if not units:
         return []
     late = dict(session.execute(
         select(Issue.lead_unit_id, func.count(ReportLateness.id))
         .join(Issue, Issue.id == ReportLateness.issue_id).where(*scope).group_by(Issue.lead_unit_id)
     ).all())
-    escalated: dict[tuple[int, str], int] = {
-        (uid, kind): int(n) for uid, kind, n in session.execute(
-            select(Issue.lead_unit_id, Escalation.kind, func.count(Escalation.id))
-            .join(Issue, Issue.id == Escalation.issue_id)
-            .where(*scope, Escalation.kind.in_(SUPERVISION_KINDS)).group_by(Issue.lead_unit_id, Escalation.kind)
-        ).all()
-    }
     for unit in units:
         unit.late_reports = int(late.get(unit.unit_id, 0))
-        unit.supervision_orders = escalated.get((unit.unit_id, "supervision_order"), 0)
-        unit.interviews = escalated.get((unit.unit_id, "interview"), 0)
     return units
 
 
