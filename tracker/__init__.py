@@ -9,8 +9,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 
 from tracker.config import instance_secret, load_config
-from tracker.core.extensions import csrf, db, login_manager, migrate
 from tracker.core.errors import Refusal
+from tracker.core.extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("tracker")

@@ -20,34 +20,32 @@ import json
 import random
 import time
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Optional
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from tracker.core import clock, workflow
+from tracker.accounts.models import User
+from tracker.core import clock, enums, labels, workflow
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.labels import ROLE_LABELS
-from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.rounds import services as rounds_service
-from tracker.units import services as units_service
+from tracker.escalation.monthly import backfill_late_reports
+from tracker.escalation.settings import get_settings
 from tracker.issues import services as issue_service
 from tracker.issues.figures import figures
-from tracker.core.errors import Refusal
-from tracker.core import labels
-from tracker.core import enums
-from tracker.escalation.settings import get_settings
-from tracker.escalation.monthly import backfill_late_reports
-from zoneinfo import ZoneInfo
-from tracker.issues.models import ReportLateness
+from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport, ReportLateness
+from tracker.rounds import services as rounds_service
+from tracker.rounds.models import Round
+from tracker.units import services as units_service
+from tracker.units.models import Unit
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 BEIJING = timedelta(hours=8)
@@ -793,7 +791,7 @@ def _print_summary(echo: Echo, demo: _Demo, counts: dict) -> None:
     rows = [("用户名", "角色", "单位", "密码")] + [(x.username, x.role, x.unit, demo.password) for x in demo.logins]
     widths = [max(_width(r[i]) for r in rows) + 2 for i in range(4)]
     for row in rows:
-        echo("  " + "".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip())
+        echo("  " + "".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
     if counts["synthetic"]:
         echo(f"  (另有模拟单位负责人账号 syn-u001 … syn-u{SYN_PARENTS * SYN_UNITS_PER_PARENT:03d},"
              f"密码同为 {demo.password})")

@@ -6,17 +6,14 @@ new endpoint without a description fails the build.
 from __future__ import annotations
 
 from copy import deepcopy
+from typing import Any
 
 from flask import Flask, Response, jsonify
 
+from tracker.core import enums, labels, workflow
 from tracker.core.api import bp
-from typing import Any
-
-from tracker.core import workflow
 from tracker.core.enums import ROLES
 from tracker.issues.api import LIGHTS, MAX_PER_PAGE, STATE_FILTERS
-from tracker.core import labels
-from tracker.core import enums
 
 
 def _ref(name: str) -> dict[str, str]:

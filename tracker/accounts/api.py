@@ -9,8 +9,17 @@ from sqlalchemy.orm import Session
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.core import clock
-from tracker.core.api import (STR, bad_request, bp, check_types, current_api_token, current_api_user, json_body,
-                              token_loader, unauthorized)
+from tracker.core.api import (
+    STR,
+    bad_request,
+    bp,
+    check_types,
+    current_api_token,
+    current_api_user,
+    json_body,
+    token_loader,
+    unauthorized,
+)
 from tracker.core.extensions import db
 
 

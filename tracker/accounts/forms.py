@@ -15,7 +15,8 @@ class PasswordForm(FlaskForm):
     """The current password and the new one twice."""
 
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
-    new = PasswordField("新密码", validators=[DataRequired("请输入新密码。"), Length(min=8, max=128, message="新密码须为 8-128 位。")])
+    new = PasswordField("新密码", validators=[DataRequired("请输入新密码。"),
+                                           Length(min=8, max=128, message="新密码须为 8-128 位。")])
     confirm = PasswordField("确认新密码", validators=[EqualTo("new", "两次输入的新密码不一致。")])
 
 

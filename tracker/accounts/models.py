@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
+
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
@@ -14,14 +15,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
-from tracker.core.enums import UNIT_ROLES
+from tracker.core.enums import UNIT_ROLES, Role
+from tracker.core.extensions import Base
 from tracker.core.labels import ROLE_LABELS
+from tracker.core.sql import string_enum
 from tracker.units.models import Unit
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     """A person who signs in; unit roles carry their unit."""
 
     __tablename__ = "users"
@@ -29,7 +32,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(string_enum(Role, "role"), index=True)
     unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"), index=True)
     email: Mapped[Optional[str]] = mapped_column(String(200))
     display_name: Mapped[Optional[str]] = mapped_column(String(100))
@@ -72,7 +75,7 @@ class User(UserMixin, db.Model):
         return self.role in UNIT_ROLES
 
 
-class ApiToken(db.Model):
+class ApiToken(Base):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

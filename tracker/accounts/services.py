@@ -1,23 +1,22 @@
 """Units, users, rounds, sign-in and API tokens."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import hashlib
 import re
 import secrets
 from datetime import datetime
 from typing import Any, Optional
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from tracker.core.enums import ROLES, UNIT_ROLES
-from tracker.accounts.models import ApiToken, User
-from tracker.core.errors import Refusal
-from sqlalchemy.orm import joinedload
-from tracker.core.addresses import checked_email
-from tracker.units.services import unit_by_code
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.accounts.models import ApiToken, User
+from tracker.core import permissions
+from tracker.core.addresses import checked_email
+from tracker.core.enums import ROLES, UNIT_ROLES
+from tracker.core.errors import Refusal
+from tracker.core.permissions import Permission
+from tracker.units.services import unit_by_code
 
 MIN_PASSWORD = 8
 

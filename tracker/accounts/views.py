@@ -7,12 +7,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from tracker.core.extensions import db
 from tracker.accounts import services as accounts
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
-
 from tracker.accounts.forms import LoginForm, LogoutForm, PasswordForm
+from tracker.core.extensions import db
+from tracker.core.web import attempt
 
 bp = Blueprint("auth", __name__)
 
@@ -63,15 +61,12 @@ def logout():
 def change_password():
     """Change one's own password."""
     form = PasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.change_password(db.session, current_user, form.current.data, form.new.data)
-        except Refusal as refusal:
-            undo_refused(refusal)
-            flash(refusal.message, "danger")
-        else:
-            db.session.commit()
+    if form.is_submitted():
+        outcome = attempt(lambda: accounts.change_password(db.session, current_user, form.current.data,
+                                                           form.new.data),
+                          form=form, done="密码已修改,其他设备上的登录已失效。")
+        if outcome.done:
             login_user(current_user._get_current_object())  # keep this session; the others have ended
-            flash("密码已修改,其他设备上的登录已失效。", "success")
             return redirect(url_for("main.home"))
+    # The form again, with the reason beside the field it concerns (answered 200, as it always was).
     return render_template("auth/password.html", form=form)

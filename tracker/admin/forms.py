@@ -6,9 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from tracker.core.labels import ROLE_LABELS
-from tracker.core.enums import ROLES
 from tracker.core import labels
+from tracker.core.enums import ROLES
+from tracker.core.labels import ROLE_LABELS
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice
@@ -30,8 +30,10 @@ NO_UNIT = ("", "(无)")
 class UnitForm(FlaskForm):
     """A new unit: code, name, parent (by code) and address."""
 
-    code = StringField("单位编码", validators=[DataRequired("请填写单位编码。"), Length(max=64, message="不能超过 64 个字符。")])
-    name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"), Length(max=200, message="不能超过 200 个字符。")])
+    code = StringField("单位编码", validators=[DataRequired("请填写单位编码。"),
+                                           Length(max=64, message="不能超过 64 个字符。")])
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"),
+                                           Length(max=200, message="不能超过 200 个字符。")])
     parent = SelectField("上级单位", choices=_choices([NO_UNIT]), validate_choice=False)
     email = StringField("邮箱", validators=[Optional(), Length(max=200, message="不能超过 200 个字符。")])
 
@@ -39,7 +41,8 @@ class UnitForm(FlaskForm):
 class UnitEditForm(FlaskForm):
     """An existing unit: its code stays, the rest may change."""
 
-    name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"), Length(max=200, message="不能超过 200 个字符。")])
+    name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"),
+                                           Length(max=200, message="不能超过 200 个字符。")])
     parent = SelectField("上级单位", choices=_choices([NO_UNIT]), validate_choice=False)
     email = StringField("邮箱", validators=[Optional(), Length(max=200, message="不能超过 200 个字符。")])
 
@@ -50,8 +53,10 @@ ROLE_CHOICES = [(role, ROLE_LABELS[role]) for role in ROLES]
 class UserForm(FlaskForm):
     """A new user."""
 
-    username = StringField("用户名", validators=[DataRequired("请填写用户名。"), Length(max=80, message="不能超过 80 个字符。")])
-    password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。"), Length(max=128, message="不能超过 128 个字符。")])
+    username = StringField("用户名", validators=[DataRequired("请填写用户名。"),
+                                              Length(max=80, message="不能超过 80 个字符。")])
+    password = PasswordField("初始密码", validators=[DataRequired("请填写初始密码。"),
+                                                 Length(max=128, message="不能超过 128 个字符。")])
     role = SelectField("角色", choices=_choices(ROLE_CHOICES), validate_choice=False)
     unit = SelectField("所属单位", choices=_choices([NO_UNIT]), validate_choice=False)
     email = StringField("邮箱", validators=[Optional(), Length(max=200, message="不能超过 200 个字符。")])
@@ -71,14 +76,16 @@ class UserEditForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     """A new password for a user, twice."""
 
-    password = PasswordField("新密码", validators=[DataRequired("请填写新密码。"), Length(max=128, message="不能超过 128 个字符。")])
+    password = PasswordField("新密码", validators=[DataRequired("请填写新密码。"),
+                                                Length(max=128, message="不能超过 128 个字符。")])
     confirm = PasswordField("确认新密码", validators=[EqualTo("password", "两次输入的密码不一致。")])
 
 
 class RoundForm(FlaskForm):
     """An inspection round."""
 
-    name = StringField("轮次名称", validators=[DataRequired("请填写轮次名称。"), Length(max=200, message="不能超过 200 个字符。")])
+    name = StringField("轮次名称", validators=[DataRequired("请填写轮次名称。"),
+                                           Length(max=200, message="不能超过 200 个字符。")])
     level = SelectField("层级", choices=_choices(labels.LEVEL_LABELS.items()), validate_choice=False)
     kind = SelectField("类型", choices=_choices(labels.ROUND_KIND_LABELS.items()), validate_choice=False)
     # A string (type=date in browsers): the service parses it and words the error in Chinese.

@@ -6,22 +6,20 @@ that mail stays in the outbox, where it can be read.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import math
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from tracker.core import clock
+from tracker.admin.views import bp
+from tracker.core import clock, permissions
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import undo_refused
 from tracker.notify import outbox
 from tracker.notify import services as notify_views
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
-from tracker.admin.views import bp
 
 PER_PAGE = 50
 

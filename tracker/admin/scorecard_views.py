@@ -6,21 +6,18 @@ with a Chinese message, which is shown by its field while nothing is saved.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length
 
-from tracker.core import clock
-from tracker.core.extensions import db
-from tracker.reports import scorecard
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
 from tracker.admin.views import bp
+from tracker.core import clock, permissions
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
+from tracker.reports import scorecard
 
 
 class ScorecardRulesForm(FlaskForm):
@@ -49,23 +46,11 @@ def scorecard_rules():
     status = 200
     form = ScorecardRulesForm()
     if form.is_submitted():
-        if form.validate():
-            try:
-                scorecard.save_rules(db.session, current_user, form.service_data(), now=clock.now())
-            except Refusal as refusal:
-                undo_refused(refusal)
-                field = form._fields.get(refusal.field or "")
-                if field is not None:
-                    field.errors = list(field.errors) + [refusal.message]
-                else:
-                    form.form_errors.append(refusal.message)
-                status = refusal.status
-            else:
-                db.session.commit()
-                flash("已保存单位考评扣分规则。", "success")
-                return redirect(url_for("admin.scorecard_rules"))
-        else:
-            status = 422
+        outcome = attempt(lambda: scorecard.save_rules(db.session, current_user, form.service_data(), now=clock.now()),
+                          form=form, done="已保存单位考评扣分规则。")
+        if outcome.done:
+            return redirect(url_for("admin.scorecard_rules"))
+        status = outcome.status
     else:
         rules = scorecard.get_rules(db.session)
         form = ScorecardRulesForm(formdata=None, data={

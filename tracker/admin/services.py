@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tracker.issues.models import Issue
-from tracker.rounds.models import Round
+
 from tracker.accounts.models import User
+from tracker.issues.models import Issue
 from tracker.issues.scoping import visible_issues
+from tracker.rounds.models import Round
 from tracker.rounds.services import rounds_newest_first
 
 

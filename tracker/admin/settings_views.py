@@ -6,24 +6,21 @@ with a Chinese message, which is shown on the form while nothing is saved.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, SelectMultipleField, StringField
 from wtforms.validators import Length
 
-from tracker.core import clock
-from tracker.core.extensions import db
-from tracker.escalation import settings as job_settings
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
 from tracker.admin.views import bp
-from tracker.core import labels
+from tracker.core import clock, labels, permissions
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
+from tracker.escalation import settings as job_settings
 
 # Empty rows offered under the ladder for adding levels without JavaScript.
 BLANK_ROWS = 2
@@ -50,6 +47,13 @@ class SettingsForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ladder_errors: list[str] = []
+
+    def place_refusal(self, refusal: Refusal) -> bool:
+        """A refused ladder is said above the ladder's table (its rows have no field of their own)."""
+        if refusal.field == "ladder":
+            self.ladder_errors.append(refusal.message)
+            return True
+        return False
 
     def ladder_rows(self) -> list[dict[str, Any]]:
         """The ladder as the service takes it; a row with neither days nor kind is left out (deleted)."""
@@ -87,19 +91,6 @@ def _form_for(current: job_settings.JobSettings) -> SettingsForm:
     return SettingsForm(formdata=None, data=data)
 
 
-def _refused(form: SettingsForm, refusal: Refusal) -> int:
-    """Undo the attempt and put the message by the setting it concerns (or atop the form)."""
-    undo_refused(refusal)
-    if refusal.field == "ladder":
-        form.ladder_errors.append(refusal.message)
-    elif refusal.field in job_settings.FIELDS and refusal.field in form._fields:
-        field = form._fields[refusal.field]
-        field.errors = list(field.errors) + [refusal.message]
-    else:
-        form.form_errors.append(refusal.message)
-    return refusal.status
-
-
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
@@ -108,17 +99,12 @@ def settings():
     status = 200
     if request.method == "POST":
         form = SettingsForm()
-        if form.validate_on_submit():
-            try:
-                job_settings.save_settings(db.session, current_user, form.service_data(), now=clock.now())
-            except Refusal as refusal:
-                status = _refused(form, refusal)
-            else:
-                db.session.commit()
-                flash("已保存提醒与督办设置,调度进程将在一分钟内按新设置执行。", "success")
-                return redirect(url_for("admin.settings"))
-        else:
-            status = 422
+        outcome = attempt(lambda: job_settings.save_settings(db.session, current_user, form.service_data(),
+                                                             now=clock.now()),
+                          form=form, done="已保存提醒与督办设置,调度进程将在一分钟内按新设置执行。")
+        if outcome.done:
+            return redirect(url_for("admin.settings"))
+        status = outcome.status
     else:
         form = _form_for(job_settings.get_settings(db.session))
         for _ in range(min(BLANK_ROWS, job_settings.MAX_LEVELS - len(form.ladder.entries))):

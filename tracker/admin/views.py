@@ -7,29 +7,34 @@ shown on the form.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
+from collections.abc import Callable
+from typing import Any, Optional
 
-from typing import Any, Callable, Optional
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
-from tracker.core.extensions import db
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.accounts.models import User
 from tracker.accounts import services as accounts
+from tracker.accounts.models import User
 from tracker.admin import services as admin_service
+from tracker.admin.forms import (
+    ResetPasswordForm,
+    RoundForm,
+    UnitEditForm,
+    UnitForm,
+    UserEditForm,
+    UserForm,
+    unit_choices,
+)
+from tracker.core import permissions
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
 from tracker.rounds import services as rounds_service
+from tracker.rounds.models import Round
 from tracker.units import services as units_service
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
-
-from tracker.admin.forms import (ResetPasswordForm, RoundForm, UnitEditForm, UnitForm, UserEditForm, UserForm,
-                    unit_choices)
+from tracker.units.models import Unit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -45,31 +50,12 @@ def _round_managers_only() -> None:
     permissions.require(current_user, Permission.MANAGE_ROUNDS, doing="管理督察轮次")
 
 
-def _refused(form: FlaskForm, refusal: Refusal) -> int:
-    """Undo the attempt and put the refusal's message on its field (or atop the form)."""
-    undo_refused(refusal)
-    name = FIELD_ALIASES.get(refusal.field or "", refusal.field)
-    field = form._fields.get(name) if name else None
-    if field is not None:
-        field.errors = list(field.errors) + [refusal.message]
-    else:
-        form.form_errors.append(refusal.message)
-    return refusal.status
-
-
 def _save(form: FlaskForm, save: Callable[[], Any], done: Callable[[Any], str],
           next_endpoint: str) -> tuple[Optional[Response], int]:
     """Validate a posted form and call one service; on success commit, flash `done(result)` and
     redirect. Returns (the redirect, 302) or (None, status) for the page to render again."""
-    if not form.validate_on_submit():
-        return None, 422
-    try:
-        result = save()
-    except Refusal as refusal:
-        return None, _refused(form, refusal)
-    db.session.commit()
-    flash(done(result), "success")
-    return redirect(url_for(next_endpoint)), 302
+    outcome = attempt(save, form=form, done=done, fields=FIELD_ALIASES)
+    return (redirect(url_for(next_endpoint)), 302) if outcome.done else (None, outcome.status)
 
 
 def _get(model, object_id: int):
@@ -175,16 +161,13 @@ def edit_user(user_id: int):
     if request.method == "GET":
         return _render_user(user)
     form = UserEditForm()
-    if not form.validate_on_submit():
-        return _render_user(user, form, status=422)
-    try:
-        accounts.update_user(db.session, current_user, user, form.role.data, form.unit.data or None,
-                                  form.email.data, form.display_name.data, form.active.data)
-    except Refusal as refusal:
-        return _render_user(user, form, status=_refused(form, refusal))
-    db.session.commit()
-    flash(f"已保存用户「{user.username}」。" + ("" if user.active else "该用户已停用,其登录已失效。"), "success")
-    return redirect(url_for("admin.users"))
+    outcome = attempt(lambda: accounts.update_user(db.session, current_user, user, form.role.data,
+                                                   form.unit.data or None, form.email.data, form.display_name.data,
+                                                   form.active.data),
+                      form=form, fields=FIELD_ALIASES,
+                      done=lambda _u: f"已保存用户「{user.username}」。"
+                      + ("" if user.active else "该用户已停用,其登录已失效。"))
+    return redirect(url_for("admin.users")) if outcome.done else _render_user(user, form, status=outcome.status)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -194,15 +177,11 @@ def reset_password(user_id: int):
     _admin_only()
     user = _get(User, user_id)
     form = ResetPasswordForm()
-    if not form.validate_on_submit():
-        return _render_user(user, password_form=form, status=422)
-    try:
-        accounts.reset_password(db.session, current_user, user, form.password.data)
-    except Refusal as refusal:
-        return _render_user(user, password_form=form, status=_refused(form, refusal))
-    db.session.commit()
-    flash(f"已重置用户「{user.username}」的密码,其登录已失效。", "success")
-    return redirect(url_for("admin.users"))
+    outcome = attempt(lambda: accounts.reset_password(db.session, current_user, user, form.password.data),
+                      form=form, done=f"已重置用户「{user.username}」的密码,其登录已失效。")
+    if outcome.done:
+        return redirect(url_for("admin.users"))
+    return _render_user(user, password_form=form, status=outcome.status)
 
 
 # ---- rounds --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, Optional
+
 from tracker.core.errors import Refusal
 
 

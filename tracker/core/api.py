@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 from sqlalchemy.exc import IntegrityError
@@ -37,10 +38,10 @@ log = logging.getLogger("tracker.api")
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-_token_loader: Optional[Callable[[Session, str], Optional["User"]]] = None
+_token_loader: Optional[Callable[[Session, str], Optional[User]]] = None
 
 
-def token_loader(loader: Callable[[Session, str], Optional["User"]]) -> Callable[[Session, str], Optional["User"]]:
+def token_loader(loader: Callable[[Session, str], Optional[User]]) -> Callable[[Session, str], Optional[User]]:
     """Register how a bearer token finds its (active) user; used as a decorator by the accounts domain."""
     global _token_loader
     _token_loader = loader
@@ -103,7 +104,7 @@ def authenticate_request() -> Optional[tuple[Response, int]]:
     return None
 
 
-def current_api_user() -> "User":
+def current_api_user() -> User:
     """The user the request's bearer token belongs to (set by `authenticate_request`)."""
     user = g.get("api_user")
     if user is None:  # pragma: no cover - every non-public endpoint passed the check

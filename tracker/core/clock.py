@@ -1,7 +1,7 @@
 """The injectable clock: services take `now`; views read it from here."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -9,7 +9,7 @@ from flask import current_app
 
 def utcnow() -> datetime:
     """Return the current time as naive UTC, the form stored in the database."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def now() -> datetime:
@@ -20,7 +20,7 @@ def now() -> datetime:
 
 def local_date(moment: datetime, tz: str = "Asia/Shanghai") -> date:
     """Return the calendar date of a naive-UTC moment in the given zone."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(tz)).date()
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
 
 
 def utc_offset_hours(day: date, tz: str = "Asia/Shanghai") -> int:

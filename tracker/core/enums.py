@@ -159,6 +159,14 @@ class DigestFrequency(StrEnum):
     NONE = "none"
 
 
+class DeadlineSource(StrEnum):
+    """What moved an issue's deadline."""
+
+    EDIT = "edit"
+    IMPORT = "import"
+    EXTENSION = "extension"
+
+
 class ActionMail(StrEnum):
     """How a user gets the mail of a notice of a workflow action: at once, or as a line of the next digest."""
 

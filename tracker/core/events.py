@@ -14,9 +14,10 @@ Subscribers live in the domain that reacts (`tracker.notify.subscribers`,
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -35,9 +36,12 @@ Handler = Callable[[Session, Any], None]
 _subscribers: defaultdict[type, list[Handler]] = defaultdict(list)
 
 
-def subscribe(*event_types: type[DomainEvent]) -> Callable[[Callable[[Session, E], None]], Callable[[Session, E], None]]:
+Subscriber = Callable[[Session, E], None]
+
+
+def subscribe(*event_types: type[DomainEvent]) -> Callable[[Subscriber[E]], Subscriber[E]]:
     """Register the decorated function for these event classes (and their subclasses); idempotent."""
-    def register(handler: Callable[[Session, E], None]) -> Callable[[Session, E], None]:
+    def register(handler: Subscriber[E]) -> Subscriber[E]:
         for event_type in event_types:
             known = _subscribers[event_type]
             # Re-importing a module (tests, reloads) must not subscribe a handler twice.

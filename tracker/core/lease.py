@@ -13,9 +13,10 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Callable, Iterator, Optional
+from typing import Optional
 
 from sqlalchemy import or_, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
+
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -13,14 +14,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 
 if TYPE_CHECKING:
     from tracker.accounts.models import User
 
 
-class BackgroundJob(db.Model):
+class BackgroundJob(Base):
     """A long export or import run outside the request (后台任务), with its progress and result."""
 
     __tablename__ = "background_jobs"
@@ -47,7 +49,7 @@ class BackgroundJob(db.Model):
     user: Mapped[User] = relationship()
 
 
-class JobSetting(db.Model):
+class JobSetting(Base):
     """One setting of the jobs (ladder, day mode, report days, ...) as JSON, edited by admins."""
 
     __tablename__ = "job_settings"
@@ -58,7 +60,7 @@ class JobSetting(db.Model):
     updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
 
 
-class JobLease(db.Model):
+class JobLease(Base):
     """The leader lease of a job (SQLite and other databases without advisory locks)."""
 
     __tablename__ = "job_leases"

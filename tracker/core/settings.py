@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any, Optional
+
 from sqlalchemy.orm import Session
-from tracker.core.permissions import Actor
+
 from tracker.core.models import JobSetting
+from tracker.core.permissions import Actor
 
 
 def put_setting(session: Session, key: str, value: Any, actor: Optional[Actor], now: datetime) -> None:

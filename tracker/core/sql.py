@@ -1,15 +1,16 @@
-"""Derived figures (overdue, days overdue, lagging, light) as SQL expressions.
-
-They are built for a given day so that lists can filter, count and sort on them
-in the database, on SQLite and PostgreSQL alike.
-"""
+"""SQL helpers shared by every domain: date arithmetic that compiles on SQLite and PostgreSQL alike
+(days between dates, the local date or month of a UTC timestamp), insert-or-ignore, and the column
+type of an enum stored as a checked string."""
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-from typing import Any
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class days_between(FunctionElement):
@@ -74,6 +75,13 @@ def _local_month_default(element, compiler, **kw):
 def _local_month_sqlite(element, compiler, **kw):
     moment, hours = list(element.clauses)
     return f"strftime('%Y-%m', {compiler.process(moment, **kw)}, ({compiler.process(hours, **kw)}) || ' hours')"
+
+
+def string_enum(enum_class: type[StrEnum], name: str, length: int = 20) -> sa.Enum:
+    """A column type storing a `StrEnum` as its string value (VARCHAR) with a CHECK constraint named
+    `name` (ck_<table>_<name>): the database refuses any other value, and rows load as members."""
+    return sa.Enum(enum_class, native_enum=False, values_callable=lambda members: [m.value for m in members],
+                   length=length, create_constraint=True, validate_strings=True, name=name)
 
 
 def insert_ignore(session: Session, model: Any):

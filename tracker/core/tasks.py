@@ -22,10 +22,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -135,7 +136,7 @@ def _params_text(params: dict[str, Any]) -> str:
     return json.dumps(params, ensure_ascii=False)
 
 
-def create(session: Session, actor: "User", now: datetime, kind: str, params: dict[str, Any],
+def create(session: Session, actor: User, now: datetime, kind: str, params: dict[str, Any],
            total: int) -> BackgroundJob:
     """Record a queued task of `kind` for `actor`; flushes. `submit` it after the commit."""
     job = BackgroundJob(kind=kind, user_id=actor.id, params=_params_text(params),
@@ -145,7 +146,7 @@ def create(session: Session, actor: "User", now: datetime, kind: str, params: di
     return job
 
 
-def latest_with(session: Session, actor: "User", kind: str, params: dict[str, Any]) -> Optional[BackgroundJob]:
+def latest_with(session: Session, actor: User, kind: str, params: dict[str, Any]) -> Optional[BackgroundJob]:
     """The actor's newest task of `kind` with exactly these parameters, if any."""
     return session.scalars(
         select(BackgroundJob)
@@ -154,7 +155,7 @@ def latest_with(session: Session, actor: "User", kind: str, params: dict[str, An
         .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc()).limit(1)).first()
 
 
-def job_for(session: Session, actor: "User", job_id: int) -> BackgroundJob:
+def job_for(session: Session, actor: User, job_id: int) -> BackgroundJob:
     """The task `actor` started; anyone else's (or none) is refused as not found, never as forbidden."""
     job = session.get(BackgroundJob, job_id)
     if job is None or job.user_id != actor.id:
@@ -163,7 +164,7 @@ def job_for(session: Session, actor: "User", job_id: int) -> BackgroundJob:
     return job
 
 
-def recent_jobs(session: Session, actor: "User", limit: int = RECENT_LIMIT) -> list[BackgroundJob]:
+def recent_jobs(session: Session, actor: User, limit: int = RECENT_LIMIT) -> list[BackgroundJob]:
     """The user's latest tasks, newest first (one query, on the (user_id, created_at) index)."""
     stmt = (select(BackgroundJob).where(BackgroundJob.user_id == actor.id)
             .order_by(BackgroundJob.created_at.desc(), BackgroundJob.id.desc()).limit(limit))

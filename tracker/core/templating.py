@@ -2,7 +2,7 @@
 permissions module what the signed-in user may do (templates never name a role)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ def local_time(value: Optional[datetime], fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     zone = ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai"))
-    return value.replace(tzinfo=timezone.utc).astimezone(zone).strftime(fmt)
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
 
 
 def ymd(value: Optional[date]) -> str:
@@ -83,4 +83,5 @@ def init_app(app: Flask) -> None:
         ROLE_LABELS=ROLE_LABELS,
         LIGHT_LABELS=LIGHT_LABELS,
         ISSUE_FIELD_LABELS=labels.ISSUE_FIELD_LABELS,
+        FIGURE_LABELS=labels.FIGURE_LABELS,
     )

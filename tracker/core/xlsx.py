@@ -8,10 +8,11 @@ text that a spreadsheet could take for a formula is neutralised in both.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
-from openpyxl.cell import WriteOnlyCell
+from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
 
 # A cell starting with one of these may be run as a formula by a spreadsheet (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -3,23 +3,25 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Optional
 from urllib.parse import urlencode
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.issues.models import Issue
-from tracker.core.addresses import normalize_address
-from tracker.notify.outbox import Mail, MailConfig, NoticeDraft, queue
-from tracker.notify.models import Notice, Outbox
-from tracker.notify.render import MailContent, MailItem, render
-from tracker.core.labels import LIGHT_LABELS
-from tracker.issues.figures import Figures
-from tracker.notify.prefs import wants_digest
-from tracker.escalation.settings import JobSettings
-from tracker.notify.recipients import Directory, Recipient, unique
 
+from tracker.core.addresses import normalize_address
+from tracker.core.labels import LIGHT_LABELS
+from tracker.escalation.settings import JobSettings
+from tracker.issues.figures import Figures
+from tracker.issues.models import Issue
+from tracker.notify.models import Notice, Outbox
+from tracker.notify.outbox import Mail, MailConfig, NoticeDraft, queue
+from tracker.notify.prefs import wants_digest
+from tracker.notify.recipients import Directory, Recipient, unique
+from tracker.notify.render import MailContent, MailItem, render
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from sqlalchemy import and_, case, func, or_, select
 
-from tracker.core.enums import NoticeKind
-from tracker.issues import figures
-from tracker.notify.render import MailContent, MailGroup, MailItem
-from tracker.notify.notices import pending_lines
-from tracker.core.enums import UNIT_ROLES
-from tracker.issues.models import Issue
+from tracker.core.enums import UNIT_ROLES, NoticeKind
 from tracker.escalation.context import RunContext
-from tracker.notify.prefs import wants_digest
 from tracker.escalation.queries import counts_by_unit, due_date, late_period, ranked_per_unit, rows_by_unit
+from tracker.issues import figures
+from tracker.issues.models import Issue
+from tracker.notify.notices import pending_lines
+from tracker.notify.prefs import wants_digest
+from tracker.notify.render import MailContent, MailGroup, MailItem
 
 DIGEST = "digest"
 SECTION_LIMIT = 30

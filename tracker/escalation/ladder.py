@@ -4,9 +4,10 @@ A level is reached when its day (the deadline moved by the level's offset, in
 calendar or working days) has come. Each day an open issue gets the most severe
 level it has reached, if that level has not fired for it yet; milder levels it
 passed while the jobs were not running are not sent late. The level fires once per
-issue ever: its row in `escalations` (UNIQUE issue, key) is inserted with "on
-conflict do nothing", and only an inserted row leads to the timeline event, the
-mails and the notices, all in the same transaction.
+issue and deadline: its row in `escalations` (UNIQUE issue, key, due_on) is inserted
+with "on conflict do nothing", and only an inserted row leads to the timeline event,
+the mails and the notices, all in the same transaction. Moving an issue's deadline
+re-arms the ladder: the old rows stay as history, the new deadline's rungs fire again.
 """
 from __future__ import annotations
 
@@ -14,19 +15,18 @@ import logging
 from datetime import date
 from typing import Optional
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
 
+from tracker.core import enums
 from tracker.core.calendar import CALENDAR, days_between, deadline_threshold
-from tracker.core.sql import insert_ignore
-from tracker.notify.render import MailContent, MailGroup
 from tracker.core.labels import ROLE_LABELS
-from tracker.issues.models import Issue
-from tracker.issues.models import Escalation
-from tracker.issues.services import record_event
+from tracker.core.sql import insert_ignore
 from tracker.escalation.context import RunContext
 from tracker.escalation.settings import Level
-from tracker.core import enums
+from tracker.issues.models import Escalation, Issue
+from tracker.issues.services import record_event
+from tracker.notify.render import MailContent, MailGroup
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,14 @@ def _candidates(ctx: RunContext, level: Level, upper: date, lower: Optional[date
         Issue.merged_into_id.is_(None),  # a merged issue follows the issue it is merged into
         Issue.deadline <= upper,
         Issue.id > after_id,
-        ~exists().where(and_(Escalation.issue_id == Issue.id, Escalation.key == level.key)),
+        # Not fired for the deadline the issue has now (a row without a deadline is from before they
+        # were kept: it stands for the current one). A moved deadline re-arms the rung.
+        ~exists().where(and_(Escalation.issue_id == Issue.id, Escalation.key == level.key,
+                             or_(Escalation.due_on == Issue.deadline, Escalation.due_on.is_(None)))),
     ]
     if lower is not None:
         conds.append(Issue.deadline > lower)
-    return select(Issue.id).where(*conds).order_by(Issue.id).limit(ctx.batch_size)
+    return select(Issue.id, Issue.deadline).where(*conds).order_by(Issue.id).limit(ctx.batch_size)
 
 
 def run_ladder(ctx: RunContext) -> int:
@@ -63,20 +66,22 @@ def run_ladder(ctx: RunContext) -> int:
     for level, upper, lower in windows(ctx.today, ctx.settings.ladder, ctx.settings.day_mode):
         after_id = 0
         while True:
-            ids = list(ctx.session.scalars(_candidates(ctx, level, upper, lower, after_id)))
-            if not ids:
+            batch = [(issue_id, deadline) for issue_id, deadline in
+                     ctx.session.execute(_candidates(ctx, level, upper, lower, after_id))]
+            if not batch:
                 break
-            fired_total += fire(ctx, level, ids)
+            fired_total += fire(ctx, level, batch)
             ctx.commit()
-            after_id = ids[-1]
+            after_id = batch[-1][0]
     return fired_total
 
 
-def fire(ctx: RunContext, level: Level, issue_ids: list[int]) -> int:
-    """Insert the level's escalation rows; for those that are new, write the event, mails and notices."""
+def fire(ctx: RunContext, level: Level, batch: list[tuple[int, date]]) -> int:
+    """Insert the level's escalation rows for these (issue, deadline) pairs; for those that are new, write
+    the event, mails and notices (keyed on the deadline too: a re-armed rung mails again)."""
     session = ctx.session
-    rows = [{"issue_id": i, "key": level.key, "kind": level.kind, "period": None,
-             "fired_on": ctx.today, "created_at": ctx.now} for i in issue_ids]
+    rows = [{"issue_id": i, "key": level.key, "kind": level.kind, "period": None, "due_on": deadline,
+             "fired_on": ctx.today, "created_at": ctx.now} for i, deadline in batch]
     fired = set(session.scalars(insert_ignore(session, Escalation).values(rows).returning(Escalation.issue_id)))
     if not fired:
         return 0
@@ -100,7 +105,8 @@ def fire(ctx: RunContext, level: Level, issue_ids: list[int]) -> int:
             groups=[MailGroup(items=[ctx.item(issue, days_overdue, light, unit_name=issue.lead_unit.name)])],
             action_link=ctx.issue_link(issue.id), action_label="查看问题详情",
         )
-        ctx.deliver(people, kind=level.kind, ref=f"issue:{issue.id}:{level.key}", content=content,
+        ctx.deliver(people, kind=level.kind, ref=f"issue:{issue.id}:{level.key}:{issue.deadline:%Y-%m-%d}",
+                    content=content,
                     link=f"/issues/{issue.id}", issue_id=issue.id, unit_id=issue.lead_unit_id,
                     notice_body=sentence, show_unit=True)
         ctx.stats[f"escalations.{level.kind}"] += 1

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, func, literal, select
 
-from tracker.core.sql import insert_ignore
-from tracker.notify.render import MailContent, MailGroup
-from tracker.issues.models import Issue
-from tracker.escalation.models import LightMark, UnitEscalation
-from tracker.escalation.context import RunContext
 from tracker.core import enums
+from tracker.core.sql import insert_ignore
+from tracker.escalation.context import RunContext
+from tracker.escalation.models import LightMark, UnitEscalation
+from tracker.issues.models import Issue
+from tracker.notify.render import MailContent, MailGroup
 
 UNIT_ORDER = "unit_supervision"
 LIST_LIMIT = 30

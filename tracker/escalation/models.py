@@ -6,6 +6,7 @@ or one run repeated, cannot do it twice.
 from __future__ import annotations
 
 from datetime import date, datetime
+
 from sqlalchemy import (
     Date,
     DateTime,
@@ -16,11 +17,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
+from tracker.core.enums import EscalationKind
+from tracker.core.extensions import Base
+from tracker.core.sql import string_enum
 
 
-class UnitEscalation(db.Model):
+class UnitEscalation(Base):
     """A supervision order to a unit for too many yellow lights in a month: once per (unit, period, kind)."""
 
     __tablename__ = "unit_escalations"
@@ -31,13 +35,13 @@ class UnitEscalation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(7))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(EscalationKind, "kind", 30))
     count: Mapped[int] = mapped_column(Integer)
     fired_on: Mapped[date] = mapped_column(Date, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class LightMark(db.Model):
+class LightMark(Base):
     """An issue showed this light (yellow) on some day of the month: once per (issue, period, light)."""
 
     __tablename__ = "light_marks"

@@ -23,17 +23,25 @@ from sqlalchemy.orm import Session
 
 from tracker.core.clock import utc_offset_hours
 from tracker.core.enums import Role
-from tracker.issues import figures
-
 from tracker.core.sql import insert_ignore
-from tracker.notify.render import MailContent, MailGroup
-from tracker.issues.models import Issue, ProgressReport
-from tracker.issues.models import Escalation, ReportLateness
-from tracker.issues.services import record_event
 from tracker.escalation.context import RunContext
-from tracker.escalation.queries import (SHANGHAI, counts_by_unit, due_date, due_end_utc, late_period, missing_report,
-                                       previous_period, ranked_per_unit, reminder_date, rows_by_unit)
+from tracker.escalation.queries import (
+    SHANGHAI,
+    counts_by_unit,
+    due_date,
+    due_end_utc,
+    late_period,
+    missing_report,
+    previous_period,
+    ranked_per_unit,
+    reminder_date,
+    rows_by_unit,
+)
 from tracker.escalation.settings import JobSettings
+from tracker.issues import figures
+from tracker.issues.models import Escalation, Issue, ProgressReport, ReportLateness
+from tracker.issues.services import record_event
+from tracker.notify.render import MailContent, MailGroup
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +118,7 @@ def unit_pass(ctx: RunContext, kind: str, period: str, roles: tuple[str, ...]) -
 def _mark_issues(ctx: RunContext, kind: str, key: str, period: str, scope, sentence: str) -> None:
     """Insert the issues' escalation rows in batches; each new one gets its timeline event."""
     session = ctx.session
+    first_day = date(int(period[:4]), int(period[5:7]), 1)  # a monthly step counts from its period
     after_id = 0
     while True:
         ids = list(session.scalars(
@@ -118,8 +127,8 @@ def _mark_issues(ctx: RunContext, kind: str, key: str, period: str, scope, sente
             .order_by(Issue.id).limit(ctx.batch_size)))
         if not ids:
             return
-        rows = [{"issue_id": i, "key": key, "kind": kind, "period": period, "fired_on": ctx.today,
-                 "created_at": ctx.now} for i in ids]
+        rows = [{"issue_id": i, "key": key, "kind": kind, "period": period, "due_on": first_day,
+                 "fired_on": ctx.today, "created_at": ctx.now} for i in ids]
         fired = list(session.scalars(insert_ignore(session, Escalation).values(rows).returning(Escalation.issue_id)))
         if fired:
             for issue in session.scalars(select(Issue).where(Issue.id.in_(fired)).order_by(Issue.id)):
@@ -270,4 +279,4 @@ def backfill_late_reports(session: Session, settings: JobSettings, today: date, 
     return marked
 
 
-__all__ = ["run_monthly", "mark_if_late", "report_is_late", "mark_late", "mark_late_reports", "backfill_late_reports"]
+__all__ = ["backfill_late_reports", "mark_if_late", "mark_late", "mark_late_reports", "report_is_late", "run_monthly"]

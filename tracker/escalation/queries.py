@@ -1,7 +1,7 @@
 """Queries shared by the jobs: report periods, missing reports, a unit's view, counts and rows per unit."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Optional
 from zoneinfo import ZoneInfo
 
@@ -9,10 +9,10 @@ from sqlalchemy import and_, case, exists, func, or_, select, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tracker.core import enums
+from tracker.escalation.settings import JobSettings
 from tracker.issues.models import Issue, IssueUnit, ProgressReport
 from tracker.issues.scoping import unit_issues
-from tracker.escalation.settings import JobSettings
-from tracker.core import enums
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -47,7 +47,7 @@ def late_period(today: date, settings: JobSettings) -> str:
 def due_end_utc(period: str, settings: JobSettings, tz: ZoneInfo = SHANGHAI) -> datetime:
     """The end of the period's due day in local time, as naive UTC: a report at or after it is late."""
     local = datetime.combine(due_date(period, settings) + timedelta(days=1), time(0, 0), tzinfo=tz)
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def expects_report(period: str, settings: JobSettings) -> ColumnElement[bool]:
@@ -102,7 +102,7 @@ def counts_by_unit(session: Session, conds: dict[str, ColumnElement[bool]]) -> d
             .join(Issue, Issue.id == link.c.issue_id)
             .where(or_(*conds.values()))
             .group_by(link.c.unit_id))
-    return {unit_id: dict(zip(names, (int(v or 0) for v in values)))
+    return {unit_id: dict(zip(names, (int(v or 0) for v in values), strict=True))
             for unit_id, *values in session.execute(stmt)}
 
 

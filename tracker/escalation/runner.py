@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import logging
 import time as _time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Any, Callable, Mapping, Optional
+from datetime import UTC, date, datetime, time
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from tracker.core.clock import local_date, utcnow
-from tracker.notify.dispatcher import DispatchResult, dispatch
-from tracker.notify.outbox import mail_config
-from tracker.issues.queries import day_figures
-from tracker.notify.recipients import Directory
+from tracker.core.lease import DAILY, leader_lease
 from tracker.escalation.context import RunContext
 from tracker.escalation.digests import run_digests
 from tracker.escalation.ladder import run_ladder
-from tracker.core.lease import DAILY, leader_lease
+from tracker.escalation.lights import mark_lights, run_unit_rule
 from tracker.escalation.monthly import run_monthly
 from tracker.escalation.settings import JobSettings, get_settings
-from tracker.escalation.lights import mark_lights, run_unit_rule
+from tracker.issues.queries import day_figures
+from tracker.notify.dispatcher import DispatchResult, dispatch
+from tracker.notify.outbox import mail_config
+from tracker.notify.recipients import Directory
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def event_moment(today: date, now: datetime, settings: JobSettings, tz: ZoneInfo
     if local_date(now, str(tz.key)) == today:
         return now
     hour, minute = settings.digest_hour_minute
-    return datetime.combine(today, time(hour, minute), tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
+    return datetime.combine(today, time(hour, minute), tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -20,9 +20,9 @@ from flask import Flask
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.notify.dispatcher import dispatch
 from tracker.escalation.runner import run_jobs
 from tracker.escalation.settings import get_settings
+from tracker.notify.dispatcher import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def daily_job(app: Flask) -> None:
             report = run_jobs(db.session, clock.today(), app.config, now=clock.now())
             for line in report.lines():
                 log.info("%s", line)
-        except Exception:  # noqa: BLE001 - logged; the scheduler keeps running
+        except Exception:
             db.session.rollback()
             log.exception("daily jobs failed")
         finally:
@@ -55,7 +55,7 @@ def minute_job(app: Flask, scheduler: Optional[BaseScheduler] = None) -> None:
             dispatch(db.session, clock.now(), app.config)
             if scheduler is not None:
                 _follow_digest_time(app, scheduler)
-        except Exception:  # noqa: BLE001 - logged; the scheduler keeps running
+        except Exception:
             db.session.rollback()
             log.exception("mail dispatch failed")
         finally:

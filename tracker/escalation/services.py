@@ -2,25 +2,21 @@
 and supervision orders to units), scoped by `visible_issues`."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 from dataclasses import dataclass
 from datetime import date
 from typing import Optional
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from tracker.core import workflow
-from tracker.core.labels import ESCALATION_LABELS
-from tracker.issues.models import Issue
-from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.issues.models import Escalation
-from tracker.escalation.models import UnitEscalation
-from sqlalchemy import func
-from sqlalchemy.orm import joinedload
-from tracker.issues.scoping import visible_issues
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.accounts.models import User
+from tracker.core import permissions, workflow
+from tracker.core.labels import ESCALATION_LABELS
+from tracker.core.permissions import Permission
+from tracker.escalation.models import UnitEscalation
+from tracker.issues.models import Escalation, Issue
+from tracker.issues.scoping import visible_issues
+from tracker.units.models import Unit
 
 # --- the home page -----------------------------------------------------------
 

@@ -6,25 +6,27 @@ refuses a malformed value with Refusal("invalid", message, field).
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
+import itertools
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core.calendar import CALENDAR
+
 from tracker.accounts.models import User
-from tracker.core.models import JobSetting
+from tracker.core import permissions
+from tracker.core.calendar import CALENDAR
 from tracker.core.enums import LADDER_KINDS, UNIT_ROLES, Role
 from tracker.core.errors import Refusal
 from tracker.core.labels import DAY_MODE_LABELS, ESCALATION_LABELS, ROLE_LABELS
+from tracker.core.models import JobSetting
+from tracker.core.permissions import Permission
 from tracker.core.settings import put_setting
-
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +204,7 @@ def parse_ladder(value: Any) -> tuple[Level, ...]:
     keys = [lv.key for lv in levels]
     if len(set(keys)) != len(keys):
         raise Refusal("invalid", "督办阶梯中有重复的级别(同一类型、同一天数)。", "ladder")
-    for earlier, later in zip(levels, levels[1:]):
+    for earlier, later in itertools.pairwise(levels):
         if SEVERITY[later.kind] < SEVERITY[earlier.kind]:
             raise Refusal("invalid", f"督办阶梯顺序不对:{later.kind_label}({later.when_label})"
                           f"不能晚于{earlier.kind_label}({earlier.when_label})。", "ladder")

@@ -13,14 +13,26 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.accounts.models import User
 from tracker.core import clock, enums
-from tracker.core.api import (INT, STR, STR_LIST, bad_request, bool_arg, bp, check_types, choice_arg,
-                              current_api_user, int_arg, iso_date, iso_time, json_body)
+from tracker.core.api import (
+    INT,
+    STR,
+    STR_LIST,
+    bad_request,
+    bool_arg,
+    bp,
+    check_types,
+    choice_arg,
+    current_api_user,
+    int_arg,
+    iso_date,
+    iso_time,
+    json_body,
+)
 from tracker.core.extensions import db
 from tracker.issues import services as issue_service
 from tracker.issues.models import Attachment, Event, Issue, ProgressReport
 from tracker.issues.queries import IssueFilters, IssueRow, issue_row, search_issues
 from tracker.units.models import Unit
-
 
 # --- helpers -----------------------------------------------------------------
 

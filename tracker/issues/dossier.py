@@ -6,30 +6,24 @@ page. Rules (who may see what) are checked here, never in templates.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
+
+from flask import current_app
 from sqlalchemy import literal, null, select, union_all
-from sqlalchemy.orm import Session
-from tracker.core import workflow
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.accounts.models import User
+from tracker.core import clock, enums, permissions, workflow
 from tracker.core.enums import SUPERVISION_KINDS
 from tracker.core.labels import ESCALATION_LABELS
-from tracker.issues.models import Issue
-from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.issues.models import Escalation, ReportLateness
-from flask import current_app
-from sqlalchemy.orm import joinedload
-from tracker.core import clock
-from tracker.issues.models import Attachment, DeadlineChange, Event, ProgressReport
+from tracker.core.permissions import Permission
 from tracker.issues import services as issue_svc
+from tracker.issues.models import Attachment, DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
 from tracker.issues.queries import IssueRow, issue_row
 from tracker.issues.scoping import can_see, unit_relation, visible_issues
-from tracker.core import enums
-
+from tracker.units.models import Unit
 
 LATE_KIND = "report_late"
 

@@ -14,9 +14,10 @@ page opens a list holding exactly the issues it counts.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Iterable, Optional
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, and_, case, exists, func, literal, or_, select
@@ -178,7 +179,7 @@ def late_for(period: str, reminder_on: date, due_on: date, due_end: datetime, ho
 def end_of_day_utc(day: date, tz: str) -> datetime:
     """The end of `day` in the local zone, as the naive UTC moment stored in the database."""
     local = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=ZoneInfo(tz))
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return local.astimezone(UTC).replace(tzinfo=None)
 
 
 def deadline_on(until: datetime) -> ColumnElement[date]:

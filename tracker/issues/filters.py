@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping, Optional, Sequence
+from typing import Optional
 
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
+from tracker.core import labels
 from tracker.core.labels import LIGHT_LABELS
 from tracker.issues.figures import FLAGS
 from tracker.issues.queries import SORT_LABELS, SORTS, IssueFilters
-from tracker.core import labels
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
 
 DEFAULT_SORT = "urgent"
 STATE_FILTERS = {

@@ -12,9 +12,7 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, 
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import DateInput, NumberInput
 
-from tracker.core import workflow
-from tracker.core import labels
-from tracker.core import enums
+from tracker.core import enums, labels, workflow
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice
@@ -82,7 +80,8 @@ class ProgressForm(FlaskForm):
     """A progress report for one period (进展报送)."""
 
     period = StringField("报送期次", validators=[DataRequired("请填写报送期次(YYYY-MM)。"),
-                                             Regexp(r"^\d{4}-\d{2}$", message="报送期次格式应为 YYYY-MM,例如 2020-06。")])
+                                             Regexp(r"^\d{4}-\d{2}$",
+                                                    message="报送期次格式应为 YYYY-MM,例如 2020-06。")])
     percent = StringField("整改进度(%)", widget=NumberInput(min=0, max=100),
                           validators=[DataRequired("请填写整改进度(0-100)。")])
     text = TextAreaField("进展情况", validators=[DataRequired("请填写进展情况。"),

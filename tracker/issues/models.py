@@ -6,9 +6,10 @@ jobs at once, or one run repeated, cannot do it twice.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
 import json
+from datetime import date, datetime
 from typing import Any, Optional
+
 from sqlalchemy import (
     Boolean,
     Date,
@@ -18,20 +19,21 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from tracker.core.clock import utcnow
-from tracker.core.extensions import db
+
 from tracker.accounts.models import User
+from tracker.core.clock import utcnow
+from tracker.core.enums import Category, DeadlineSource, EscalationKind, EventKind, RectifyType, State
+from tracker.core.extensions import Base
+from tracker.core.sql import string_enum
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from sqlalchemy import (
-    UniqueConstraint,
-)
 
 
-class IssueUnit(db.Model):
+class IssueUnit(Base):
     """A cooperating unit on an issue (配合单位)."""
 
     __tablename__ = "issue_units"
@@ -40,7 +42,7 @@ class IssueUnit(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
-class Issue(db.Model):
+class Issue(Base):
     """A feedback issue (反馈问题 / 整改任务) and its rectification state."""
 
     __tablename__ = "issues"
@@ -50,8 +52,8 @@ class Issue(db.Model):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[str] = mapped_column(String(20), index=True)
-    rectify_type: Mapped[str] = mapped_column(String(20), index=True)
+    category: Mapped[str] = mapped_column(string_enum(Category, "category"), index=True)
+    rectify_type: Mapped[str] = mapped_column(string_enum(RectifyType, "rectify_type"), index=True)
     deadline: Mapped[date] = mapped_column(Date, index=True)
     # The deadline first set (kept when the deadline moves): an issue whose deadline is later is
     # extended (延期). Every move is in `deadline_changes`.
@@ -64,7 +66,7 @@ class Issue(db.Model):
     responsible_leader: Mapped[Optional[str]] = mapped_column(String(100))
     responsible_person: Mapped[Optional[str]] = mapped_column(String(100))
     progress_percent: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(20), index=True, default="in_progress")
+    state: Mapped[str] = mapped_column(string_enum(State, "state"), index=True, default=State.IN_PROGRESS)
     summary: Mapped[Optional[str]] = mapped_column(Text)
     # Marked by the office for the public disclosure page (整改公示); shown there once closed.
     is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
@@ -82,11 +84,11 @@ class Issue(db.Model):
     round: Mapped[Round] = relationship()
     lead_unit: Mapped[Unit] = relationship(foreign_keys=[lead_unit_id])
     cooperating: Mapped[list[IssueUnit]] = relationship(cascade="all, delete-orphan")
-    merged_into: Mapped[Optional["Issue"]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
+    merged_into: Mapped[Optional[Issue]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
     verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
 
 
-class ProgressReport(db.Model):
+class ProgressReport(Base):
     """A progress report (进展报送) for one issue and period; replaced ones stay as history."""
 
     __tablename__ = "progress_reports"
@@ -109,7 +111,7 @@ class ProgressReport(db.Model):
     unit: Mapped[Optional[Unit]] = relationship()
 
 
-class Attachment(db.Model):
+class Attachment(Base):
     """An evidence file (佐证材料), stored on disk by its SHA-256."""
 
     __tablename__ = "attachments"
@@ -126,7 +128,7 @@ class Attachment(db.Model):
     uploaded_by: Mapped[Optional[User]] = relationship()
 
 
-class Event(db.Model):
+class Event(Base):
     """One entry in an issue's timeline (流转记录); never updated or deleted."""
 
     __tablename__ = "events"
@@ -136,9 +138,9 @@ class Event(db.Model):
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    action: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[Optional[str]] = mapped_column(String(20))
-    to_state: Mapped[Optional[str]] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(string_enum(EventKind, "action", 40))
+    from_state: Mapped[Optional[str]] = mapped_column(string_enum(State, "from_state"))
+    to_state: Mapped[Optional[str]] = mapped_column(string_enum(State, "to_state"))
     comment: Mapped[Optional[str]] = mapped_column(Text)
     # An edit's or a deadline change's fields, as JSON {field: [old, new]}.
     changes: Mapped[Optional[str]] = mapped_column(Text)
@@ -151,7 +153,7 @@ class Event(db.Model):
         return dict(json.loads(self.changes)) if self.changes else {}
 
 
-class DeadlineChange(db.Model):
+class DeadlineChange(Base):
     """One move of an issue's deadline: old, new, who, when, why, and what moved it (history, append-only)."""
 
     __tablename__ = "deadline_changes"
@@ -164,35 +166,39 @@ class DeadlineChange(db.Model):
     changed_at: Mapped[datetime] = mapped_column(DateTime)
     changed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[Optional[str]] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(20))  # edit | import | extension
+    source: Mapped[str] = mapped_column(string_enum(DeadlineSource, "source"))
 
     changed_by: Mapped[Optional[User]] = relationship()
 
 
-class Escalation(db.Model):
-    """A reminder or escalation that fired for an issue: one row per (issue, key), ever.
+class Escalation(Base):
+    """A reminder or escalation that fired for an issue: one row per (issue, key, due_on), ever.
 
-    `key` names the ladder level ("overdue+1") or the monthly step and its period
-    ("report_late:2020-07"). A supervision order (督办) row is what flags the issue
-    挂牌督办; see `tracker.jobs.flags`.
+    `key` names the ladder rung ("overdue+1") or the monthly step and its period
+    ("report_late:2020-07"); `due_on` the deadline the rung counted from (a moved deadline re-arms
+    the ladder: its rungs fire again for the new one, the old rows stay as history), or the first day
+    of the monthly step's period. A supervision order or interview row is what flags the issue
+    挂牌督办 (`tracker.issues.figures.supervised`).
     """
 
     __tablename__ = "escalations"
     __table_args__ = (
-        UniqueConstraint("issue_id", "key", name="uq_escalations_issue_key"),
+        UniqueConstraint("issue_id", "key", "due_on", name="uq_escalations_issue_key_due_on"),
         Index("ix_escalations_kind_issue", "kind", "issue_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(EscalationKind, "kind", 30))
     period: Mapped[Optional[str]] = mapped_column(String(7))  # YYYY-MM, for the monthly cycle
+    # Empty only on rows from before deadlines were kept with them: for whatever deadline the issue has.
+    due_on: Mapped[Optional[date]] = mapped_column(Date)
     fired_on: Mapped[date] = mapped_column(Date, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ReportLateness(db.Model):
+class ReportLateness(Base):
     """An issue owed a report for a period and none came by the due day (未按时报送): once per (issue, period).
 
     `filed_at` and `report_id` name the first report when it came late; both are empty while it

@@ -1,19 +1,20 @@
 """The issue list: scoped, filtered, sorted and counted in SQL."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.accounts.models import User
 from tracker.core import workflow
 from tracker.core.clock import utc_offset_hours
 from tracker.issues import figures as flags
-from tracker.issues.models import Issue
-from tracker.accounts.models import User
 from tracker.issues.figures import Figures, figures
+from tracker.issues.models import Issue
 from tracker.issues.scoping import unit_issues, visible_issues
 
 SORTS = {

@@ -1,16 +1,15 @@
 """Who sees which issues: one rule for every list, page, count, export and mail."""
 from __future__ import annotations
 
-from tracker.core import permissions
-
 from typing import Optional
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.issues.models import Issue, IssueUnit
 from tracker.accounts.models import User
+from tracker.core import permissions
+from tracker.issues.models import Issue, IssueUnit
 
 
 def visible_issues(user: User) -> ColumnElement[bool]:

@@ -7,9 +7,6 @@ a domain event (`tracker.issues.events`) in the same transaction, for notices, m
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import functools
 import json
 import re
@@ -21,33 +18,32 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.core import workflow
-from tracker.core import events
+from tracker.accounts.models import User
+from tracker.core import enums, events, files, labels, permissions, workflow
 from tracker.core.enums import EventKind
-from tracker.issues.events import (DeadlineChanged, EvidenceAdded, IssueCreated, IssueEdited, IssueTransitioned,
-                                   ProgressReported, PublicationChanged)
+from tracker.core.errors import STALE_MESSAGE, Refusal
+from tracker.core.permissions import Permission
+from tracker.core.workflow import Situation
+from tracker.issues.events import (
+    DeadlineChanged,
+    EvidenceAdded,
+    IssueCreated,
+    IssueEdited,
+    IssueTransitioned,
+    ProgressReported,
+    PublicationChanged,
+)
 from tracker.issues.models import Attachment, DeadlineChange, Event, Issue, IssueUnit, ProgressReport
+from tracker.issues.scoping import can_see, unit_relation, visible_issues
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.core.errors import STALE_MESSAGE, Refusal
-from tracker.core.workflow import Situation
-from tracker.core import files
 from tracker.units.services import unit_by_code
-from tracker.issues.scoping import can_see, unit_relation, visible_issues
-from tracker.core import labels
-from tracker.core import enums
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 REASON_MAX = 500
 
 
-class DeadlineSource:
-    """What moved a deadline (kept with each move)."""
-
-    EDIT = "edit"
-    IMPORT = "import"
-    EXTENSION = "extension"
+DeadlineSource = enums.DeadlineSource  # what moved a deadline (kept with each move)
 
 
 def get_visible_issue(session: Session, user: User, issue_id: int) -> Issue:
@@ -410,7 +406,8 @@ def _apply_fields(session: Session, issue: Issue, data: dict, creating: bool, to
         issue.category = data["category"]
     if creating or "rectify_type" in data:
         if data.get("rectify_type") not in labels.RECTIFY_TYPE_LABELS:
-            raise Refusal("invalid", "整改类型应为 " + "、".join(labels.RECTIFY_TYPE_LABELS) + " 之一。", "rectify_type")
+            raise Refusal("invalid", "整改类型应为 " + "、".join(labels.RECTIFY_TYPE_LABELS) + " 之一。",
+                          "rectify_type")
         issue.rectify_type = data["rectify_type"]
     if creating or "domain" in data:
         domain = (data.get("domain") or "").strip() or None

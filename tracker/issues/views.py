@@ -5,41 +5,46 @@ The POST endpoints of the issue page (progress, evidence, workflow actions) are 
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import math
-from typing import Callable, Optional
+from collections.abc import Callable
+from typing import Optional
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from tracker.core import clock, labels, workflow
-from tracker.core.extensions import db
-from tracker.rounds.services import rounds_newest_first
-from tracker.issues.models import Attachment, Issue
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.core import files
-from tracker.issues import services as issue_svc
-from tracker.core.labels import LIGHT_LABELS
-from tracker.issues.figures import FLAGS, late_periods_of
-from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
-from tracker.issues import dossier
-
-bp = Blueprint("issues", __name__, url_prefix="/issues")
-from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
-from tracker.issues.forms import IssueForm, choices
-from tracker.issues.forms import EvidenceForm, ProgressForm, TransitionForm
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
-from tracker.issues.forms import STALE_FORM, _whole_number
 
+from tracker.core import clock, files, labels, permissions, workflow
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.core.labels import LIGHT_LABELS
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
+from tracker.issues import dossier
+from tracker.issues import services as issue_svc
+from tracker.issues.figures import FLAGS, late_periods_of
+from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
+from tracker.issues.forms import (
+    STALE_FORM,
+    EvidenceForm,
+    IssueForm,
+    ProgressForm,
+    TransitionForm,
+    _whole_number,
+    choices,
+)
+from tracker.issues.models import Attachment, Issue
+from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
+from tracker.rounds.models import Round
+from tracker.rounds.services import rounds_newest_first
+from tracker.units.models import Unit
 
 # Sort keys the queries module knows but does not label, for the sort menu.
+bp = Blueprint("issues", __name__, url_prefix="/issues")
+
 EXTRA_SORT_LABELS = {"-code": "问题编号(倒序)"}
 
 
@@ -89,33 +94,18 @@ def _issue_form(form: IssueForm) -> IssueForm:
     """Fill the round and unit choices from the database."""
     form.round_id.choices = choices([("", "请选择督察轮次")] + [(str(r.id), r.name) for r in _rounds()])
     units = [(u.code, f"{u.name}({u.code})") for u in _units()]
-    form.lead_unit.choices = choices([("", "请选择牵头单位")] + units)
+    form.lead_unit.choices = choices([("", "请选择牵头单位"), *units])
     form.cooperating_units.choices = choices(units)
     return form
-
-
-def _show_refusal(form: IssueForm, refusal: Refusal) -> None:
-    """Put a service's refusal next to the field it concerns, and at the top of the form."""
-    field = getattr(form, refusal.field, None) if refusal.field else None
-    if field is not None and refusal.field in IssueForm.FIELDS:
-        field.errors = list(field.errors or []) + [refusal.message]
-    flash(refusal.message, "danger")
 
 
 def _save_issue(form: IssueForm, save: Callable[[], Issue], done: str) -> tuple[Optional[Response], int]:
     """Validate the posted form and call the service; on success commit, flash `done` (with the
     issue's code) and go to the issue page. Otherwise (None, status) for the form to show again."""
-    if not form.validate_on_submit():
-        return None, 422
-    try:
-        issue = save()
-    except Refusal as refusal:
-        undo_refused(refusal)
-        _show_refusal(form, refusal)
-        return None, refusal.status
-    db.session.commit()
-    flash(done.format(code=issue.code), "success")
-    return redirect(url_for("issues.detail", issue_id=issue.id)), 302
+    outcome = attempt(save, form=form, done=lambda issue: done.format(code=issue.code))
+    if outcome.done and outcome.result is not None:
+        return redirect(url_for("issues.detail", issue_id=outcome.result.id)), 302
+    return None, outcome.status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -242,16 +232,9 @@ def _run(issue_id: int, form, call: Callable[[Issue], Optional[str]]):
     if not form.validate():
         _flash_form_errors(form)
         return _again(issue.id, 422)
-    try:
-        message = call(issue)
-    except Refusal as refusal:
-        undo_refused(refusal)
-        flash(refusal.message, "danger")
-        return _again(issue_id, refusal.status)
-    db.session.commit()
-    if message:
-        flash(message, "success")
-    return _back(issue_id)
+    # The page holds several forms: a refusal is said at its top, with what was typed kept.
+    outcome = attempt(lambda: call(issue), done=lambda message: message)
+    return _back(issue_id) if outcome.done else _again(issue_id, outcome.status)
 
 
 @bp.route("/<int:issue_id>/progress", methods=["GET", "POST"])

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
-from typing import IO, Any, Callable, Iterable, Iterator, Optional
+from typing import IO, Any, Optional
+
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
-from tracker.core import workflow
+
+from tracker.accounts.models import User
+from tracker.core import labels, workflow
 from tracker.core.clock import local_date, utc_offset_hours
+from tracker.core.xlsx import is_formula_like, xlsx_row
 from tracker.issues.models import Issue, IssueUnit, ProgressReport
+from tracker.issues.queries import IssueFilters, day_figures, filtered, sort_order
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.core.xlsx import is_formula_like, xlsx_row
-from tracker.issues.queries import IssueFilters, day_figures, filtered, sort_order
-from tracker.core import labels
-
 
 LEDGER_COLUMNS = (
     "序号", "问题编号", "督察轮次", "问题类别", "问题描述", "整改目标", "整改措施", "牵头单位", "配合单位",
@@ -94,7 +95,8 @@ def filename(today: date, extension: str) -> str:
 
 def count_rows(session: Session, user: User, today: date, config: dict, filters: IssueFilters) -> int:
     """How many rows `ledger_rows` would give: one COUNT over the list's scoped, filtered query."""
-    base = filtered(user, filters, day_figures(today, config), utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai")))
+    hours = utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai"))
+    base = filtered(user, filters, day_figures(today, config), hours)
     return session.scalar(select(func.count()).select_from(base.subquery())) or 0
 
 

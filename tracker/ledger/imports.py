@@ -10,33 +10,31 @@ from the tracker's own records and are only compared, never written.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import calendar
 import hashlib
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Optional
 
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.core import workflow
+from tracker.accounts.models import User
+from tracker.core import labels, permissions, workflow
+from tracker.core.errors import Refusal
+from tracker.core.permissions import Permission
+from tracker.issues import services as issue_service
 from tracker.issues.models import Event, Issue
 from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.core.errors import Refusal
-from tracker.issues import services as issue_service
 from tracker.units.match import suggest_unit
-from tracker.core import labels
+from tracker.units.models import Unit
 
 DEFAULT_MAX_ROWS = 20000
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -169,7 +167,7 @@ class PreviewPage:
 
     @classmethod
     def from_preview(cls, preview: Preview, shown: int = PREVIEW_ROWS,
-                     messages_max: Optional[int] = None) -> "PreviewPage":
+                     messages_max: Optional[int] = None) -> PreviewPage:
         """The page of a fresh preview; every error and warning unless `messages_max` caps them."""
         def first(items: list) -> list:
             return list(items if messages_max is None else items[:messages_max])
@@ -187,7 +185,7 @@ class PreviewPage:
                 "shown_rows": [{"row": r.row, "action": r.action, "values": r.values} for r in self.shown_rows]}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PreviewPage":
+    def from_json(cls, data: dict[str, Any]) -> PreviewPage:
         """The page back from `to_json`."""
         return cls(columns=list(data["columns"]), row_count=int(data["rows"]), action_counts=dict(data["counts"]),
                    errors=list(data["errors"]), warnings=list(data["warnings"]),

@@ -14,9 +14,6 @@ the user picks another type. 交办日期 defaults to the plan's date, else 1 Ja
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import io
 import logging
 import re
@@ -28,16 +25,17 @@ from typing import IO, Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.issues.models import Issue
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
 from tracker.accounts.models import User
-from tracker.ledger.plans import Plan, parse_plan
+from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
+from tracker.core.permissions import Permission
 from tracker.issues import services as issue_service
+from tracker.issues.models import Issue
 from tracker.ledger.imports import title_from
+from tracker.ledger.plans import Plan, parse_plan
+from tracker.rounds.models import Round
 from tracker.units.match import suggest_unit
-from tracker.core import labels
+from tracker.units.models import Unit
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +278,8 @@ def _resolve_units(session: Session, rows: list[PlanRow], unit_map: dict[str, st
         target = (unit_map.get(name) or "").strip()
         if target == NEW_UNIT:
             if len(name) > 200:
-                errors.append({"task": None, "field": "unit_map", "message": f"单位名称「{name[:20]}…」过长,无法新建。"})
+                errors.append({"task": None, "field": "unit_map",
+                               "message": f"单位名称「{name[:20]}…」过长,无法新建。"})
             resolved[name] = None
         elif target in known_codes:
             resolved[name] = target

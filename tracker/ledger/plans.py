@@ -216,7 +216,7 @@ def _classify(content: str) -> Optional[tuple[list[str], list[str], list[str]]]:
     """Units in a bracket's content, with damage notes; None when it names no units."""
     notes: list[str] = []
     match = _LABEL_RE.match(content)
-    if match and any(word in match.group(1) for word in _LABEL_WORDS) or (
+    if (match and any(word in match.group(1) for word in _LABEL_WORDS)) or (
         match and any(ch in match.group(1) for ch in "责任位")
     ):
         body = match.group(2)
@@ -254,18 +254,18 @@ def _units_at_end(norm: str) -> Optional[tuple[int, list[str], list[str], list[s
             found = _bare_tail(stripped[:-1])
             if found:
                 start, lead, coop, notes = found
-                return start, lead, coop, notes + ["缺少左括号"]
+                return start, lead, coop, [*notes, "缺少左括号"]
     # Closing bracket lost: "…(责任单位:A、B"
     open_at = stripped.rfind("(")
     if open_at >= 0 and ")" not in stripped[open_at:]:
         found = _classify(stripped[open_at + 1:])
         if found:
             lead, coop, notes = found
-            return open_at, lead, coop, notes + ["缺少右括号"]
+            return open_at, lead, coop, [*notes, "缺少右括号"]
     found = _bare_tail(stripped)
     if found:
         start, lead, coop, notes = found
-        return start, lead, coop, notes + ["缺少括号"]
+        return start, lead, coop, [*notes, "缺少括号"]
     return None
 
 

@@ -12,14 +12,21 @@ Work larger than the configured limits leaves the request for a background task
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -27,11 +34,12 @@ from sqlalchemy import select
 from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
 
-from tracker.core import clock, labels, tasks
+from tracker.core import clock, labels, permissions, tasks
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
+from tracker.core.permissions import Permission
 from tracker.core.views import start
-from tracker.core.web import attachment_headers, send_workbook, undo_refused
+from tracker.core.web import attachment_headers, attempt, send_workbook, undo_refused
 from tracker.issues.filters import parse_list_args
 from tracker.issues.forms import choices
 from tracker.ledger import export as ledger
@@ -127,19 +135,13 @@ def import_ledger():
     rounds = rounds_newest_first(db.session)
     form.round_id.choices = choices([("", "(按台账中的督察轮次)")] + [(str(r.id), r.name) for r in rounds])
     status = 200
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            sha256 = ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream, current_user,
-                                               _limits()["max_bytes"])
-        except Refusal as refusal:
-            undo_refused(refusal)
-            form.file.errors = [refusal.message]
-            status = refusal.status
-        else:
-            return redirect(url_for("ledger.import_preview", sha256=sha256,
+    if request.method == "POST":
+        outcome = attempt(lambda: ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream,
+                                                            current_user, _limits()["max_bytes"]), form=form)
+        if outcome.done:
+            return redirect(url_for("ledger.import_preview", sha256=outcome.result,
                                     round_id=_round_arg(form.round_id.data)))
-    elif request.method == "POST":
-        status = 422
+        status = outcome.status
     return render_template("issues/import.html", form=form, preview=None), status
 
 
@@ -184,31 +186,25 @@ def import_confirm(sha256: str):
     rows = _round_arg(form.rows.data)
     if rows is not None and tasks.runs_in_background(ledger_tasks.IMPORT, rows, current_app.config):
         return _import_in_background(sha256, round_id, rows)
-    try:
+    def apply() -> tuple[int, int]:
         preview = ledger_import.read_kept(current_app.config["UPLOAD_DIR"], sha256, db.session, current_user,
                                           round_id=round_id, **_limits())
-        created, updated = ledger_import.apply_ledger(db.session, current_user, clock.now(), clock.today(),
-                                                      preview)
-    except Refusal as refusal:
-        undo_refused(refusal)
-        flash(refusal.message, "danger")
-        return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
-    db.session.commit()
-    flash(f"台账导入完成:新登记 {created} 个问题,更新 {updated} 个问题。", "success")
-    return redirect(url_for("issues.index"))
+        return ledger_import.apply_ledger(db.session, current_user, clock.now(), clock.today(), preview)
+
+    outcome = attempt(apply, done=lambda counts: f"台账导入完成:新登记 {counts[0]} 个问题,更新 {counts[1]} 个问题。")
+    if outcome.done:
+        return redirect(url_for("issues.index"))
+    return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
 
 
 def _import_in_background(sha256: str, round_id: Optional[int], rows: int):
     """Record an import job for the kept ledger and send the user to its page."""
-    try:
-        job = ledger_tasks.create_import_job(db.session, current_user, clock.now(),
-                                                current_app.config["UPLOAD_DIR"], sha256, round_id, rows)
-    except Refusal as refusal:
-        undo_refused(refusal)
-        flash(refusal.message, "danger")
+    outcome = attempt(lambda: ledger_tasks.create_import_job(db.session, current_user, clock.now(),
+                                                             current_app.config["UPLOAD_DIR"], sha256, round_id, rows))
+    if not outcome.done or outcome.result is None:
         return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
-    start(current_app._get_current_object(), job)
-    return redirect(url_for("background.show", job_id=job.id))
+    start(current_app._get_current_object(), outcome.result)
+    return redirect(url_for("background.show", job_id=outcome.result.id))
 
 
 CATEGORY_CHOICES = choices(labels.CATEGORY_LABELS.items())
@@ -350,7 +346,8 @@ def import_plan():
         "plan_title": plan.title or "",
         "rows": [{"include": True, "number": r.number, "code": r.code, "title": r.title, "text": r.text,
                   "lead_unit": r.lead_unit, "cooperating_units": "、".join(r.cooperating_units),
-                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "", "rectify_type": r.rectify_type,
+                  "deadline": r.deadline.isoformat() if r.deadline else "", "deadline_text": r.deadline_text or "",
+                  "rectify_type": r.rectify_type,
                   "notes": ";".join(r.notes)}
                  for r in rows],
     })
@@ -358,7 +355,8 @@ def import_plan():
     return _render_plan_preview(confirm, plan, preview.suggestions, errors=[])
 
 
-def _render_plan_preview(form: PlanConfirmForm, plan, suggestions: dict[str, str], errors: list[dict], status: int = 200):
+def _render_plan_preview(form: PlanConfirmForm, plan: Any, suggestions: dict[str, str], errors: list[dict],
+                         status: int = 200) -> tuple[str, int]:
     form.round_id.choices = _round_choices()
     # Every unit, read once for all the mapping entries.
     units = db.session.execute(select(Unit.code, Unit.name).order_by(Unit.code)).all() if form.units else []
@@ -401,7 +399,8 @@ def import_plan_confirm():
     suggestions = plan_import.suggest_units(db.session, unknown)
     _set_unit_entries(form, unknown, _preset(unknown, suggestions, unit_map))
     options = plan_import.PlanOptions(round_id=_int(form.round_id.data), category=form.category.data,
-                                      assigned_on=form.assigned_on.data or None, plan_title=form.plan_title.data or None,
+                                      assigned_on=form.assigned_on.data or None,
+                                      plan_title=form.plan_title.data or None,
                                       unit_map=unit_map)
     try:
         issues = plan_import.apply_plan(db.session, current_user, clock.now(), clock.today(), options, rows)

@@ -13,15 +13,16 @@ import logging
 import smtplib
 import ssl
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from tracker.notify.models import Outbox
 from tracker.notify.message import build_message, message_id, parse_from
+from tracker.notify.models import Outbox
 from tracker.notify.outbox import FAILED, PENDING, SENDING, SENT, MailConfig, mail_config
 from tracker.notify.smtpurl import MailConfigError, SmtpSettings, parse_smtp_url
 
@@ -69,10 +70,10 @@ def open_smtp(settings: SmtpSettings) -> smtplib.SMTP:
 def _close(smtp: Any) -> None:
     try:
         smtp.quit()
-    except Exception:  # noqa: BLE001 - the connection may already be gone
+    except Exception:
         try:
             smtp.close()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
 
 
@@ -206,7 +207,7 @@ def dispatch(
         if setup_error is None:
             try:
                 smtp = connect(settings)  # type: ignore[arg-type]
-            except Exception as exc:  # noqa: BLE001 - recorded on the rows, never a crash
+            except Exception as exc:
                 error = _error_text(exc)
             else:
                 error = None
@@ -252,7 +253,7 @@ def _send_batch(session: Session, smtp: Any, rows: list[Outbox], now: datetime, 
             continue
         try:
             smtp.send_message(msg, from_addr=parse_from(mc.mail_from).addr_spec, to_addrs=[row.to_addr])
-        except Exception as exc:  # noqa: BLE001 - recorded on the row, never a crash
+        except Exception as exc:
             error = _error_text(exc)
             log.warning("mail %s to %s not sent: %s", row.id, row.to_addr, error)
             result.errors.append(error)

@@ -6,16 +6,15 @@ and the `email` package (policy SMTP) folds and encodes what is left.
 """
 from __future__ import annotations
 
-from tracker.core.addresses import normalize_address, valid_address  # noqa: F401  (re-exported)
-
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from typing import Optional
 
+from tracker.core.addresses import normalize_address, valid_address  # noqa: F401  (re-exported)
 
 # Control characters, including the Unicode line and paragraph separators some mailers honour.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -63,7 +62,7 @@ def build_message(
     msg["From"] = sender
     msg["To"] = Address(display_name=clean_header(to_name, 100), addr_spec=to_addr)
     msg["Subject"] = clean_header(subject)
-    msg["Date"] = format_datetime((date or datetime.now(timezone.utc)).replace(tzinfo=timezone.utc))
+    msg["Date"] = format_datetime((date or datetime.now(UTC)).replace(tzinfo=UTC))
     msg["Message-ID"] = clean_header(message_id, 250)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, charset="utf-8")

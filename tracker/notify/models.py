@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -18,23 +19,28 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
+from tracker.core.enums import ActionMail, DigestFrequency, MailStatus, NoticeKind
+from tracker.core.extensions import Base
+from tracker.core.sql import string_enum
 
 
-class UserPref(db.Model):
+class UserPref(Base):
     """A user's notification preferences: the digest frequency (daily, weekly on Monday, none), and
     whether a notice of a workflow action also comes by mail at once or as a line of the next digest."""
 
     __tablename__ = "user_prefs"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    digest: Mapped[str] = mapped_column(String(10), default="daily", server_default=text("'daily'"))
-    action_mail: Mapped[str] = mapped_column(String(10), default="immediate", server_default=text("'immediate'"))
+    digest: Mapped[str] = mapped_column(string_enum(DigestFrequency, "digest", 10), default=DigestFrequency.DAILY,
+                                        server_default=text("'daily'"))
+    action_mail: Mapped[str] = mapped_column(string_enum(ActionMail, "action_mail", 10), default=ActionMail.IMMEDIATE,
+                                             server_default=text("'immediate'"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class DigestLine(db.Model):
+class DigestLine(Base):
     """A notice a user chose to receive by mail as a line of the next digest instead of a mail of its own.
 
     One per (user, kind, ref), like the notice beside it; `sent_at` says when a digest carried it
@@ -49,7 +55,7 @@ class DigestLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(NoticeKind, "kind", 30))
     ref: Mapped[str] = mapped_column(String(100))
     issue_id: Mapped[Optional[int]] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
@@ -58,7 +64,7 @@ class DigestLine(db.Model):
     sent_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
-class Outbox(db.Model):
+class Outbox(Base):
     """One mail to one address, written in the transaction of what caused it.
 
     (kind, to_addr, ref) is unique: `ref` names what the mail is about (an issue and
@@ -75,7 +81,7 @@ class Outbox(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(NoticeKind, "kind", 30))
     to_addr: Mapped[str] = mapped_column(String(254))
     ref: Mapped[str] = mapped_column(String(100))
     to_name: Mapped[Optional[str]] = mapped_column(String(200))
@@ -85,7 +91,8 @@ class Outbox(db.Model):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending", server_default=text("'pending'"))
+    status: Mapped[str] = mapped_column(string_enum(MailStatus, "status", 10), default=MailStatus.PENDING,
+                                        server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
@@ -96,7 +103,7 @@ class Outbox(db.Model):
     claimed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
 
 
-class Notice(db.Model):
+class Notice(Base):
     """An in-app notice (站内通知) for a user; one per (user, kind, ref), like the mail beside it."""
 
     __tablename__ = "notices"
@@ -107,7 +114,7 @@ class Notice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(string_enum(NoticeKind, "kind", 30))
     ref: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")

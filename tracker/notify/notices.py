@@ -1,15 +1,16 @@
 """In-app notices (站内通知): every mail also appears here for its user; escalations always do."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable, Optional
+from typing import Optional
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
-from tracker.notify.models import DigestLine, Notice
 from tracker.core.errors import Refusal
+from tracker.notify.models import DigestLine, Notice
 
 
 def unread_count(session: Session, user: User) -> int:

@@ -6,44 +6,33 @@ leaves one row.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
-from tracker.core.sql import insert_ignore  # noqa: F401  (re-exported)
-
 import logging
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Optional
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tracker.accounts.models import User
-from tracker.notify.models import Notice, Outbox
-from tracker.core.errors import Refusal
-from tracker.notify.message import clean_header
-from tracker.core.addresses import normalize_address
 
+from tracker.accounts.models import User
+from tracker.core import permissions
+from tracker.core.addresses import normalize_address
+from tracker.core.enums import MailStatus
+from tracker.core.errors import Refusal
+from tracker.core.labels import MAIL_KIND_LABELS, MAIL_STATUS_LABELS
+from tracker.core.permissions import Permission
+from tracker.core.sql import insert_ignore
+from tracker.notify.message import clean_header
+from tracker.notify.models import Notice, Outbox
 
 log = logging.getLogger(__name__)
 
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-
-
-STATUS_LABELS = {PENDING: "待发送", SENDING: "发送中", SENT: "已发送", FAILED: "发送失败"}
-
-
-KIND_LABELS = {
-    "due_soon": "临期提醒",
-    "overdue": "逾期通知",
-    "supervision_order": "挂牌督办",
-    "interview": "约谈/通报",
-    "report_reminder": "报送提醒",
-    "report_late": "未按时报送",
-    "unit_supervision": "单位督办",
-    "digest": "每日摘要",
-}
+PENDING, SENDING, SENT, FAILED = MailStatus.PENDING, MailStatus.SENDING, MailStatus.SENT, MailStatus.FAILED
+STATUS_LABELS = MAIL_STATUS_LABELS
+KIND_LABELS = MAIL_KIND_LABELS
 
 
 @dataclass(frozen=True)

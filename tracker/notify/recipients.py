@@ -1,14 +1,17 @@
 """What every job of a run shares: the day, the clocks, the settings, who receives what, and delivery."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core.enums import UNIT_ROLES
-from tracker.units.models import Unit
+
 from tracker.accounts.models import User
+from tracker.core.enums import UNIT_ROLES
 from tracker.notify.models import UserPref
+from tracker.units.models import Unit
 
 
 @dataclass(frozen=True)

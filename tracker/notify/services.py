@@ -6,19 +6,20 @@ page. Rules (who may see what) are checked here, never in templates.
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from tracker.accounts.models import User
+from tracker.core import permissions
+from tracker.core.errors import Refusal
+from tracker.core.permissions import Permission
+from tracker.notify.models import Outbox
 from tracker.notify.outbox import SENT, mail_config
 from tracker.notify.smtpurl import MailConfigError, parse_smtp_url
-from tracker.accounts.models import User
-from tracker.notify.models import Outbox
-from tracker.core.errors import Refusal
-
 
 # --- the mail log ------------------------------------------------------------
 

@@ -52,7 +52,8 @@ def parse_smtp_url(url: str) -> SmtpSettings:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise MailConfigError("邮件服务器地址格式不正确(端口无效),应形如 smtp://用户:密码@主机:587?starttls=true。") from None
+        raise MailConfigError(
+            "邮件服务器地址格式不正确(端口无效),应形如 smtp://用户:密码@主机:587?starttls=true。") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise MailConfigError("邮件服务器地址应以 smtp:// 或 smtps:// 开头。")

@@ -18,9 +18,10 @@ acted is never told of their own action. Notices, mails and lines are keyed on t
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
 from flask import current_app
 from sqlalchemy import select

@@ -18,13 +18,10 @@ from wtforms import HiddenField, StringField
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.notify import prefs
 from tracker.core.labels import ACTION_MAIL_LABELS, DIGEST_LABELS
-from tracker.notify import notices
 from tracker.core.labels import MAIL_KIND_LABELS as KIND_LABELS
-from tracker.core.web import safe_local_link
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
+from tracker.core.web import attempt, safe_local_link
+from tracker.notify import notices, prefs
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -123,25 +120,21 @@ def preferences():
     status = 200
     if request.method == "POST":
         form = PreferencesForm()
-        if form.validate_on_submit():
-            try:
-                choice = prefs.set_digest_pref(db.session, current_user, form.digest.data, now=clock.now())
-                if form.action_mail.data:
-                    prefs.set_action_mail_pref(db.session, current_user, form.action_mail.data, now=clock.now())
-            except Refusal as refusal:
-                undo_refused(refusal)
-                field = form.action_mail if refusal.field == "action_mail" else form.digest
-                field.errors = list(field.errors) + [refusal.message]
-                status = refusal.status
-            else:
-                db.session.commit()
-                flash(f"已保存:摘要邮件{DIGEST_LABELS[choice]}。" if choice != prefs.NONE
-                      else "已保存:不再接收摘要邮件(督办、逾期等通知仍会发送)。", "success")
-                return redirect(url_for("notices.preferences"))
-        else:
-            status = 422
+
+        def save() -> str:
+            choice = prefs.set_digest_pref(db.session, current_user, form.digest.data, now=clock.now())
+            if form.action_mail.data:
+                prefs.set_action_mail_pref(db.session, current_user, form.action_mail.data, now=clock.now())
+            return choice
+
+        outcome = attempt(save, form=form, done=lambda choice: f"已保存:摘要邮件{DIGEST_LABELS[choice]}。"
+                          if choice != prefs.NONE else "已保存:不再接收摘要邮件(督办、逾期等通知仍会发送)。")
+        if outcome.done:
+            return redirect(url_for("notices.preferences"))
+        status = outcome.status
     else:
-        form = PreferencesForm(formdata=None, data={"digest": prefs.get_digest_pref(db.session, current_user),
-                                                    "action_mail": prefs.get_action_mail_pref(db.session, current_user)})
+        form = PreferencesForm(formdata=None, data={
+            "digest": prefs.get_digest_pref(db.session, current_user),
+            "action_mail": prefs.get_action_mail_pref(db.session, current_user)})
     return render_template("notices/preferences.html", form=form, choices=DIGEST_LABELS,
                            action_mail_choices=ACTION_MAIL_LABELS), status

@@ -5,23 +5,22 @@ measures, summary, closing time): never people, units' contacts, events or files
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
+import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tracker.core import workflow
+
+from tracker.accounts.models import User
+from tracker.core import permissions, workflow
+from tracker.core.models import JobSetting
+from tracker.core.permissions import Permission
+from tracker.core.settings import put_setting
 from tracker.issues.models import Issue
 from tracker.rounds.models import Round
-import json
-import logging
-from tracker.accounts.models import User
-from tracker.core.settings import put_setting
-from tracker.core.models import JobSetting
-
 
 PER_PAGE = 20
 

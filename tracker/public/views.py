@@ -1,9 +1,6 @@
 """The public disclosure page (no login) and the admin's switch for it."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import math
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -12,10 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
 
-from tracker.core import clock
+from tracker.core import clock, permissions
 from tracker.core.extensions import db
-from tracker.core.web import undo_refused
-from tracker.core.errors import Refusal
+from tracker.core.permissions import Permission
+from tracker.core.web import attempt
 from tracker.public import services as public_settings
 from tracker.public import services as queries
 
@@ -62,14 +59,7 @@ def switch():
                 for message in errors:
                     flash(message, "danger")
             return redirect(url_for("public_admin.switch"))
-        try:
-            enabled = public_settings.set_enabled(db.session, current_user, clock.now(),
-                                                  form.enabled.data == "1")
-        except Refusal as refusal:
-            undo_refused(refusal)
-            flash(refusal.message, "danger")
-            return redirect(url_for("public_admin.switch"))
-        db.session.commit()
-        flash("整改公示页面已开启。" if enabled else "整改公示页面已关闭,访问将显示“暂未开放”。", "success")
+        attempt(lambda: public_settings.set_enabled(db.session, current_user, clock.now(), form.enabled.data == "1"),
+                done=lambda enabled: "整改公示页面已开启。" if enabled else "整改公示页面已关闭,访问将显示“暂未开放”。")
         return redirect(url_for("public_admin.switch"))
     return render_template("public/admin.html", enabled=public_settings.is_enabled(db.session))

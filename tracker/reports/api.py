@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from tracker.core import clock
-from tracker.core.extensions import db
-from tracker.reports import monthly as monthly_report, scorecard, stats
+from tracker.core.api import bp, current_api_user
 from tracker.core.errors import Refusal
-from tracker.core.api import bp
-from tracker.core.api import current_api_user
+from tracker.core.extensions import db
+from tracker.reports import monthly as monthly_report
+from tracker.reports import scorecard, stats
 
 
 def parse_round_id(raw: str | None) -> int | None:

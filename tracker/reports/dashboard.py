@@ -13,19 +13,17 @@ from typing import Optional
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from tracker.core import workflow
+from tracker.accounts.models import User
+from tracker.core import permissions, workflow
 from tracker.core.calendar import CALENDAR, deadline_threshold
 from tracker.core.enums import SUPERVISION_KINDS
 from tracker.escalation.settings import JobSettings, Level, get_settings
-from tracker.core import permissions
-from tracker.issues.figures import last_turn, returned
+from tracker.issues.figures import Figures, last_turn, returned
 from tracker.issues.models import Event, Issue
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.issues.figures import Figures
 from tracker.issues.queries import IssueRow, day_figures
 from tracker.issues.scoping import visible_issues
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
 
 # How many issues a to-do list shows, and how many units a round's overdue table ranks.
 TODO_LIMIT = 20
@@ -124,8 +122,8 @@ def _counts(session: Session, user: User, fig: Figures, rungs: list[Rung]) -> tu
         *(func.sum(_flag(and_(fig.overdue, Issue.deadline <= rung.deadline_to))) for rung in rungs),
     ).where(visible_issues(user))
     row = session.execute(stmt).one()
-    counts = {name: int(value or 0) for name, value in zip(names, row)}
-    reached = [replace(rung, count=int(value or 0)) for rung, value in zip(rungs, row[len(names):])]
+    counts = {name: int(value or 0) for name, value in zip(names, row[:len(names)], strict=True)}
+    reached = [replace(rung, count=int(value or 0)) for rung, value in zip(rungs, row[len(names):], strict=True)]
     return counts, reached
 
 

@@ -19,9 +19,10 @@ was closed without one) after that day. Issues reopened since are taken as open 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import IO, Any, Iterable, Iterator, Mapping, Optional
+from typing import IO, Any, Optional
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -31,23 +32,22 @@ from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.core import workflow
-from tracker.core.clock import local_date
-from tracker.escalation.queries import due_date
-from tracker.escalation.settings import get_settings
-from tracker.issues.models import Issue
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
 from tracker.accounts.models import User
+from tracker.core import enums, workflow
+from tracker.core.clock import local_date, utc_offset_hours
 from tracker.core.errors import Refusal
-from tracker.reports.dashboard import _flag
+from tracker.core.labels import SUPERVISED_LABEL
 from tracker.core.sql import days_between, local_date_of, local_month_of
 from tracker.core.xlsx import xlsx_row
-from tracker.issues.scoping import visible_issues
-from tracker.reports.stats import RoundFigures, round_stats, summary_sentence
-from tracker.core import enums
-from tracker.core.clock import utc_offset_hours
+from tracker.escalation.queries import due_date
+from tracker.escalation.settings import get_settings
 from tracker.issues import figures
+from tracker.issues.models import Issue
+from tracker.issues.scoping import visible_issues
+from tracker.reports.dashboard import _flag
+from tracker.reports.stats import RoundFigures, round_stats, summary_sentence
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
 
 # How many issues the page and the API list per section; the Excel workbook lists them all.
 LIST_LIMIT = 200
@@ -145,7 +145,7 @@ class MonthFigures:
         """The leaders' sentence (see `stats.summary_sentence`)."""
         return summary_sentence(self.total, self.closed, self.by_category)
 
-    def add(self, other: "MonthFigures") -> None:
+    def add(self, other: MonthFigures) -> None:
         """Add another round's figures into these (for the total)."""
         self.total += other.total
         self.closed += other.closed
@@ -401,7 +401,7 @@ def monthly_report(session: Session, user: User, start: date, today: date, confi
 # --- the workbook ------------------------------------------------------------
 
 SUMMARY_COLUMNS = ("督察轮次", "问题总数", "整改中", "基本完成", "待验收", "待销号", "已销号", "本月销号",
-                   "逾期", "挂牌督办", "完成率(%)")
+                   "逾期", SUPERVISED_LABEL, "完成率(%)")
 CLOSED_COLUMNS = ("序号", "问题编号", "问题", "牵头单位", "销号日期")
 OVERDUE_COLUMNS = ("序号", "问题编号", "问题", "牵头单位", "整改时限", "逾期天数")
 REPORTING_COLUMNS = ("序号", "牵头单位", "逾期报送(项)", "未报送(项)")

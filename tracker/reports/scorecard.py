@@ -21,22 +21,23 @@ on a fraction of their issues, and a rank would tell it about units it may not s
 """
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import IO, Any, Mapping, Optional
+from typing import IO, Any, Optional
 
 from sqlalchemy.orm import Session
 
 from tracker.accounts.models import User
-from tracker.core.settings import put_setting
-from tracker.core.models import JobSetting
+from tracker.core import permissions
 from tracker.core.errors import Refusal
+from tracker.core.labels import FIGURE_LABELS
+from tracker.core.models import JobSetting
+from tracker.core.permissions import Permission
+from tracker.core.settings import put_setting
 from tracker.core.xlsx import xlsx_row
 from tracker.reports.stats import UnitFigures, unit_stats
 
@@ -56,9 +57,9 @@ FIELD_LABELS = {
 # What each deduction counts, in the page's column headers and the rules sentence.
 DEDUCTION_LABELS = {
     "overdue": "逾期问题",
-    "late_report": "未按时报送",
-    "supervision_order": "挂牌督办",
-    "interview": "约谈/通报",
+    "late_report": FIGURE_LABELS["late_report"],
+    "supervision_order": FIGURE_LABELS["supervised"],
+    "interview": FIGURE_LABELS["interviewed"],
 }
 DEDUCTIONS = tuple(DEDUCTION_LABELS)
 # "Per occurrence" in the rules sentence.

@@ -14,20 +14,17 @@ from typing import Any, Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.core import workflow
-from tracker.issues.figures import supervised
-from tracker.issues.models import Issue
-from tracker.rounds.models import Round
-from tracker.units.models import Unit
 from tracker.accounts.models import User
-from tracker.issues.models import ReportLateness
-from tracker.reports.dashboard import RoundStats, _flag, round_totals
-from tracker.issues.queries import day_figures
-from tracker.issues.scoping import visible_issues
-from tracker.core import labels
-from tracker.core import enums
+from tracker.core import enums, labels, workflow
 from tracker.core.clock import utc_offset_hours
 from tracker.issues import figures
+from tracker.issues.figures import supervised
+from tracker.issues.models import Issue, ReportLateness
+from tracker.issues.queries import day_figures
+from tracker.issues.scoping import visible_issues
+from tracker.reports.dashboard import RoundStats, _flag, round_totals
+from tracker.rounds.models import Round
+from tracker.units.models import Unit
 
 # The order of categories in the leaders' sentence (重点关注问题 first, as the leaders write it).
 SENTENCE_ORDER = ("key_concern", "feedback", "petition", "self_found")

@@ -2,25 +2,22 @@
 (统计分析, 月度整改进展情况, 单位考评): read-only, scoped like every list."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
-from flask import Blueprint, current_app, render_template
-from flask_login import current_user, login_required
-from tracker.core import clock
-from tracker.core.extensions import db
-from tracker.reports import dashboard, monthly as monthly_report
-from tracker.escalation import services as escalation
 from typing import Optional
-from flask import request
-from tracker.reports.api import parse_round_id
-from tracker.rounds.services import rounds_newest_first
-from tracker.rounds.models import Round
-from tracker.reports import scorecard, stats
-from tracker.core.web import send_workbook
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+
+from tracker.core import clock, enums, labels, permissions
 from tracker.core.errors import Refusal
-from tracker.core import labels
-from tracker.core import enums
+from tracker.core.extensions import db
+from tracker.core.permissions import Permission
+from tracker.core.web import send_workbook
+from tracker.escalation import services as escalation
+from tracker.reports import dashboard, scorecard, stats
+from tracker.reports import monthly as monthly_report
+from tracker.reports.api import parse_round_id
+from tracker.rounds.models import Round
+from tracker.rounds.services import rounds_newest_first
 
 # The home page, and the statistics pages under /stats.
 main_bp = Blueprint("main", __name__)

@@ -1,17 +1,16 @@
 """Units, users, rounds, sign-in and API tokens."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
 from datetime import date
 from typing import Any, Optional
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core.permissions import Actor
-from tracker.rounds.models import Round
+
+from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
-from tracker.core import labels
+from tracker.core.permissions import Actor, Permission
+from tracker.rounds.models import Round
 
 
 def round_fields(session: Session, name: Any, level: Any, kind: Any, feedback_date: Any = None,

@@ -7,7 +7,8 @@ confirms it (ledger import shows it in the error, plan import preselects it).
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Optional
+from collections.abc import Iterable
+from typing import Optional
 
 
 def _in_order(short: str, full: str) -> bool:

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Optional
+
 from sqlalchemy import (
     DateTime,
     ForeignKey,
     String,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from tracker.core.clock import utcnow
-from tracker.core.extensions import db
+from tracker.core.extensions import Base
 
 
-class Unit(db.Model):
+class Unit(Base):
     """A responsible unit (责任单位); units form a tree."""
 
     __tablename__ = "units"
@@ -25,8 +27,8 @@ class Unit(db.Model):
     email: Mapped[Optional[str]] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    parent: Mapped[Optional["Unit"]] = relationship(remote_side="Unit.id", back_populates="children")
-    children: Mapped[list["Unit"]] = relationship(back_populates="parent", order_by="Unit.code")
+    parent: Mapped[Optional[Unit]] = relationship(remote_side="Unit.id", back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.code")
 
     def __repr__(self) -> str:
         return f"<Unit {self.code} {self.name}>"

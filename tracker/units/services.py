@@ -1,17 +1,17 @@
 """Units, users, rounds, sign-in and API tokens."""
 from __future__ import annotations
 
-from tracker.core import permissions
-from tracker.core.permissions import Permission
-
+from dataclasses import dataclass
 from typing import Any, Optional
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tracker.core.permissions import Actor
-from tracker.units.models import Unit
-from tracker.core.errors import Refusal
-from dataclasses import dataclass
+
+from tracker.core import permissions
 from tracker.core.addresses import checked_email
+from tracker.core.errors import Refusal
+from tracker.core.permissions import Actor, Permission
+from tracker.units.models import Unit
 
 
 def unit_by_code(session: Session, code: Any, field: str, label: str = "单位编码") -> Optional[Unit]:
