@@ -14,7 +14,7 @@ from tracker.issues import services as issue_service
 from tracker.issues.models import Escalation, Event, Issue
 from tracker.notify.models import Outbox
 
-from .factories import make_issue, make_unit, make_user
+from tests.support.factories import make_issue, make_unit, make_user
 
 
 def run(app, day: date):
