@@ -34,14 +34,13 @@ from flask import g
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from tracker import create_app
-from tracker.accounts.models import User
-from tracker.core.extensions import db
-
 from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
 from tests.support.jobs import BASE_URL, MAIL_FROM, SmtpServer
 from tests.support.queries import fill_issue
 from tests.support.web import forget_cached_user, login
+from tracker import create_app
+from tracker.accounts.models import User
+from tracker.core.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 CHROMIUM = Path(os.environ.get("TRACKER_TEST_CHROMIUM", "/usr/bin/chromium"))

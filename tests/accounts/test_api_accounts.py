@@ -6,13 +6,11 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from tests.support.api import PREFIX, Api, api_for, assert_refused, rows, token_for
+from tests.support.factories import PASSWORD
 from tracker.accounts.models import ApiToken, User
 from tracker.core.extensions import db
 from tracker.rounds.models import Round
-
-from tests.support.api import PREFIX, Api, api_for, assert_refused, rows, token_for
-from tests.support.factories import PASSWORD
-
 
 # --- tokens ------------------------------------------------------------------
 

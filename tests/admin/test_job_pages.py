@@ -10,15 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from tracker.core.extensions import db
-from tracker.escalation.settings import DEFAULTS, get_settings
-from tracker.core.models import JobSetting
-from tracker.notify.models import Outbox
-
 from tests.support.factories import make_issue, make_user
 from tests.support.notify import NON_ADMINS, NOW, count, fresh, make_mail, snapshot
 from tests.support.web import csrf_token
-
+from tracker.core.extensions import db
+from tracker.core.models import JobSetting
+from tracker.escalation.settings import DEFAULTS, get_settings
+from tracker.notify.models import Outbox
 
 # --- the settings page ---------------------------------------------------------------------
 

@@ -7,11 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.support.factories import make_user
 from tracker.core import permissions
 from tracker.core.enums import Role
 from tracker.core.permissions import Permission
-
-from tests.support.factories import make_user
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

@@ -5,13 +5,12 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tracker.core.extensions import db
-from tracker.notify import prefs
-from tracker.issues.models import Issue
-from tracker.notify.models import Notice, Outbox
-
 from tests.support.factories import make_issue, make_report, make_unit, make_user
 from tests.support.jobs import count, notices, outbox, recipients, run, team
+from tracker.core.extensions import db
+from tracker.issues.models import Issue
+from tracker.notify import prefs
+from tracker.notify.models import Notice, Outbox
 
 
 def test_digest_preferences_weekly_and_off(jobs_app, clock):
@@ -69,7 +68,8 @@ def test_unit_digest_lists_cooperating_issues_but_not_other_units(jobs_app, cloc
 
 
 def test_grouped_unit_views_agree_with_the_scoping_rule(jobs_app):
-    from sqlalchemy import func as sa_func, true
+    from sqlalchemy import func as sa_func
+    from sqlalchemy import true
 
     from tracker.escalation.queries import counts_by_unit, rows_by_unit, unit_scope
 

@@ -1,4 +1,4 @@
-"""Escalations in the pages: the 挂牌督办 badge and filter, the issue page's escalations, the leaders' board, a real run."""
+"""Escalations in the pages: the 挂牌督办 badge and filter, the issue page, the leaders' board, a real run."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,15 +6,13 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from tracker.core.extensions import db
-from tracker.issues.models import Escalation, ReportLateness
-from tracker.notify.models import Outbox
-from tracker.escalation.models import UnitEscalation
-
 from tests.support.factories import make_issue, make_report, make_unit, make_user
 from tests.support.notify import count, escalate
 from tests.support.web import client_for
-
+from tracker.core.extensions import db
+from tracker.escalation.models import UnitEscalation
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.notify.models import Outbox
 
 # --- 挂牌督办 on the list and the issue page -------------------------------------------------
 

@@ -8,13 +8,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from tests.support.factories import make_issue, make_unit, make_user
 from tracker.core.extensions import db
 from tracker.escalation.runner import run_day
 from tracker.issues import services as issue_service
 from tracker.issues.models import Escalation, Event, Issue
 from tracker.notify.models import Outbox
-
-from tests.support.factories import make_issue, make_unit, make_user
 
 
 def run(app, day: date):

@@ -14,11 +14,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tracker import create_app
-from tracker.core.extensions import db
-
 from tests.support.factories import make_issue, make_report, make_unit, make_user
 from tests.support.scripts import tracker, tracker_script
+from tracker import create_app
+from tracker.core.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 pytestmark = [

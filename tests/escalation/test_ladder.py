@@ -1,22 +1,19 @@
-"""The escalation ladder of the day's jobs: each level once on its day, flags, working days, the units' yellow lights."""
+"""The escalation ladder: each level once on its day, flags, working days, and the units' yellow lights."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tracker.core.extensions import db
-from tracker.escalation import services as flags
-from tracker.issues import figures
-from tracker.escalation.settings import save_settings
-from tracker.issues.models import Issue
-from tracker.issues.models import Escalation
-from tracker.notify.models import Outbox
-from tracker.escalation.models import UnitEscalation
-
 from tests.support.factories import make_issue, make_report, make_user
 from tests.support.jobs import count, events, notices, recipients, run, team
-
+from tracker.core.extensions import db
+from tracker.escalation import services as flags
+from tracker.escalation.models import UnitEscalation
+from tracker.escalation.settings import save_settings
+from tracker.issues import figures
+from tracker.issues.models import Escalation, Issue
+from tracker.notify.models import Outbox
 
 # --- the ladder --------------------------------------------------------------
 

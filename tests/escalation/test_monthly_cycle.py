@@ -5,16 +5,15 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tracker.core.extensions import db
-from tracker.issues import figures
-from tracker.escalation.monthly import mark_if_late
-from tracker.escalation.settings import get_settings
-from tracker.issues.models import ReportLateness
-from tracker.notify.models import Outbox
-from tracker.issues.services import report_progress
-
 from tests.support.factories import make_issue, make_report, make_user
 from tests.support.jobs import count, events, outbox, recipients, run, team
+from tracker.core.extensions import db
+from tracker.escalation.monthly import mark_if_late
+from tracker.escalation.settings import get_settings
+from tracker.issues import figures
+from tracker.issues.models import ReportLateness
+from tracker.issues.services import report_progress
+from tracker.notify.models import Outbox
 
 
 def test_report_reminder_on_the_15th_to_lead_and_cooperating_units(jobs_app, clock):

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.support.factories import make_issue, make_user
+from tests.support.jobs import count, events, run, team
 from tracker.core.extensions import db
 from tracker.core.lease import leader_lease
+from tracker.escalation.models import UnitEscalation
 from tracker.escalation.runner import run_jobs
 from tracker.escalation.scheduler import DAILY_ID, DISPATCH_ID, _follow_digest_time, build_scheduler
 from tracker.escalation.settings import save_settings
-from tracker.issues.models import Event
-from tracker.issues.models import Escalation, ReportLateness
+from tracker.issues.models import Escalation, Event, ReportLateness
 from tracker.notify.models import Notice, Outbox
-from tracker.escalation.models import UnitEscalation
-
-from tests.support.factories import make_issue, make_user
-from tests.support.jobs import count, events, run, team
 
 
 def test_a_second_run_of_the_day_writes_nothing(jobs_app, clock):

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.core.extensions import db
-from tracker.escalation.settings import DEFAULTS, get_settings, save_settings
-from tracker.core.models import JobSetting
-from tracker.core.errors import Refusal
-
 from tests.support.factories import make_user
 from tests.support.jobs import count
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.core.models import JobSetting
+from tracker.escalation.settings import DEFAULTS, get_settings, save_settings
 
 
 def test_settings_default_save_and_read_back(jobs_app):

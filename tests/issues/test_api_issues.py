@@ -8,13 +8,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tracker.core.extensions import db
-from tracker.issues.models import Event, Issue, ProgressReport
-from tracker.core.files import path_for
-
 from tests.support.api import ISSUE_KEYS, api_for, assert_refused, rows, snapshot
 from tests.support.factories import PDF_BYTES, make_attachment, make_issue, make_report, make_round
-
+from tracker.core.extensions import db
+from tracker.core.files import path_for
+from tracker.issues.models import Event, Issue, ProgressReport
 
 # --- issues: create, read, list ----------------------------------------------
 

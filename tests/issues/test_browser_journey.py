@@ -9,11 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tracker.core.extensions import db
-from tracker.issues.models import Event, Issue
-
 from tests.support.browser import click_and_wait, expect, log_in, log_out
 from tests.support.factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
+from tracker.core.extensions import db
+from tracker.issues.models import Event, Issue
 
 pytestmark = pytest.mark.browser
 

@@ -6,11 +6,10 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
 from tracker.core.extensions import db
 from tracker.issues import services as issue_service
 from tracker.issues.models import DeadlineChange, Event, Issue
-
-from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
 
 NOW = datetime(2020, 7, 15, 2, 0, 0)
 TODAY = date(2020, 7, 15)

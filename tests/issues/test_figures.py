@@ -3,9 +3,8 @@ from datetime import date
 
 import pytest
 
-from tracker.issues.queries import issue_row
-
 from tests.support.factories import make_issue
+from tracker.issues.queries import issue_row
 
 CONFIG = {"LAGGING_MARGIN": 20, "DUE_SOON_DAYS": 7}
 

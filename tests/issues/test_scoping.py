@@ -2,12 +2,11 @@
 import pytest
 from sqlalchemy import select
 
+from tests.support.factories import make_issue, make_unit, make_user
 from tracker.core.enums import ROLES
 from tracker.issues.models import Issue
 from tracker.issues.queries import IssueFilters, search_issues
 from tracker.issues.scoping import can_see, visible_issues
-
-from tests.support.factories import make_issue, make_unit, make_user
 
 CONFIG = {"LAGGING_MARGIN": 20, "DUE_SOON_DAYS": 7}
 

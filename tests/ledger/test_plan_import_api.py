@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.factories import PASSWORD, make_round, make_unit, make_user
 from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue
 from tracker.units.models import Unit
-
-from tests.support.factories import PASSWORD, make_round, make_unit, make_user
 
 PREFIX = "/api/v1"
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from tests.support.factories import make_issue, make_round, make_unit, make_user
 from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue, IssueUnit
 from tracker.units.models import Unit
-
-from tests.support.factories import make_issue, make_round, make_unit, make_user
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans"
 HUOLINGGUOLE = (FIXTURES / "huolingguole-2020-action-plan.txt").read_text(encoding="utf-8")

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, make_url, text
 
+from tests.support.scripts import tracker
 from tracker import create_app
 from tracker.core.extensions import db
-
-from tests.support.scripts import tracker
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 NEEDS_POSTGRES = "needs PostgreSQL: set TRACKER_TEST_DATABASE_URL=postgresql+psycopg://…"

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tracker.core.extensions import db
-from tracker.notify import prefs
-from tracker.notify.models import Notice
-
 from tests.support.factories import make_issue, make_user
 from tests.support.notify import NOW, count, fresh, make_notice
 from tests.support.web import csrf_token
+from tracker.core.extensions import db
+from tracker.notify import prefs
+from tracker.notify.models import Notice
 
 
 def test_unread_badge_on_every_page_and_the_list(client, login_as, session):

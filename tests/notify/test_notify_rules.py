@@ -9,12 +9,11 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.factories import PASSWORD, make_attachment, make_issue, make_report, make_round, make_unit, make_user
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.issues import services as issue_service
 from tracker.notify.models import DigestLine, Notice, Outbox, UserPref
-
-from tests.support.factories import PASSWORD, make_attachment, make_issue, make_report, make_round, make_unit, make_user
 
 NOW = datetime(2020, 7, 15, 2, 0, 0)
 TODAY = date(2020, 7, 15)

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.factories import make_user
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.notify import prefs
-from tracker.core.errors import Refusal
-
-from tests.support.factories import make_user
 
 
 def test_preferences_refuse_bad_values_and_other_people(jobs_app):

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.api import api_for, assert_refused, rows
 from tracker.core.extensions import db
 from tracker.rounds.models import Round
-
-from tests.support.api import api_for, assert_refused, rows
 
 
 @pytest.mark.parametrize("who", ["admin", "supervisor"])

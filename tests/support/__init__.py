@@ -1,1 +1,1 @@
-"""Helpers shared by the tests: factories, API and page helpers, a loopback SMTP server, browser steps (no fixtures, no tests)."""
+"""Helpers shared by the tests: factories, API and page helpers, an SMTP server, browser steps (no fixtures)."""

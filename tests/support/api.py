@@ -7,11 +7,10 @@ from typing import Any, Optional
 
 from sqlalchemy import func, select
 
+from tests.support.factories import PASSWORD, PDF_BYTES
 from tracker.accounts.models import User
 from tracker.core.extensions import db
 from tracker.issues.models import Attachment, Event, Issue, ProgressReport
-
-from tests.support.factories import PASSWORD, PDF_BYTES
 
 ISSUE_KEYS = {"id", "code", "title", "round_id", "category", "rectify_type", "deadline", "lead_unit",
               "cooperating_units", "state", "progress_percent", "overdue", "days_overdue", "lagging", "light",

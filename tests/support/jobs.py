@@ -15,12 +15,11 @@ from typing import Optional
 
 from sqlalchemy import func, select
 
+from tests.support.factories import make_unit, make_user
 from tracker.core.extensions import db
 from tracker.escalation.runner import run_day
 from tracker.issues.models import Event
 from tracker.notify.models import Notice, Outbox
-
-from tests.support.factories import make_unit, make_user
 
 BASE_URL = "https://tracker.example.org"
 MAIL_FROM = "督察整改办 <tracker@example.org>"

@@ -31,7 +31,8 @@ def snapshot(model) -> list[tuple]:
     """Every row of a table as plain tuples (to compare before and after)."""
     db.session.expire_all()
     columns = [c.key for c in model.__table__.columns]
-    return [tuple(getattr(row, c) for c in columns) for row in db.session.scalars(select(model).order_by(*model.__table__.primary_key.columns))]
+    rows = db.session.scalars(select(model).order_by(*model.__table__.primary_key.columns))
+    return [tuple(getattr(row, c) for c in columns) for row in rows]
 
 
 def make_mail(status: str = "pending", to: str = "head@example.org", subject: str = "【逾期通知】T0001 测试问题",

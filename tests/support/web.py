@@ -7,10 +7,9 @@ import re
 from flask import g
 from sqlalchemy import func, select
 
+from tests.support.factories import PASSWORD
 from tracker.core.extensions import db
 from tracker.issues.models import Attachment, Event, Issue, ProgressReport
-
-from tests.support.factories import PASSWORD
 
 
 def login(client, username: str, password: str = PASSWORD):

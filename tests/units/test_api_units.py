@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.units.models import Unit
-
 from tests.support.api import api_for, assert_refused, rows
+from tracker.units.models import Unit
 
 
 def test_admin_creates_units_and_anyone_lists_them(client, world):
