@@ -46,19 +46,17 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from tracker import accounts, admin, escalation, issues, ledger, notify, openapi, public, reports, rounds, units
-    from tracker.core import sqlite, templating
-    from tracker.core.api import bp as api_bp
+    from tracker import accounts, admin, escalation, issues, ledger, notify, public, reports, rounds, units
+    from tracker.core import api, sqlite, templating
     from tracker.core.views import bp as tasks_bp
 
     sqlite.init_app(app)
-    # Each domain registers its pages, its API routes, its subscribers and its commands.
-    for domain in (accounts, units, rounds, issues, notify, escalation, ledger, reports, public, admin, openapi):
+    # The API's document and shared endpoints first: each domain then adds its API blueprint to them.
+    api.init_app(app)
+    # Each domain registers its pages, its API, its subscribers and its commands.
+    for domain in (accounts, units, rounds, issues, notify, escalation, ledger, reports, public, admin):
         domain.init_app(app)
     app.register_blueprint(tasks_bp)
-    # Last: every domain has added its routes to the API blueprint by now.
-    app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)
     templating.init_app(app)
     _register_errors(app)
     _register_headers(app)

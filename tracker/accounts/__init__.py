@@ -10,11 +10,12 @@ from tracker.core.extensions import db, login_manager
 
 def init_app(app: Flask) -> None:
     """Wire Flask-Login (the user loader checks the session version), the pages, the API and the CLI."""
-    from tracker.accounts import api  # noqa: F401  (routes on the API blueprint; registers the token loader)
+    from tracker.accounts.api import blp as api_blp  # importing it also registers the token loader
     from tracker.accounts.cli import users
     from tracker.accounts.forms import LogoutForm
     from tracker.accounts.models import User
     from tracker.accounts.views import bp
+    from tracker.core.api import register as register_api
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
@@ -37,4 +38,5 @@ def init_app(app: Flask) -> None:
         return {"logout_form": LogoutForm}
 
     app.register_blueprint(bp)
+    register_api(app, api_blp)
     app.cli.add_command(users)

@@ -3,24 +3,17 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from flask import Response, jsonify
+from flask import Response, current_app
 from sqlalchemy.orm import Session
 
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
+from tracker.accounts.schemas import CredentialsSchema, TokenSchema, UserCreateSchema, UserSchema
 from tracker.core import clock
-from tracker.core.api import (
-    STR,
-    bad_request,
-    bp,
-    check_types,
-    current_api_token,
-    current_api_user,
-    json_body,
-    token_loader,
-    unauthorized,
-)
+from tracker.core.api import ApiBlueprint, current_api_token, current_api_user, public, token_loader, unauthorized
 from tracker.core.extensions import db
+
+blp = ApiBlueprint("accounts_api", __name__, tag="auth", description="访问令牌与用户")
 
 
 @token_loader
@@ -29,50 +22,39 @@ def user_for_token(session: Session, token: str) -> Optional[User]:
     return accounts.user_for_token(session, token)
 
 
-@bp.post("/auth/token")
-def create_token() -> Any:
+@blp.post("/auth/token")
+@blp.operation("createToken", "用用户名和密码换取访问令牌", errors=(400, 401))
+@public
+@blp.arguments(CredentialsSchema)
+@blp.response(200, TokenSchema, description="访问令牌")
+def create_token(data: dict[str, Any]) -> Any:
     """Exchange a username and password for a bearer token."""
-    data = check_types(json_body(), {"username": STR, "password": STR})
-    if not data.get("username") or not data.get("password"):
-        raise bad_request("请提供 username 和 password。")
     user = accounts.authenticate(db.session, data["username"], data["password"])
     if user is None:
         return unauthorized("用户名或密码不正确。")
     token = accounts.issue_token(db.session, user, clock.now())
     db.session.commit()
-    response = jsonify(token=token)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return {"token": token}, {"Cache-Control": "no-store"}
 
 
-@bp.delete("/auth/token")
-def revoke_token() -> tuple[str, int]:
+@blp.delete("/auth/token")
+@blp.operation("revokeToken", "撤销本次请求所用的访问令牌", errors=(401,))
+@blp.response(204, description="已撤销")
+def revoke_token() -> Response:
     """Revoke the token this request was made with."""
     accounts.revoke_token(db.session, current_api_token(), clock.now())
     db.session.commit()
-    return "", 204
+    return current_app.response_class(status=204)
 
 
-@bp.post("/users")
-def create_user() -> tuple[Response, int]:
+@blp.post("/users")
+@blp.operation("createUser", "新增用户(系统管理员)", errors=(400, 401, 403, 409, 422), tag="users")
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema, description="新增的用户(不含密码)")
+def create_user(data: dict[str, Any]) -> User:
     """Add a user (admin)."""
-    data = check_types(json_body(), {"username": STR, "password": STR, "role": STR, "unit_code": STR,
-                                     "email": STR, "display_name": STR})
     user = accounts.create_user(db.session, current_api_user(), data.get("username"), data.get("password"),
                                 data.get("role"), data.get("unit_code"), data.get("email"),
                                 data.get("display_name"))
     db.session.commit()
-    return jsonify(user_json(user)), 201
-
-
-def user_json(user: User) -> dict[str, Any]:
-    """A user, never with the password hash."""
-    return {
-        "id": user.id,
-        "username": user.username,
-        "role": user.role,
-        "unit_code": user.unit.code if user.unit else None,
-        "email": user.email,
-        "display_name": user.display_name,
-        "active": bool(user.active),
-    }
+    return user

@@ -1,9 +1,14 @@
-"""What every API view shares: the /api/v1 blueprint, bearer-token authentication, the error shape,
-request parsing, serialisation helpers, background task status, and the OpenAPI document.
+"""What every API view shares: the API blueprint class, bearer-token authentication, request
+parsing through schemas, the error shape, background task status, and the OpenAPI document.
 
-API views (each domain's `api.py`) parse the request, call one service, commit and answer JSON.
+Each domain's `api.py` makes one `ApiBlueprint` and describes each operation with schemas
+(see `tracker.core.schemas`): `@blp.arguments(Schema)` parses the request through the schema,
+`@blp.response(status, Schema)` dumps the answer through it, and both, with `@blp.operation`,
+make the operation's entry in openapi.json. Views parse, call one service, commit and answer.
+
 A refused action raises `Refusal`; the blueprint's error handler rolls the session back, logs the
-refusal and answers {"error": "..."} with its status.
+refusal and answers {"error": "..."} with its status. A request the schema refuses is a 400
+`Refusal` too (`ApiParser`), with the same Chinese messages the API has always given.
 
 Only the `Authorization: Bearer TOKEN` header authenticates an API call; the browser's session
 cookie never does, so a page visited in a signed-in browser cannot be turned into an API call on
@@ -14,29 +19,34 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Optional
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn, Optional, TypeVar
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+import flask_smorest
+from flask import Flask, Request, Response, current_app, g, jsonify, request, url_for
+from marshmallow import Schema, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
-from tracker.core import clock
+from tracker.core import clock, openapi
 from tracker.core import tasks as jobs
 from tracker.core.errors import STALE_MESSAGE, Refusal
-from tracker.core.extensions import db
+from tracker.core.extensions import csrf, db
 from tracker.core.models import BackgroundJob
-from tracker.core.views import send_result
+from tracker.core.schemas import JobSchema, first_message
+from tracker.core.views import MIMETYPES, send_result
 
 if TYPE_CHECKING:
     from tracker.accounts.models import User
 
 log = logging.getLogger("tracker.api")
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+View = TypeVar("View", bound=Callable[..., Any])
 
 _token_loader: Optional[Callable[[Session, str], Optional[User]]] = None
 
@@ -50,10 +60,6 @@ def token_loader(loader: Callable[[Session, str], Optional[User]]) -> Callable[[
 
 # --- authentication ----------------------------------------------------------
 
-# Endpoints that answer without a token: signing in and the API's own description.
-PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
-
-
 MISSING_TOKEN = "缺少访问令牌:请在请求头中提供 Authorization: Bearer <令牌>。"
 
 
@@ -61,6 +67,13 @@ MALFORMED_TOKEN = "Authorization 请求头格式不正确,应为 Bearer <令牌>
 
 
 INVALID_TOKEN = "访问令牌无效、已过期或已被撤销,请重新获取令牌。"
+
+
+def public(view: View) -> View:
+    """Mark an API view as answering without a token (signing in, the document); documented so."""
+    wrapped = flask_smorest.Blueprint.doc(security=[])(view)
+    wrapped.public_api = True  # read by `authenticate_request`
+    return wrapped
 
 
 def bearer_token() -> Optional[str]:
@@ -83,11 +96,12 @@ def unauthorized(message: str) -> tuple[Response, int]:
 
 
 def authenticate_request() -> Optional[tuple[Response, int]]:
-    """Blueprint `before_request`: resolve the bearer token to a user or answer 401."""
+    """API blueprints' `before_request`: resolve the bearer token to a user or answer 401."""
     # `g` outlives a request when an app context is reused (tests); start clean.
     g.api_user = None
     g.api_token = None
-    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "public_api", False) or request.method == "OPTIONS":
         return None
     token = bearer_token()
     if token is None:
@@ -117,9 +131,6 @@ def current_api_token() -> str:
     return str(g.api_token)
 
 
-bp.before_request(authenticate_request)
-
-
 # --- errors ------------------------------------------------------------------
 
 def _who() -> str:
@@ -127,8 +138,12 @@ def _who() -> str:
     return user.username if user is not None else "-"
 
 
-@bp.errorhandler(Refusal)
-def refused(err: Refusal):
+def bad_request(message: str) -> Refusal:
+    """A 400 refusal: the request itself is malformed."""
+    return Refusal("bad_request", message)
+
+
+def refused(err: Refusal) -> tuple[Response, int]:
     """A refused call: nothing written stays, the caller gets the reason."""
     db.session.rollback()
     log.warning("refused %s %s for %s: %s %s", request.method, request.path, _who(), err.status, err.message)
@@ -136,16 +151,14 @@ def refused(err: Refusal):
     return jsonify(error=err.message, **({"errors": details} if details is not None else {})), err.status
 
 
-@bp.errorhandler(StaleDataError)
-def stale(_err: StaleDataError):
+def stale(_err: StaleDataError) -> tuple[Response, int]:
     """Two writers on one issue at once: the later one loses and is told so."""
     db.session.rollback()
     log.warning("refused %s %s for %s: 409 stale", request.method, request.path, _who())
     return jsonify(error=STALE_MESSAGE), 409
 
 
-@bp.errorhandler(IntegrityError)
-def integrity(_err: IntegrityError):
+def integrity(_err: IntegrityError) -> tuple[Response, int]:
     """A uniqueness race the services' checks could not see (another caller won)."""
     db.session.rollback()
     log.warning("refused %s %s for %s: 409 integrity", request.method, request.path, _who())
@@ -161,8 +174,7 @@ HTTP_MESSAGES = {
 }
 
 
-@bp.errorhandler(HTTPException)
-def http_error(err: HTTPException):
+def http_error(err: HTTPException) -> tuple[Response, int]:
     """Werkzeug's errors (e.g. a body over MAX_CONTENT_LENGTH) in the API's JSON shape."""
     status = err.code or 500
     if status >= 500:
@@ -175,146 +187,171 @@ def http_error(err: HTTPException):
 
 # --- request parsing ---------------------------------------------------------
 
-STR = "string"
+EMPTY_BODY = "请求体为空:应为 JSON 对象。"
 
 
-INT = "integer"
+INVALID_JSON = "请求体不是合法的 JSON。"
 
 
-STR_LIST = "string list"
+NOT_AN_OBJECT = "请求体必须是 JSON 对象(形如 {\"字段\": 值})。"
 
 
-TYPE_LABELS = {STR: "字符串", INT: "整数", STR_LIST: "字符串数组"}
+class ApiParser(FlaskParser):
+    """webargs' Flask parser, answering as the API always has: any refused request is a 400
+    `Refusal` with one Chinese message (never webargs' 422 with a dict of English messages).
 
-
-def bad_request(message: str) -> Refusal:
-    """A 400 refusal: the request itself is malformed."""
-    return Refusal("bad_request", message)
-
-
-# --- request bodies ----------------------------------------------------------
-
-def json_body() -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 refusal saying what is wrong."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise bad_request("请求体为空:应为 JSON 对象。")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("请求体不是合法的 JSON。") from None
-    if not isinstance(data, dict):
-        raise bad_request("请求体必须是 JSON 对象(形如 {\"字段\": 值})。")
-    return data
-
-
-def _has_type(value: Any, kind: str) -> bool:
-    if kind == STR:
-        return isinstance(value, str)
-    if kind == INT:
-        # JSON true/false are bools, which Python also counts as ints.
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == STR_LIST:
-        return isinstance(value, list) and all(isinstance(item, str) for item in value)
-    raise ValueError(kind)
-
-
-def check_types(data: dict[str, Any], spec: dict[str, str]) -> dict[str, Any]:
-    """Refuse (400) fields present with the wrong JSON type; null counts as absent.
-
-    Returns only the fields named in `spec`, without the nulls, so services see
-    missing values the same way whether they were left out or sent as null.
+    - The body is JSON whatever its Content-Type says, and must be an object.
+    - The "multipart" location is one multipart/form-data body: its files and its form fields.
     """
-    clean = {}
-    for name, kind in spec.items():
-        value = data.get(name)
-        if value is None:
-            continue
-        if not _has_type(value, kind):
-            raise bad_request(f"字段 {name} 应为{TYPE_LABELS[kind]}。")
-        clean[name] = value
-    return clean
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_json(self, req: Request, schema: Schema) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 refusal saying what is wrong."""
+        raw = req.get_data(cache=True)
+        if not raw.strip():
+            raise bad_request(EMPTY_BODY)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request(INVALID_JSON) from None
+        if not isinstance(data, dict):
+            raise bad_request(NOT_AN_OBJECT)
+        return data
+
+    def load_multipart(self, req: Request, schema: Schema) -> MultiDict[str, Any]:
+        """The files and form fields of a multipart body (a file wins over a form field of its name)."""
+        return MultiDict([*req.files.items(multi=True), *req.form.items(multi=True)])
+
+    def handle_error(self, error: ValidationError, req: Request, schema: Schema, *,
+                     error_status_code: Optional[int], error_headers: Any) -> NoReturn:
+        """Refuse (400) with the first wrong field's message."""
+        # webargs files the messages under the location: {"json": {"title": ["..."]}}.
+        messages = error.messages
+        if isinstance(messages, dict) and len(messages) == 1:
+            messages = next(iter(messages.values()))
+        raise bad_request(first_message(messages, schema))
 
 
-# --- query strings -----------------------------------------------------------
+# --- the blueprint -----------------------------------------------------------
 
-def int_arg(name: str, default: Optional[int], minimum: int, maximum: Optional[int] = None) -> Optional[int]:
-    """A whole-number query argument within bounds, `default` when absent; 400 otherwise."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"参数 {name} 应为整数。") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum} 到 {maximum}" if maximum is not None else f"不小于 {minimum}"
-        raise bad_request(f"参数 {name} 应为{bounds}的整数。")
-    return value
+class ApiBlueprint(flask_smorest.Blueprint):
+    """A domain's part of /api/v1: bearer-token authentication, the {"error"} shape for every
+    refusal, requests parsed by `ApiParser`, and operations documented with `operation`.
 
+    The document's summaries and descriptions are the Chinese texts of `operation`; the views'
+    (English) docstrings are for developers and stay out of it.
+    """
 
-def choice_arg(name: str, choices: tuple[str, ...]) -> Optional[str]:
-    """A query argument that must be one of `choices`, None when absent; 400 otherwise."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if raw not in choices:
-        raise bad_request(f"参数 {name} 应为 {'、'.join(choices)} 之一。")
-    return raw
+    ARGUMENTS_PARSER = ApiParser()
 
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
-def bool_arg(name: str) -> Optional[bool]:
-    """A true/false (1/0) query argument, None when absent; 400 otherwise."""
-    raw = request.args.get(name, "").strip().lower()
-    if not raw:
-        return None
-    if raw in ("true", "1"):
-        return True
-    if raw in ("false", "0"):
-        return False
-    raise bad_request(f"参数 {name} 应为 true 或 false。")
+    # Every line of a docstring "starts with" the empty delimiter: no docstring text reaches the document.
+    DOCSTRING_INFO_DELIMITER = ""
 
+    def __init__(self, name: str, import_name: str, *, tag: str, description: str = "") -> None:
+        super().__init__(name, import_name, url_prefix=openapi.API_PREFIX, description=description)
+        self.tag = tag
+        self.before_request(authenticate_request)
+        self.register_error_handler(Refusal, refused)
+        self.register_error_handler(StaleDataError, stale)
+        self.register_error_handler(IntegrityError, integrity)
+        self.register_error_handler(HTTPException, http_error)
 
-# --- serialisation -----------------------------------------------------------
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable[[View], View]:
+        """flask-smorest's `arguments`; a refused request is documented as the 400 it answers."""
+        kwargs.setdefault("error_status_code", 400)
+        return super().arguments(schema, **kwargs)
 
-def iso_date(value: Optional[date]) -> Optional[str]:
-    """A date as YYYY-MM-DD."""
-    return value.isoformat() if value else None
+    def operation(self, operation_id: str, summary: str, *, description: Optional[str] = None,
+                  errors: Iterable[int] = (), tag: Optional[str] = None) -> Callable[[View], View]:
+        """Document an operation: its id, Chinese summary (and description), tag, and the error
+        responses (statuses) it may answer with, each {"error": "..."}."""
+        doc: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag or self.tag]}
+        if description:
+            doc["description"] = description
 
+        def decorator(view: View) -> View:
+            for status in sorted(errors, reverse=True):
+                view = self.alt_response(status, response=openapi.error_response(status))(view)
+            return self.doc(**doc)(view)
 
-def iso_time(value: Optional[datetime]) -> Optional[str]:
-    """A stored (naive UTC) moment as ISO 8601 with an explicit Z."""
-    return value.isoformat(timespec="seconds") + "Z" if value else None
+        return decorator
 
 
 # --- background tasks --------------------------------------------------------
 
+bp = ApiBlueprint("api", __name__, tag="jobs", description="后台任务与本文档")
+
+JOB_ID = {"in": "path", "name": "job_id", "description": "后台任务 id"}
+
+FILE = {"type": "string", "format": "binary"}
+
+
 def job_status(job: BackgroundJob) -> dict[str, Any]:
-    """The job as JSON, with the API's download link."""
+    """The job as `tracker.core.tasks.job_json` describes it, with the API's download link."""
     live = jobs.live_done(job.id)
     return jobs.job_json(job, clock.now(), url_for("api.download_job", job_id=job.id), done=live,
                          alive=live is not None)
 
 
 def accepted(job: BackgroundJob) -> Response:
-    """202 Accepted with the job's JSON and `Location` to poll: work handed to a background job."""
+    """202 Accepted with the job (Job schema) and `Location` to poll: work handed to a background job."""
     db.session.refresh(job)
-    response = jsonify(job_status(job))
+    response = jsonify(JobSchema().dump(job_status(job)))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_job", job_id=job.id)
     return response
 
 
-@bp.get("/jobs/<int:job_id>")
-def get_job(job_id: int):
+def accepted_response(description: str) -> dict[str, Any]:
+    """`alt_response` arguments documenting the 202 of an operation that may hand its work to a
+    background job: the Job and its Location."""
+    return {"schema": JobSchema, "description": description, "headers": {
+        "Location": {"schema": {"type": "string"}, "description": "/api/v1/jobs/{job_id}"}}}
+
+
+@bp.get("/jobs/<int:job_id>", parameters=[JOB_ID])
+@bp.operation("getJob", "后台任务(大批量导出、导入)的状态和进度;仅发起人可见", errors=(401, 404))
+@bp.response(200, JobSchema, description="后台任务")
+def get_job(job_id: int) -> tuple[dict[str, Any], dict[str, str]]:
     """A background job of the caller's: state, done/total, percent, and its download link or summary."""
     job = jobs.job_for(db.session, current_api_user(), job_id)
-    response = jsonify(job_status(job))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return job_status(job), {"Cache-Control": "private, no-store"}
 
 
-@bp.get("/jobs/<int:job_id>/download")
-def download_job(job_id: int):
+@bp.get("/jobs/<int:job_id>/download", parameters=[JOB_ID])
+@bp.operation("downloadJob", "下载已完成的导出任务的文件(附件);仅发起人可下载", errors=(401, 404))
+@bp.response(200, FILE, content_type=MIMETYPES["xlsx"], description="导出的台账文件(附件)")
+@bp.alt_response(200, schema=FILE, content_type="text/csv", description="导出的台账文件(附件)", success=True)
+def download_job(job_id: int) -> WerkzeugResponse:
     """The finished export's file (attachment) of a job of the caller's."""
     return send_result(jobs.job_for(db.session, current_api_user(), job_id))
+
+
+# --- the document ------------------------------------------------------------
+
+@bp.get("/openapi.json")
+@bp.operation("openapi", "本文档", tag="meta")
+@bp.response(200, {"type": "object"}, description="OpenAPI 3.0 文档")
+@public
+def openapi_document() -> Response:
+    """The OpenAPI 3.0 description of this API (no token needed), generated from the schemas."""
+    return jsonify(openapi.api_of(current_app).document())
+
+
+def register(app: Flask, blp: ApiBlueprint) -> None:
+    """Add a domain's API blueprint to the app and its document (called from the domain's init_app)."""
+    openapi.api_of(app).register_blueprint(blp)
+    # Bearer tokens, not cookies, authenticate the API: there is no session for CSRF to protect.
+    csrf.exempt(blp)
+
+
+def init_app(app: Flask) -> None:
+    """Set up the API document and serve the shared endpoints (jobs, the document) before the domains add theirs."""
+    openapi.init_app(app)
+    register(app, bp)

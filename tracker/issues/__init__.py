@@ -7,7 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the issue pages and API."""
-    from tracker.issues import api  # noqa: F401  (routes on the API blueprint)
+    from tracker.core.api import register
+    from tracker.issues.api import blp as api_blp
     from tracker.issues.views import bp
 
     app.register_blueprint(bp)
+    register(app, api_blp)

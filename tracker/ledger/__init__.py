@@ -7,7 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the ledger pages, API and background task kinds."""
-    from tracker.ledger import api, tasks  # noqa: F401  (routes on the API blueprint; task kinds)
+    from tracker.core.api import register
+    from tracker.ledger import tasks  # noqa: F401  (registers the background task kinds)
+    from tracker.ledger.api import blp as api_blp
     from tracker.ledger.views import bp
 
     app.register_blueprint(bp)
+    register(app, api_blp)

@@ -6,8 +6,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the home page, the statistics pages and their API."""
-    from tracker.reports import api  # noqa: F401  (routes on the API blueprint)
+    from tracker.core.api import register
+    from tracker.reports.api import blp as api_blp
     from tracker.reports.views import bp, main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(bp)
+    register(app, api_blp)

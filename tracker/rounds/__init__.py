@@ -6,4 +6,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the rounds API (the admin pages compose the services)."""
-    from tracker.rounds import api  # noqa: F401  (routes on the API blueprint)
+    from tracker.core.api import register
+    from tracker.rounds.api import blp
+
+    register(app, blp)

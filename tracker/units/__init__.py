@@ -7,4 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the units API (the admin pages compose the services)."""
-    from tracker.units import api  # noqa: F401  (routes on the API blueprint)
+    from tracker.core.api import register
+    from tracker.units.api import blp
+
+    register(app, blp)

@@ -1,0 +1,53 @@
+"""The accounts API's schemas: credentials and the token they buy, a new user and a user."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from tracker.core.enums import ROLES
+from tracker.core.schemas import Body, Reply, Str, values
+
+CREDENTIALS_MISSING = "请提供 username 和 password。"
+
+
+class CredentialsSchema(Body):
+    """POST /auth/token: a username and its password."""
+
+    username = Str(required=True)
+    password = Str(required=True, metadata={"format": "password"})
+
+    @validates_schema
+    def _both_given(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # Signing in answers 400 (not a service's 422) when either is missing or empty.
+        if not data.get("username") or not data.get("password"):
+            raise ValidationError(CREDENTIALS_MISSING)
+
+
+class TokenSchema(Reply):
+    """A bearer token (shown once; only its hash is stored)."""
+
+    token = fields.String(required=True)
+
+
+class UserCreateSchema(Body):
+    """POST /users: a new user (the service checks every value and answers 422 with the reason)."""
+
+    username = Str(required=True, metadata={"pattern": "^[A-Za-z0-9_.\\-]{2,80}$"})
+    password = Str(required=True, metadata={"format": "password", "minLength": 8, "maxLength": 128})
+    role = Str(required=True, metadata={"enum": values(ROLES)})
+    unit_code = Str(allow_none=True, metadata={"description": "unit_staff 与 unit_head 必填"})
+    email = Str(allow_none=True, metadata={"format": "email"})
+    display_name = Str(allow_none=True)
+
+
+class UserSchema(Reply):
+    """A user, never with the password hash."""
+
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": values(ROLES)})
+    unit_code = fields.String(required=True, allow_none=True, attribute="unit.code", dump_default=None)
+    email = fields.String(required=True, allow_none=True)
+    display_name = fields.String(required=True, allow_none=True)
+    active = fields.Boolean(required=True)

@@ -1,0 +1,239 @@
+"""The issues API's schemas: the issue list's query, a new issue, an issue (with its figures for
+the day), its timeline, progress reports, evidence and workflow actions."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from marshmallow import ValidationError, fields, post_load, validates_schema
+from sqlalchemy import select
+
+from tracker.core import enums, labels, workflow
+from tracker.core.extensions import db
+from tracker.core.schemas import (
+    DATE_META,
+    Body,
+    BoolArg,
+    ChoiceArg,
+    File,
+    Inline,
+    Int,
+    IntArg,
+    Multipart,
+    NamedField,
+    Query,
+    Reply,
+    Str,
+    StrList,
+    TextArg,
+    UtcDateTime,
+    values,
+)
+from tracker.issues.queries import IssueFilters, IssueRow
+from tracker.units.models import Unit
+
+MAX_PER_PAGE = 100
+
+
+DEFAULT_PER_PAGE = 20
+
+
+LIGHTS = ("red", "yellow", "green")
+
+
+# Besides the workflow states, the issue list knows "open" (not closed) and "merged".
+STATE_FILTERS = (*values(enums.STATES), "open", "merged")
+
+
+# --- the issue list's query ----------------------------------------------------
+
+class UnitArg(NamedField, fields.String):
+    """A unit code in the query string, read as the unit's id; 400 when no unit has it."""
+
+    default_error_messages = {"unknown": "参数 {name}:单位编码「{code}」不存在。"}
+
+    def _deserialize(  # type: ignore[override]  # reads a code (a string), gives the unit's id
+            self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]], **kwargs: Any) -> int:
+        unit_id = db.session.scalar(select(Unit.id).where(Unit.code == value))
+        if unit_id is None:
+            raise self.make_error("unknown", code=value)
+        return unit_id
+
+
+@dataclass(frozen=True)
+class IssueQuery:
+    """GET /issues' query string, parsed: the filters, the page and its size."""
+
+    filters: IssueFilters
+    page: int
+    per_page: int
+
+
+class IssueFilterSchema(Query):
+    """The issue list's filters (also those of the ledger export), in the order they are checked."""
+
+    unit = UnitArg(data_key="unit", attribute="unit_id", metadata={"description": "单位编码:牵头或配合"})
+    round_id = IntArg(minimum=1, metadata={"description": "督察轮次 id"})
+    state = ChoiceArg(STATE_FILTERS, metadata={"description": "状态;open 为未销号,merged 为合并整改"})
+    light = ChoiceArg(LIGHTS, metadata={"description": "红黄绿灯"})
+    overdue = BoolArg(metadata={"description": "是否逾期(true / false)"})
+    q = TextArg(metadata={"description": "关键字:编号、标题、描述"})
+
+
+class IssueListQuerySchema(IssueFilterSchema):
+    """GET /issues' query string: the filters and the page (the export checks the page too, and ignores it)."""
+
+    page = IntArg(minimum=1, load_default=1, metadata={"description": "页码"})
+    per_page = IntArg(minimum=1, maximum=MAX_PER_PAGE, load_default=DEFAULT_PER_PAGE,
+                      metadata={"description": "每页条数"})
+
+    @post_load
+    def _query(self, data: dict[str, Any], **kwargs: Any) -> IssueQuery:
+        page, per_page = data.pop("page"), data.pop("per_page")
+        return IssueQuery(IssueFilters(**data), page, per_page)
+
+
+# --- requests ------------------------------------------------------------------
+
+class IssueCreateSchema(Body):
+    """POST /issues: a new issue (the service checks every value and answers 422 with the reason)."""
+
+    round_id = Int(required=True)
+    code = Str(required=True, metadata={"maxLength": 64})
+    title = Str(required=True, metadata={"maxLength": 300})
+    description = Str()
+    category = Str(required=True, metadata={"enum": values(labels.CATEGORY_LABELS)})
+    rectify_type = Str(required=True, metadata={"enum": values(labels.RECTIFY_TYPE_LABELS)})
+    deadline = Str(required=True, metadata={"format": "date", **DATE_META})
+    assigned_on = Str(allow_none=True, metadata={"format": "date", **DATE_META, "description": "交办日期,默认当天"})
+    lead_unit = Str(required=True, metadata={"description": "牵头单位编码"})
+    cooperating_units = StrList(metadata={"description": "配合单位编码"})
+    target = Str(allow_none=True)
+    measures = Str(allow_none=True)
+    domain = Str(allow_none=True, metadata={"enum": list(enums.DOMAINS)})
+    responsible_leader = Str(allow_none=True)
+    responsible_person = Str(allow_none=True)
+
+
+class ProgressCreateSchema(Body):
+    """POST /issues/{id}/progress: this period's report (the service checks the values: 422)."""
+
+    period = Str(required=True, metadata={"pattern": "^\\d{4}-(0[1-9]|1[0-2])$", "example": "2020-06"})
+    percent = Int(required=True, metadata={"minimum": 0, "maximum": 100})
+    text = Str(required=True)
+
+
+ACTION_MISSING = "请提供 action(要执行的操作)。"
+
+
+class TransitionSchema(Body):
+    """POST /issues/{id}/transitions: a workflow action and what it needs."""
+
+    action = Str(required=True, metadata={"enum": values(workflow.ACTIONS)})
+    comment = Str(allow_none=True, metadata={"description": "理由;return 与 reopen 必填"})
+    summary = Str(allow_none=True, metadata={"description": "整改情况总结;submit 必填"})
+    target_issue_id = Int(allow_none=True, metadata={"description": "merge 的目标问题"})
+    target_code = Str(allow_none=True, metadata={"description": "merge 的目标问题编号(给出时优先于 target_issue_id)"})
+    version = Int(allow_none=True, metadata={"description": "调用方所见的问题版本;与当前版本不符时返回 409"})
+
+    @validates_schema
+    def _action_given(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # An empty action is a malformed request (400), an unknown one the workflow's 422.
+        if not data.get("action"):
+            raise ValidationError(ACTION_MISSING)
+
+
+class EvidenceUploadSchema(Inline, Multipart):
+    """POST /issues/{id}/attachments: the evidence file."""
+
+    file = File(required=True, error_messages={"required": "请以 multipart/form-data 上传文件,字段名为 file。"})
+
+
+# --- responses -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IssueOut:
+    """What `IssueSchema` dumps: an issue's row of figures for the day and its cooperating units' codes."""
+
+    row: IssueRow
+    cooperating_units: list[str]
+
+
+class IssueSchema(Reply):
+    """An issue with its figures for the day, in the API's contract shape."""
+
+    id = fields.Integer(required=True, attribute="row.issue.id")
+    code = fields.String(required=True, attribute="row.issue.code")
+    title = fields.String(required=True, attribute="row.issue.title")
+    round_id = fields.Integer(required=True, attribute="row.issue.round_id")
+    category = fields.String(required=True, attribute="row.issue.category",
+                             metadata={"enum": values(labels.CATEGORY_LABELS)})
+    rectify_type = fields.String(required=True, attribute="row.issue.rectify_type",
+                                 metadata={"enum": values(labels.RECTIFY_TYPE_LABELS)})
+    deadline = fields.Date(required=True, attribute="row.issue.deadline", metadata=DATE_META)
+    lead_unit = fields.String(required=True, attribute="row.issue.lead_unit.code",
+                              metadata={"description": "牵头单位编码"})
+    cooperating_units = fields.List(fields.String(), required=True)
+    state = fields.String(required=True, attribute="row.issue.state", metadata={"enum": values(enums.STATES)})
+    progress_percent = fields.Integer(required=True, attribute="row.issue.progress_percent",
+                                      metadata={"minimum": 0, "maximum": 100})
+    overdue = fields.Boolean(required=True, attribute="row.overdue")
+    days_overdue = fields.Integer(required=True, attribute="row.days_overdue", metadata={"minimum": 0})
+    lagging = fields.Boolean(required=True, attribute="row.lagging")
+    light = fields.String(required=True, allow_none=True, attribute="row.light",
+                          metadata={"enum": list(LIGHTS), "description": "已销号的问题为 null"})
+    merged_into = fields.Integer(required=True, allow_none=True, attribute="row.issue.merged_into_id",
+                                 metadata={"description": "合并整改所并入的问题 id"})
+    version = fields.Integer(required=True, attribute="row.issue.version",
+                             metadata={"description": "乐观锁版本号,办理时可回传"})
+    created_at = UtcDateTime(required=True, attribute="row.issue.created_at")
+    updated_at = UtcDateTime(required=True, attribute="row.issue.updated_at")
+
+
+class IssueListSchema(Reply):
+    """One page of issues and the total."""
+
+    items = fields.List(fields.Nested(IssueSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class EventSchema(Reply):
+    """One entry of an issue's timeline."""
+
+    at = UtcDateTime(required=True)
+    actor = fields.String(required=True, allow_none=True, attribute="actor.username", dump_default=None,
+                          metadata={"description": "操作人用户名"})
+    action = fields.String(required=True, metadata={"enum": values(labels.EVENT_LABELS)})
+    from_state = fields.String(required=True, allow_none=True)
+    to_state = fields.String(required=True, allow_none=True)
+    comment = fields.String(required=True, allow_none=True)
+
+
+class EventListSchema(Reply):
+    """An issue's timeline, oldest first."""
+
+    items = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class ProgressReportSchema(Reply):
+    """A progress report just filed."""
+
+    id = fields.Integer(required=True)
+    issue_id = fields.Integer(required=True)
+    period = fields.String(required=True)
+    percent = fields.Integer(required=True)
+    text = fields.String(required=True)
+    author = fields.String(required=True, attribute="author.username")
+    created_at = UtcDateTime(required=True)
+
+
+class AttachmentSchema(Reply):
+    """An evidence file: id, the cleaned name, size and content hash."""
+
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True, metadata={"pattern": "^[0-9a-f]{64}$"})
