@@ -1,1 +1,1 @@
-"""Tests of tracker.core: app start, calendar, workflow, permissions, refusal log, lease; the tests' layout."""
+"""Tests of tracker.core: app start, calendar, workflow, permissions, API schemas, refusal log, lease; the layout."""

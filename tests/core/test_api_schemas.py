@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.factories import PASSWORD, PDF_BYTES, make_issue, make_round, make_unit, make_user
 from tracker import create_app
 from tracker.core.extensions import db
-
-from .factories import PASSWORD, PDF_BYTES, make_issue, make_round, make_unit, make_user
 
 PREFIX = "/api/v1"
 
