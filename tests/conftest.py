@@ -6,27 +6,41 @@ Browser fixtures live here, defined once: a module that imported them itself wou
 own session-scoped `browser`, and a second Playwright instance in one process fails. Without
 Chromium (or the playwright package) browser tests are skipped with the reason shown; with
 TRACKER_TEST_REQUIRE_BROWSER=1 (as in CI) they fail instead. Helpers for browser tests
-(log_in, click_and_wait, expect ...) are plain functions in tests/browser_support.py.
+(log_in, click_and_wait, expect ...) are plain functions in tests/support/browser.py.
+
+Below them, the fixtures that tests of several domains share:
+
+- `world`: the API tests' cast (accounts, units, rounds, issues). Modules that need another
+  cast define their own `world` (or a folder's conftest.py does), which takes precedence.
+- `jobs_app`, `smtp_server`, `smtp_down`: mail settings and a loopback SMTP server for the
+  day's jobs (escalation) and the mail (notify).
+- `fast_passwords`, `fresh_login_per_request`: for page tests that sign many people in (issues,
+  notify). Not autouse: a module asks for them with `pytest.mark.usefixtures`.
+- `population`: a growing population of issues with history, for query-count tests.
+
+Test modules never import this file or each other: they use fixtures by name, and take plain
+helpers (factories, API and page helpers, ...) from the package tests/support.
 """
 from __future__ import annotations
 
 import os
-import re
 import threading
-from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 from flask import g
-from sqlalchemy import event, text
+from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
+from tests.support.jobs import BASE_URL, MAIL_FROM, SmtpServer
+from tests.support.queries import fill_issue
+from tests.support.web import forget_cached_user, login
 from tracker import create_app
+from tracker.accounts.models import User
 from tracker.core.extensions import db
-
-from .factories import PASSWORD
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL")
 CHROMIUM = Path(os.environ.get("TRACKER_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -111,11 +125,6 @@ def app(_schema, database_url, clock, tmp_path):
         db.engine.dispose()
 
 
-def forget_cached_user() -> None:
-    """Drop Flask-Login's per-context cached user (returns None: a before_request hook)."""
-    g.pop("_login_user", None)
-
-
 @pytest.fixture
 def client(app):
     """A test client of the app."""
@@ -128,11 +137,6 @@ def session(app):
     return db.session
 
 
-def login(client, username: str, password: str = PASSWORD):
-    """Sign in through the login form; return the response."""
-    return client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
-
-
 @pytest.fixture
 def login_as(client):
     """Sign the test client in as a user (object or username)."""
@@ -142,29 +146,6 @@ def login_as(client):
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
     return _login
-
-
-@contextmanager
-def count_queries():
-    """Count the SQL statements sent to the database inside the block (a list of their texts)."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def csrf_token(html: str) -> str:
-    """Pull the CSRF token out of a rendered form."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no csrf token in page"
-    return match.group(1)
 
 
 # --- browser tests -------------------------------------------------------------
@@ -227,3 +208,119 @@ def live_server(app) -> Iterator[str]:
         server.server_close()
         with served.app_context():
             db.engine.dispose()
+
+
+# --- shared by the tests of several domains -------------------------------------
+
+@pytest.fixture
+def world(session):
+    """Two units, a cooperating one, their users, the office and an approver, and one issue."""
+    lead = make_unit("LEAD", "牵头局")
+    coop = make_unit("COOP", "配合局")
+    other = make_unit("OTHER", "无关局")
+    users = {
+        "staff": make_user("unit_staff", lead, username="staff"),
+        "head": make_user("unit_head", lead, username="head"),
+        "coop_head": make_user("unit_head", coop, username="coop_head"),
+        "coop_staff": make_user("unit_staff", coop, username="coop_staff"),
+        "other_staff": make_user("unit_staff", other, username="other_staff"),
+        "other_head": make_user("unit_head", other, username="other_head"),
+        "supervisor": make_user("supervisor", username="super"),
+        "approver": make_user("approver", username="approver"),
+        "leader": make_user("leader", username="leader"),
+        "admin": make_user("admin", username="admin"),
+    }
+    round_ = make_round("第一轮中央环保督察")
+    issue = make_issue(lead_unit=lead, round=round_, cooperating=(coop,), code="Z-001",
+                       deadline=date(2020, 6, 30), progress_percent=40)
+    session.commit()
+    return {"lead": lead, "coop": coop, "other": other, "round": round_, "issue": issue, **users}
+
+
+@pytest.fixture
+def smtp_server():
+    """A running SMTP server on a free loopback port."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_down():
+    """An SMTP server not yet started: its port refuses connections until the test starts it."""
+    server = SmtpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jobs_app(app):
+    """The test app with mail settings: absolute links, a sender, and no SMTP server."""
+    app.config.update(BASE_URL=BASE_URL, MAIL_FROM=MAIL_FROM, SMTP_URL=None, MAIL_MAX_AGE_HOURS=48)
+    return app
+
+
+_HASHES: dict[str, str] = {}
+_CHECKS: dict[tuple[str, str], bool] = {}
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch):
+    """Hash and check each test password once per run: these tests sign many people in, and scrypt is
+    slow on purpose (the real check still runs once for every distinct hash and password)."""
+    real = User.set_password
+
+    def set_password(self, password: str) -> None:
+        if password not in _HASHES:
+            real(self, password)
+            _HASHES[password] = self.password_hash
+        self.password_hash = _HASHES[password]
+
+    checked: dict[tuple[str, str], bool] = _CHECKS
+    real_check = User.check_password
+
+    def check_password(self, password: str) -> bool:
+        key = (self.password_hash, password)
+        if key not in checked:
+            checked[key] = real_check(self, password)
+        return checked[key]
+
+    monkeypatch.setattr(User, "set_password", set_password)
+    monkeypatch.setattr(User, "check_password", check_password)
+
+
+@pytest.fixture
+def fresh_login_per_request(app):
+    """Forget the signed-in user between requests.
+
+    The `app` fixture keeps one app context open for the whole test, so Flask's `g`
+    (where Flask-Login caches the current user) would outlive a request; these tests
+    switch between people's clients, as separate requests in production would.
+    """
+    @app.before_request
+    def _forget_cached_user():
+        g.pop("_login_user", None)
+
+
+@pytest.fixture
+def population(session):
+    """Build a population of `n` issues led by or cooperated on by one unit, with history."""
+    def build(n: int):
+        mine = make_unit()
+        others = [make_unit() for _ in range(4)]
+        round_ = make_round()
+        people = [make_user("unit_staff", mine)] + [make_user("unit_staff", u) for u in others]
+        head = make_user("unit_head", mine)
+        supervisor = make_user("supervisor")
+        issues = []
+        for k in range(n):
+            lead = mine if k % 2 == 0 else others[k % 4]
+            coop = (others[(k + 1) % 4], mine) if lead is not mine else (others[(k + 1) % 4], others[(k + 2) % 4])
+            issue = make_issue(lead, round_, coop, progress_percent=k % 100)
+            if issues and k % 5 == 0:
+                issue.merged_into_id = issues[0].id
+            fill_issue(issue, people, others, 3, datetime(2020, 6, 1))
+            issues.append(issue)
+        session.commit()
+        return dict(issues=issues, people=people, head=head, supervisor=supervisor, units=[mine, *others])
+    return build

@@ -1,0 +1,1 @@
+"""Tests of tracker.accounts: sign-in, passwords, CSRF, API tokens and user accounts."""

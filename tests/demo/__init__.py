@@ -1,0 +1,1 @@
+"""Tests of tracker.demo: the `tracker demo` data set."""

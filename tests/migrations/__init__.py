@@ -1,0 +1,1 @@
+"""Tests of migrations/: Alembic migrations through the `tracker` console script."""

@@ -1,0 +1,1 @@
+"""Tests of tracker.notify: mail, the outbox, notices and digest preferences."""

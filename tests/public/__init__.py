@@ -1,0 +1,1 @@
+"""Tests of tracker.public: the public disclosure page."""

@@ -1,0 +1,1 @@
+"""Tests of tracker.reports: home page, statistics, scorecard and the monthly report."""

@@ -1,0 +1,1 @@
+"""Tests of tracker.rounds: inspection rounds through the API."""

@@ -1,0 +1,1 @@
+"""Tests of tracker.units: responsible units through the API."""
