@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import g

@@ -6,13 +6,12 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from tests.support.factories import PASSWORD, make_user
+from tests.support.web import csrf_token, forget_cached_user, login
 from tracker import create_app
+from tracker.accounts.models import User
 from tracker.core.extensions import db
 from tracker.units.models import Unit
-from tracker.accounts.models import User
-
-from tests.support.web import forget_cached_user, csrf_token, login
-from tests.support.factories import PASSWORD, make_user
 
 
 def fresh(user: User) -> User:

@@ -7,16 +7,15 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
+from tests.support.web import login
+from tracker.accounts import services as admin_service
+from tracker.accounts.models import User
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.rounds.models import Round
-from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.accounts import services as admin_service
 from tracker.units import services as units_service
-from tracker.core.errors import Refusal
-
-from tests.support.web import login
-from tests.support.factories import PASSWORD, make_issue, make_round, make_unit, make_user
+from tracker.units.models import Unit
 
 
 def count(model) -> int:

@@ -1,15 +1,14 @@
 """The workflow table on its own: every state x action x role, allowed or refused, and each guard."""
 import itertools
+from types import SimpleNamespace
 
 import pytest
 
-from types import SimpleNamespace
-
 from tracker.core import permissions
 from tracker.core import workflow as wf
-from tracker.core.permissions import Permission
 from tracker.core.enums import ROLES, STATES
 from tracker.core.errors import Refusal
+from tracker.core.permissions import Permission
 from tracker.core.workflow import Situation, decide
 
 # Written out by hand from DOMAIN.md, independently of workflow.TRANSITIONS.

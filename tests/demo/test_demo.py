@@ -8,17 +8,17 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, inspect, select
 
-from tracker.core import clock as app_clock
 from tracker import create_app
-from tracker.demo import SYN_ISSUE_PREFIX, load_demo, make_pdf
-from tracker.core.extensions import db
+from tracker.accounts.models import User
+from tracker.core import clock as app_clock
+from tracker.core import files
 from tracker.core.enums import ROLES
+from tracker.core.extensions import db
+from tracker.demo import SYN_ISSUE_PREFIX, load_demo, make_pdf
 from tracker.issues.models import Attachment, Event, Issue, ProgressReport
+from tracker.issues.queries import IssueFilters, issue_row, search_issues
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from tracker.accounts.models import User
-from tracker.core import files
-from tracker.issues.queries import IssueFilters, issue_row, search_issues
 
 DEMO_PASSWORD = "demo1234"
 

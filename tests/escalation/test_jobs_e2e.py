@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tracker.core.extensions import db
-from tracker.notify.dispatcher import dispatch
-from tracker.issues.models import Event
-from tracker.issues.models import Escalation
-from tracker.notify.models import Notice, Outbox
-
 from tests.support.factories import make_issue, make_report, make_unit, make_user
 from tests.support.jobs import BASE_URL, count, outbox, run
+from tracker.core.extensions import db
+from tracker.issues.models import Escalation, Event
+from tracker.notify.dispatcher import dispatch
+from tracker.notify.models import Notice, Outbox
 
 DAY = date(2020, 7, 13)  # a Monday, before the report reminder day
 

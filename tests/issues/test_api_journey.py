@@ -4,13 +4,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-
+from tests.support.api import ISSUE_KEYS, PREFIX, Api, api_for, assert_refused, snapshot, token_for
+from tests.support.factories import make_issue, make_round, make_unit, make_user
+from tests.support.queries import count_queries
 from tracker.core.extensions import db
 from tracker.issues.scoping import can_see
-
-from tests.support.factories import make_issue, make_round, make_unit, make_user
-from tests.support.api import ISSUE_KEYS, PREFIX, Api, api_for, assert_refused, snapshot, token_for
-from tests.support.queries import count_queries
 
 
 def test_full_journey_from_registration_to_closed(client, session, clock):
@@ -250,10 +248,9 @@ def test_openapi_refs_resolve_and_issue_schema_matches_contract(client):
 
 
 def test_merge_through_the_api_names_its_target_by_code(client, session):
-    from tracker.issues.models import Issue
-
-    from tests.support.factories import make_issue, make_round, make_unit, make_user
     from tests.support.api import api_for
+    from tests.support.factories import make_issue, make_round, make_unit, make_user
+    from tracker.issues.models import Issue
 
     unit, round_ = make_unit(), make_round()
     target = make_issue(lead_unit=unit, round=round_, code="T-01")

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 
-from tracker.core.extensions import db
-from tracker.issues.models import Event, Issue
-from tracker.accounts.models import User
-from tracker.accounts import services as accounts
-from tracker.issues import services as issue_service
-from tracker.core.errors import Refusal
-
 from tests.support.factories import make_attachment, make_issue, make_report, make_unit, make_user
+from tracker.accounts import services as accounts
+from tracker.accounts.models import User
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.issues import services as issue_service
+from tracker.issues.models import Event, Issue
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 pytestmark = [
@@ -39,7 +38,7 @@ def race(workers: list[Callable[[threading.Barrier], object]]) -> list[object]:
     def run(i: int) -> None:
         try:
             results[i] = workers[i](barrier)
-        except BaseException as exc:  # noqa: BLE001  (reported to the test thread)
+        except BaseException as exc:
             barrier.abort()
             results[i] = exc
 

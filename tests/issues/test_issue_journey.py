@@ -7,12 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from tests.support.factories import make_attachment, make_issue, make_report, make_round, make_unit, make_user, pdf_file
+from tests.support.web import client_for, csrf_token, form_ids, snapshot
 from tracker.core.extensions import db
 from tracker.issues.models import Issue
 from tracker.issues.services import STALE_MESSAGE
-
-from tests.support.factories import make_attachment, make_issue, make_report, make_round, make_unit, make_user, pdf_file
-from tests.support.web import client_for, csrf_token, form_ids, snapshot
 
 pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 

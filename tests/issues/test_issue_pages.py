@@ -8,11 +8,6 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from tracker.core.extensions import db
-from tracker.issues.models import Attachment, Event, Issue, IssueUnit
-from tracker.core.files import path_for
-
-from tests.support.web import client_for, form_ids, snapshot
 from tests.support.factories import (
     make_attachment,
     make_issue,
@@ -22,6 +17,10 @@ from tests.support.factories import (
     make_user,
     pdf_file,
 )
+from tests.support.web import client_for, form_ids, snapshot
+from tracker.core.extensions import db
+from tracker.core.files import path_for
+from tracker.issues.models import Attachment, Event, Issue, IssueUnit
 
 pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 

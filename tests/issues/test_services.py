@@ -5,12 +5,11 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tracker.issues.models import Attachment, Event, Issue, ProgressReport
-from tracker.issues import services as svc
-from tracker.core.files import path_for
-from tracker.core.errors import Refusal
-
 from tests.support.factories import PDF_BYTES, make_issue, make_round, make_unit, make_user
+from tracker.core.errors import Refusal
+from tracker.core.files import path_for
+from tracker.issues import services as svc
+from tracker.issues.models import Attachment, Event, Issue, ProgressReport
 
 NOW = datetime(2020, 7, 15, 2, 0)
 TODAY = date(2020, 7, 15)
@@ -248,8 +247,9 @@ def test_report_after_due_day_is_marked_late_when_it_comes(session, cast):
 
 
 def test_creating_a_round_checks_its_fields_as_correcting_one_does(session):
+    from tracker.rounds import services as accounts
+    from tracker.rounds import services as admin
     from tracker.rounds.models import Round
-    from tracker.rounds import services as accounts, services as admin
 
     supervisor = make_user("supervisor")
     with pytest.raises(Refusal) as refused:

@@ -12,17 +12,17 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.api import PREFIX, token_for
+from tests.support.background_jobs import ROUND, SHORT_HEADER, direct_export, issue_counts, job_id_of, job_row
+from tracker.core import tasks as jobs
 from tracker.core import tasks as runner
 from tracker.core.extensions import db
 from tracker.core.models import BackgroundJob
 from tracker.issues.models import Issue
-from tracker.core import tasks as jobs
-from tracker.ledger import tasks as ledger_tasks
-from tracker.ledger import export as ledger, imports as ledger_import
 from tracker.issues.queries import IssueFilters
-
-from tests.support.api import PREFIX, token_for
-from tests.support.background_jobs import ROUND, SHORT_HEADER, direct_export, issue_counts, job_id_of, job_row
+from tracker.ledger import export as ledger
+from tracker.ledger import imports as ledger_import
+from tracker.ledger import tasks as ledger_tasks
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

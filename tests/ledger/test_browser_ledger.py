@@ -9,14 +9,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.browser import DEMO_PASSWORD, click_and_wait, expect, load_demo_data, log_in
+from tracker.accounts.models import User
 from tracker.core import clock as app_clock
 from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue, IssueUnit, ProgressReport
-from tracker.accounts.models import User
-from tracker.ledger import export as ledger
 from tracker.issues.queries import IssueFilters
-
-from tests.support.browser import DEMO_PASSWORD, click_and_wait, expect, load_demo_data, log_in
+from tracker.ledger import export as ledger
 
 pytestmark = pytest.mark.browser
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.browser import DEMO_PASSWORD, expect, load_demo_data, log_in
 from tracker.core.extensions import db
 from tracker.issues.models import Issue
+from tracker.ledger.plans import parse_plan
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from tracker.ledger.plans import parse_plan
-
-from tests.support.browser import DEMO_PASSWORD, expect, load_demo_data, log_in
 
 pytestmark = pytest.mark.browser
 

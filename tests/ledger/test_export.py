@@ -9,12 +9,11 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 
-from tracker.ledger import export as ledger
-from tracker.issues.queries import IssueFilters
-
-from tests.support.queries import count_queries
-from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
 from tests.support.api import PREFIX, token_for
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tests.support.queries import count_queries
+from tracker.issues.queries import IssueFilters
+from tracker.ledger import export as ledger
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

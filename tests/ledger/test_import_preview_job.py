@@ -9,18 +9,18 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from tracker.core import tasks as runner
-from tracker.core.extensions import db
-from tracker.core.models import BackgroundJob
-from tracker.issues.models import Issue
-from tracker.core import tasks as jobs
-from tracker.ledger import tasks as ledger_tasks
-from tracker.issues import services as issue_service
-from tracker.ledger import export as ledger, imports as ledger_import
-
 # The fixtures `bg` and `world` are shared with the other background job tests (tests/ledger/conftest.py).
 from tests.support.api import token_for
 from tests.support.background_jobs import ROUND, SHORT_HEADER, direct_export, issue_counts, job_id_of, job_row
+from tracker.core import tasks as jobs
+from tracker.core import tasks as runner
+from tracker.core.extensions import db
+from tracker.core.models import BackgroundJob
+from tracker.issues import services as issue_service
+from tracker.issues.models import Issue
+from tracker.ledger import export as ledger
+from tracker.ledger import imports as ledger_import
+from tracker.ledger import tasks as ledger_tasks
 
 HEADER = SHORT_HEADER + ("状态",)
 # Two errors in one row, a duplicate code, a new issue in another state, an update whose state differs.

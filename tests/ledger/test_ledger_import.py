@@ -9,14 +9,14 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.api import PREFIX, token_for
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue, IssueUnit
-from tracker.ledger import export as ledger, imports as ledger_import
 from tracker.issues.queries import IssueFilters
-from tracker.core.errors import Refusal
-
-from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
-from tests.support.api import PREFIX, token_for
+from tracker.ledger import export as ledger
+from tracker.ledger import imports as ledger_import
 
 NOW = datetime(2020, 7, 15, 2, 0)
 TODAY = date(2020, 7, 15)

@@ -8,19 +8,27 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.support.factories import make_user
+from tests.support.jobs import SmtpServer, count, outbox
+from tracker.core.addresses import normalize_address
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.notify import notices as notice_svc
 from tracker.notify.dispatcher import CLAIM_TIMEOUT, claim, dispatch
 from tracker.notify.message import build_message, clean_header
-from tracker.core.addresses import normalize_address
-from tracker.notify.outbox import Mail, NoticeDraft, list_mail, mail_config, queue, retry_failed, retry_mail, status_counts
+from tracker.notify.models import Notice, Outbox
+from tracker.notify.outbox import (
+    Mail,
+    NoticeDraft,
+    list_mail,
+    mail_config,
+    queue,
+    retry_failed,
+    retry_mail,
+    status_counts,
+)
 from tracker.notify.render import MailContent, MailGroup, MailItem, render
 from tracker.notify.smtpurl import MailConfigError, parse_smtp_url
-from tracker.notify.models import Notice, Outbox
-from tracker.core.errors import Refusal
-
-from tests.support.factories import make_user
-from tests.support.jobs import SmtpServer, count, outbox
 
 TEST_DATABASE_URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
 
@@ -218,7 +226,7 @@ def test_backoff_grows_and_after_the_maximum_age_the_mail_fails(jobs_app, clock,
 
 def test_a_recipient_refused_for_good_fails_at_once(jobs_app, clock):
     class Refusing:
-        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             return "550 no such user"
 
     from aiosmtpd.controller import Controller

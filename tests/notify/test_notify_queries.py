@@ -5,14 +5,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tracker.core.extensions import db
-from tracker.issues.models import Escalation, ReportLateness
-from tracker.notify.models import Notice, Outbox
-from tracker.escalation.models import UnitEscalation
-
 from tests.support.factories import make_issue, make_report, make_unit, make_user
 from tests.support.queries import statements_for
 from tests.support.web import client_for
+from tracker.core.extensions import db
+from tracker.escalation.models import UnitEscalation
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.notify.models import Notice, Outbox
 
 pytestmark = pytest.mark.usefixtures("fast_passwords", "fresh_login_per_request")  # tests/conftest.py
 

@@ -6,14 +6,13 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from tests.support.factories import make_attachment, make_issue, make_round, make_unit, make_user
+from tests.support.web import login
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
+from tracker.issues import services as issue_svc
 from tracker.issues.models import Event, Issue
 from tracker.public import services as public_settings
-from tracker.issues import services as issue_svc
-from tracker.core.errors import Refusal
-
-from tests.support.web import login
-from tests.support.factories import make_attachment, make_issue, make_round, make_unit, make_user
 
 
 def client_for(app, user):

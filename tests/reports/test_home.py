@@ -22,12 +22,11 @@ from datetime import date, datetime
 import pytest
 from flask import current_app
 
-from tracker.core.extensions import db
-from tracker.units.models import Unit
-from tracker.reports import dashboard
-
 from tests.support.factories import make_issue, make_round, make_unit, make_user
 from tests.support.queries import count_queries
+from tracker.core.extensions import db
+from tracker.reports import dashboard
+from tracker.units.models import Unit
 
 TODAY = date(2020, 7, 15)
 

@@ -38,14 +38,13 @@ import openpyxl
 import pytest
 from flask import current_app
 
+from tests.support.api import api_for
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
+from tests.support.queries import count_queries
+from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.issues.models import Escalation, ReportLateness
 from tracker.reports import monthly as mr
-from tracker.core.errors import Refusal
-
-from tests.support.queries import count_queries
-from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
-from tests.support.api import api_for
 
 TODAY = date(2020, 7, 15)
 JUNE = date(2020, 6, 1)

@@ -33,16 +33,15 @@ from flask import current_app
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tracker.core.extensions import db
-from tracker.issues.models import Escalation, ReportLateness
-from tracker.core.models import JobSetting
-from tracker.reports import scorecard
-from tracker.core.errors import Refusal
-
+from tests.support.api import api_for
+from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
 from tests.support.queries import count_queries
 from tests.support.web import csrf_token
-from tests.support.factories import make_issue, make_report, make_round, make_unit, make_user
-from tests.support.api import api_for
+from tracker.core.errors import Refusal
+from tracker.core.extensions import db
+from tracker.core.models import JobSetting
+from tracker.issues.models import Escalation, ReportLateness
+from tracker.reports import scorecard
 
 TODAY = date(2020, 7, 15)
 

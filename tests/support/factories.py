@@ -9,11 +9,11 @@ from typing import Optional
 
 from werkzeug.security import generate_password_hash
 
+from tracker.accounts.models import User
 from tracker.core.extensions import db
 from tracker.issues.models import Attachment, Issue, IssueUnit, ProgressReport
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
-from tracker.accounts.models import User
 
 PASSWORD = "password123"
 _seq = itertools.count(1)

@@ -57,7 +57,7 @@ class Sink:
 
     messages: list[Received] = field(default_factory=list)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         msg = email.message_from_bytes(raw, policy=default_policy)
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), msg))
@@ -81,7 +81,7 @@ class SmtpServer:
     def messages(self) -> list[Received]:
         return self.sink.messages
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         from aiosmtpd.controller import Controller
 
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **self.smtp_kwargs)
