@@ -23,7 +23,8 @@ def read_at(notice_id: int):
 def test_a_moved_deadline_is_in_the_lead_units_notices(client, world):
     issue = world["issue"]
     office = api_for(client, world["supervisor"])
-    assert office.patch(f"/issues/{issue.id}", json={"deadline": "2020-12-31", "reason": "汛期施工受阻"}).status_code == 200
+    moved = office.patch(f"/issues/{issue.id}", json={"deadline": "2020-12-31", "reason": "汛期施工受阻"})
+    assert moved.status_code == 200
     body = api_for(client, world["head"]).get("/notices").get_json()
     assert (body["total"], body["unread"], body["page"], body["per_page"]) == (1, 1, 1, 20)
     [notice] = body["items"]
