@@ -2,13 +2,27 @@
 (choices included, so that a tampered value is refused in Chinese by the service)."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tracker.core import labels
 from tracker.core.enums import ROLES
+from tracker.core.errors import Refusal
 from tracker.core.labels import ROLE_LABELS
+from tracker.escalation import settings as job_settings
+from tracker.reports import scorecard
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice
@@ -98,3 +112,73 @@ class RoundForm(FlaskForm):
 def unit_choices(tree) -> list:
     """Select options for units, indented by depth, valued by code."""
     return _choices([NO_UNIT] + [(node.unit.code, "\u3000" * node.depth + node.unit.name) for node in tree])
+
+
+class RetryForm(FlaskForm):
+    """A retry button: nothing but the CSRF token."""
+
+
+class ScorecardRulesForm(FlaskForm):
+    """The base score and the deduction per occurrence, passed to the service as typed."""
+
+    base = StringField(scorecard.FIELD_LABELS["base"], validators=[Length(max=12)])
+    overdue = StringField(scorecard.FIELD_LABELS["overdue"], validators=[Length(max=12)])
+    late_report = StringField(scorecard.FIELD_LABELS["late_report"], validators=[Length(max=12)])
+    supervision_order = StringField(scorecard.FIELD_LABELS["supervision_order"], validators=[Length(max=12)])
+    interview = StringField(scorecard.FIELD_LABELS["interview"], validators=[Length(max=12)])
+
+    def service_data(self) -> dict[str, str]:
+        """Every rule, as the service's `save_rules` takes it."""
+        return {name: self._fields[name].data for name in scorecard.FIELDS}
+
+
+class LevelForm(Form):
+    """One row of the ladder table: offset in days, kind, recipient roles (values checked by the service)."""
+
+    offset = StringField("天数", validators=[Length(max=10, message="天数过长。")])
+    kind = StringField("类型", validators=[Length(max=40, message="类型无效。")])
+    roles = SelectMultipleField("通知对象", choices=[], validate_choice=False)
+
+
+class SettingsForm(FlaskForm):
+    """The whole settings page; each field is passed to the service as typed."""
+
+    ladder = FieldList(FormField(LevelForm))
+    day_mode = StringField(job_settings.FIELD_LABELS["day_mode"])
+    report_due_day = StringField(job_settings.FIELD_LABELS["report_due_day"], validators=[Length(max=10)])
+    report_reminder_day = StringField(job_settings.FIELD_LABELS["report_reminder_day"], validators=[Length(max=10)])
+    unit_yellow_limit = StringField(job_settings.FIELD_LABELS["unit_yellow_limit"], validators=[Length(max=10)])
+    digest_time = StringField(job_settings.FIELD_LABELS["digest_time"], validators=[Length(max=10)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ladder_errors: list[str] = []
+
+    def place_refusal(self, refusal: Refusal) -> bool:
+        """A refused ladder is said above the ladder's table (its rows have no field of their own)."""
+        if refusal.field == "ladder":
+            self.ladder_errors.append(refusal.message)
+            return True
+        return False
+
+    def ladder_rows(self) -> list[dict[str, Any]]:
+        """The ladder as the service takes it; a row with neither days nor kind is left out (deleted)."""
+        rows = []
+        for entry in self.ladder.entries:
+            offset = (entry.offset.data or "").strip()
+            kind = (entry.kind.data or "").strip()
+            if not offset and not kind:
+                continue
+            rows.append({"offset": offset, "kind": kind, "roles": list(entry.roles.data or [])})
+        return rows
+
+    def service_data(self) -> dict[str, Any]:
+        """Every setting, as the service's `save_settings` takes it."""
+        return {
+            "ladder": self.ladder_rows(),
+            "day_mode": self.day_mode.data,
+            "report_due_day": self.report_due_day.data,
+            "report_reminder_day": self.report_reminder_day.data,
+            "unit_yellow_limit": self.unit_yellow_limit.data,
+            "digest_time": self.digest_time.data,
+        }

@@ -10,8 +10,8 @@ import math
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
+from tracker.admin.forms import RetryForm
 from tracker.admin.views import bp
 from tracker.core import clock, permissions
 from tracker.core.errors import Refusal
@@ -22,10 +22,6 @@ from tracker.notify import outbox
 from tracker.notify import services as notify_views
 
 PER_PAGE = 50
-
-
-class RetryForm(FlaskForm):
-    """A retry button: nothing but the CSRF token."""
 
 
 def _admin_only() -> None:

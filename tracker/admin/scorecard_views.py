@@ -8,30 +8,14 @@ from __future__ import annotations
 
 from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import Length
 
+from tracker.admin.forms import ScorecardRulesForm
 from tracker.admin.views import bp
 from tracker.core import clock, permissions
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import attempt
 from tracker.reports import scorecard
-
-
-class ScorecardRulesForm(FlaskForm):
-    """The base score and the deduction per occurrence, passed to the service as typed."""
-
-    base = StringField(scorecard.FIELD_LABELS["base"], validators=[Length(max=12)])
-    overdue = StringField(scorecard.FIELD_LABELS["overdue"], validators=[Length(max=12)])
-    late_report = StringField(scorecard.FIELD_LABELS["late_report"], validators=[Length(max=12)])
-    supervision_order = StringField(scorecard.FIELD_LABELS["supervision_order"], validators=[Length(max=12)])
-    interview = StringField(scorecard.FIELD_LABELS["interview"], validators=[Length(max=12)])
-
-    def service_data(self) -> dict[str, str]:
-        """Every rule, as the service's `save_rules` takes it."""
-        return {name: self._fields[name].data for name in scorecard.FIELDS}
 
 
 def _admin_only() -> None:

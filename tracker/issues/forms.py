@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import DateInput, NumberInput
 
 from tracker.core import enums, labels, workflow
@@ -117,3 +117,11 @@ class TransitionForm(FlaskForm):
                 int(field.data)
             except ValueError:
                 raise ValidationError("请选择要合并整改的目标问题。") from None
+
+
+class PublicForm(FlaskForm):
+    """Mark the issue public ("1") or take it off the public list ("0")."""
+
+    public = HiddenField(validators=[DataRequired("请求格式不正确:缺少公示设置。"),
+                                     AnyOf(("0", "1"), message="请求格式不正确:公示设置无效。")])
+    version = HiddenField(validators=[DataRequired(STALE_FORM), _whole_number])

@@ -11,11 +11,8 @@ from typing import Optional
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import HiddenField
-from wtforms.validators import AnyOf, DataRequired
 
 from tracker.core import clock, files, labels, permissions, workflow
 from tracker.core.errors import Refusal
@@ -27,15 +24,7 @@ from tracker.issues import dossier
 from tracker.issues import services as issue_svc
 from tracker.issues.figures import FLAGS, late_periods_of
 from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
-from tracker.issues.forms import (
-    STALE_FORM,
-    EvidenceForm,
-    IssueForm,
-    ProgressForm,
-    TransitionForm,
-    _whole_number,
-    choices,
-)
+from tracker.issues.forms import EvidenceForm, IssueForm, ProgressForm, PublicForm, TransitionForm, choices
 from tracker.issues.models import Attachment, Issue
 from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
 from tracker.rounds.models import Round
@@ -290,14 +279,6 @@ def transition(issue_id: int):
         return SUCCESS[action]
 
     return _run(issue_id, form, call)
-
-
-class PublicForm(FlaskForm):
-    """Mark the issue public ("1") or take it off the public list ("0")."""
-
-    public = HiddenField(validators=[DataRequired("请求格式不正确:缺少公示设置。"),
-                                     AnyOf(("0", "1"), message="请求格式不正确:公示设置无效。")])
-    version = HiddenField(validators=[DataRequired(STALE_FORM), _whole_number])
 
 
 @bp.route("/<int:issue_id>/public", methods=["GET", "POST"])

@@ -29,13 +29,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.widgets import DateInput
 
-from tracker.core import clock, labels, permissions, tasks
+from tracker.core import clock, permissions, tasks
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
@@ -47,6 +43,7 @@ from tracker.ledger import export as ledger
 from tracker.ledger import imports as ledger_import
 from tracker.ledger import plan_import
 from tracker.ledger import tasks as ledger_tasks
+from tracker.ledger.forms import LedgerConfirmForm, LedgerUploadForm, PlanConfirmForm, PlanUploadForm
 from tracker.rounds.models import Round
 from tracker.rounds.services import rounds_newest_first
 from tracker.units.models import Unit
@@ -99,22 +96,6 @@ def export_csv() -> ResponseReturnValue:
 
 
 PREVIEW_ROWS = ledger_import.PREVIEW_ROWS  # rows shown in the preview table
-
-
-class LedgerUploadForm(FlaskForm):
-    """Upload a ledger workbook, with the round for rows that do not name one."""
-
-    file = FileField("台账文件(.xlsx)", validators=[FileRequired("请选择要导入的台账文件。")])
-    round_id = SelectField("督察轮次(台账无“督察轮次”列或该列为空时使用)", choices=[], validate_choice=False)
-
-
-class LedgerConfirmForm(FlaskForm):
-    """Confirm the import of a previewed ledger."""
-
-    round_id = HiddenField()
-    # The previewed row count: it only chooses between applying here and a background job
-    # (both read and check the kept file again), so a changed value cannot change what is written.
-    rows = HiddenField()
 
 
 def _round_arg(value: Optional[str]) -> Optional[int]:
@@ -206,62 +187,6 @@ def _import_in_background(sha256: str, round_id: Optional[int], rows: int):
         return redirect(url_for("ledger.import_preview", sha256=sha256, round_id=round_id))
     start(app_object(), outcome.result)
     return redirect(url_for("background.show", job_id=outcome.result.id))
-
-
-CATEGORY_CHOICES = choices(labels.CATEGORY_LABELS.items())
-
-
-TYPE_CHOICES = choices(labels.RECTIFY_TYPE_LABELS.items())
-
-
-class PlanUploadForm(FlaskForm):
-    """Step 1: the plan's text (pasted or as a file) and what all its issues share."""
-
-    text = TextAreaField("粘贴方案全文")
-    file = FileField("或上传方案文件(.txt 或 .docx)")
-    year = StringField("方案年份(可不填:从标题或落款日期识别)")
-    round_id = SelectField("督察轮次", choices=[], validate_choice=False)
-    category = SelectField("问题类别", choices=CATEGORY_CHOICES, default=plan_import.DEFAULT_CATEGORY,
-                           validate_choice=False)
-    rectify_type = SelectField("有时限任务的整改类型(无时限的任务为“长期坚持”)", choices=TYPE_CHOICES,
-                               default=plan_import.DEFAULT_RECTIFY_TYPE, validate_choice=False)
-    code_prefix = StringField("问题编号前缀(可不填,默认 FA+年份,如 FA2020-001)")
-    assigned_on = StringField("交办日期(可不填:方案落款日期,否则方案年份 1 月 1 日)", widget=DateInput())
-    default_deadline = StringField("未写明时限的任务的整改时限(可不填:方案年份 12 月 31 日)", widget=DateInput())
-
-
-class PlanRowForm(Form):
-    """One task of the preview, as the user may edit it."""
-
-    include = BooleanField("导入", default=True)
-    number = HiddenField()
-    code = StringField("问题编号")
-    title = StringField("问题标题")
-    text = TextAreaField("任务内容")
-    lead_unit = StringField("牵头单位")
-    cooperating_units = StringField("配合单位")
-    deadline = StringField("整改时限", widget=DateInput())
-    deadline_text = HiddenField()
-    notes = HiddenField()
-    rectify_type = SelectField("整改类型", choices=TYPE_CHOICES, validate_choice=False)
-
-
-class UnitMapForm(Form):
-    """A unit name the tracker does not know, and the unit it stands for (or a new one)."""
-
-    name = HiddenField()
-    target = SelectField("对应单位", choices=[], validate_choice=False)
-
-
-class PlanConfirmForm(FlaskForm):
-    """Step 2: the edited tasks, the unit mapping and the shared fields."""
-
-    round_id = SelectField("督察轮次", choices=[], validate_choice=False)
-    category = SelectField("问题类别", choices=CATEGORY_CHOICES, validate_choice=False)
-    assigned_on = StringField("交办日期", widget=DateInput())
-    plan_title = HiddenField()
-    rows = FieldList(FormField(PlanRowForm))
-    units = FieldList(FormField(UnitMapForm))
 
 
 def _round_choices() -> list[tuple[str, str]]:

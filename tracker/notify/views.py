@@ -12,9 +12,7 @@ from typing import Optional
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import HiddenField, StringField
 
 from tracker.core import clock
 from tracker.core.extensions import db
@@ -22,29 +20,12 @@ from tracker.core.labels import ACTION_MAIL_LABELS, DIGEST_LABELS
 from tracker.core.labels import MAIL_KIND_LABELS as KIND_LABELS
 from tracker.core.web import attempt, safe_local_link
 from tracker.notify import notices, prefs
+from tracker.notify.forms import MarkAllForm, MarkReadForm, PreferencesForm
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 log = logging.getLogger(__name__)
 PER_PAGE = 20
-
-
-class MarkReadForm(FlaskForm):
-    """Mark a notice read; `stay` keeps the user on the list instead of following the notice's link."""
-
-    stay = HiddenField()
-
-
-class MarkAllForm(FlaskForm):
-    """Mark all notices read: nothing but the CSRF token."""
-
-
-class PreferencesForm(FlaskForm):
-    """The digest frequency; the value is checked by the service."""
-
-    digest = StringField("摘要邮件")
-    # Left out by an older form: the setting stays as it is.
-    action_mail = StringField("办理通知邮件")
 
 
 @bp.app_context_processor

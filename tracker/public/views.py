@@ -5,9 +5,6 @@ import math
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import HiddenField
-from wtforms.validators import AnyOf, DataRequired
 
 from tracker.core import clock, permissions
 from tracker.core.extensions import db
@@ -15,6 +12,7 @@ from tracker.core.permissions import Permission
 from tracker.core.web import attempt
 from tracker.public import services as public_settings
 from tracker.public import services as queries
+from tracker.public.forms import SwitchForm
 
 bp = Blueprint("public", __name__, url_prefix="/public")
 admin_bp = Blueprint("public_admin", __name__, url_prefix="/admin/public")
@@ -34,13 +32,6 @@ def index():
     pages = max(1, math.ceil(total / queries.PER_PAGE))
     return render_template("public/index.html", rows=rows, total=total, page=page, pages=pages,
                            per_page=queries.PER_PAGE, rounds=rounds, round_id=round_id)
-
-
-class SwitchForm(FlaskForm):
-    """Turn the public page on ("1") or off ("0")."""
-
-    enabled = HiddenField(validators=[DataRequired("请求格式不正确。"),
-                                      AnyOf(("0", "1"), message="请求格式不正确。")])
 
 
 def _admin_only() -> None:
