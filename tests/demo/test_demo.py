@@ -47,7 +47,7 @@ def _events(issue: Issue) -> list[Event]:
 
 
 def test_demo_loads_once_and_a_second_run_creates_nothing(app):
-    counts, lines = _load()
+    counts, _ = _load()
     assert 40 <= counts["issues"] <= 60
     assert counts["rounds"] == 4
     before = _table_counts()
@@ -219,7 +219,7 @@ def test_scale_adds_synthetic_issues_once(app):
     counts, _ = _load(scale=300)
     assert counts["synthetic"] == 300
     before = _table_counts()
-    again, lines = _load(scale=300)
+    _, lines = _load(scale=300)
     assert _table_counts() == before
     assert any("不再新增" in line for line in lines)
 

@@ -52,7 +52,8 @@ SHORT_HEADER = ("问题编号", "督察轮次", "问题类别", "问题描述", 
 
 
 def counts() -> tuple[int, int, int]:
-    return (db.session.scalar(select(func.count(Issue.id))), db.session.scalar(select(func.count()).select_from(IssueUnit)),
+    return (db.session.scalar(select(func.count(Issue.id))),
+            db.session.scalar(select(func.count()).select_from(IssueUnit)),
             db.session.scalar(select(func.count(Event.id))))
 
 
@@ -148,10 +149,12 @@ def test_nothing_is_written_before_confirmation_nor_with_errors(app, session, wo
 
 
 def test_unknown_units_and_rounds_suggest_the_closest(session, world):
-    row = ["N-01", "中央环保督察2016", "反馈问题", "新问题", "住建局", "市水务局、生态环境分局", "2020-12-31", "限期整改"]
+    row = ["N-01", "中央环保督察2016", "反馈问题", "新问题", "住建局", "市水务局、生态环境分局", "2020-12-31",
+           "限期整改"]
     preview = ledger_import.read_ledger(workbook([row], SHORT_HEADER), session)
     assert preview.errors == [
-        {"row": 2, "column": "督察轮次", "message": "未找到督察轮次「中央环保督察2016」,是否为「中央环保督察(2016年)」?"},
+        {"row": 2, "column": "督察轮次",
+         "message": "未找到督察轮次「中央环保督察2016」,是否为「中央环保督察(2016年)」?"},
         {"row": 2, "column": "牵头单位", "message": "未找到单位「住建局」,是否为「市住建局」?"},
         {"row": 2, "column": "配合单位", "message": "未找到单位「生态环境分局」,是否为「市生态环境分局」?"},
     ]
@@ -270,7 +273,7 @@ def test_api_previews_then_imports(client, session, world):
 def test_api_confirm_with_errors_writes_nothing(client, session, world):
     token = token_for(client, world["supervisor"])
     before = counts()
-    bad = ["N-02"] + GOOD[1:4] + ["住建局"] + GOOD[5:]
+    bad = ["N-02", *GOOD[1:4], "住建局", *GOOD[5:]]
     response = _post(client, token, workbook([GOOD, bad], SHORT_HEADER), confirm="true")
     assert response.status_code == 422
     body = response.get_json()
@@ -328,8 +331,7 @@ def test_web_upload_preview_and_confirm(app, client, login_as, session, world):
 
 def test_web_preview_shows_errors_and_offers_no_confirmation(client, login_as, session, world):
     login_as(world["supervisor"])
-    page = client.get("/issues/import").get_data(as_text=True)
-    bad = GOOD[:4] + ["住建局"] + GOOD[5:]
+    bad = [*GOOD[:4], "住建局", *GOOD[5:]]
     response = client.post("/issues/import", data={
         "file": (workbook([bad], SHORT_HEADER), "台账.xlsx")},
         content_type="multipart/form-data", follow_redirects=True)
