@@ -219,8 +219,9 @@ def test_scale_adds_synthetic_issues_once(app):
     counts, _ = _load(scale=300)
     assert counts["synthetic"] == 300
     before = _table_counts()
-    _, lines = _load(scale=300)
+    again, lines = _load(scale=300)
     assert _table_counts() == before
+    assert again == counts
     assert any("不再新增" in line for line in lines)
 
     syn = Issue.code.like(SYN_ISSUE_PREFIX + "%")

@@ -331,6 +331,8 @@ def test_web_upload_preview_and_confirm(app, client, login_as, session, world):
 
 def test_web_preview_shows_errors_and_offers_no_confirmation(client, login_as, session, world):
     login_as(world["supervisor"])
+    page = client.get("/issues/import").get_data(as_text=True)
+    assert 'id="import-form"' in page
     bad = [*GOOD[:4], "住建局", *GOOD[5:]]
     response = client.post("/issues/import", data={
         "file": (workbook([bad], SHORT_HEADER), "台账.xlsx")},
