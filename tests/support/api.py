@@ -36,6 +36,9 @@ class Api:
     def post(self, path: str, **kw):
         return self.client.post(PREFIX + path, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def patch(self, path: str, **kw):
+        return self.client.patch(PREFIX + path, headers=self._headers(kw.pop("headers", None)), **kw)
+
     def delete(self, path: str, **kw):
         return self.client.delete(PREFIX + path, headers=self._headers(kw.pop("headers", None)), **kw)
 
