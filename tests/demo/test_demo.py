@@ -47,7 +47,7 @@ def _events(issue: Issue) -> list[Event]:
 
 
 def test_demo_loads_once_and_a_second_run_creates_nothing(app):
-    counts, lines = _load()
+    counts, _ = _load()
     assert 40 <= counts["issues"] <= 60
     assert counts["rounds"] == 4
     before = _table_counts()
@@ -221,6 +221,7 @@ def test_scale_adds_synthetic_issues_once(app):
     before = _table_counts()
     again, lines = _load(scale=300)
     assert _table_counts() == before
+    assert again == counts
     assert any("不再新增" in line for line in lines)
 
     syn = Issue.code.like(SYN_ISSUE_PREFIX + "%")

@@ -15,7 +15,7 @@ from tracker.notify.models import Notice, Outbox
 
 def test_digest_preferences_weekly_and_off(jobs_app, clock):
     unit, staff, head = team()
-    other = make_user("unit_staff", unit=unit, email="a-other@example.org")
+    make_user("unit_staff", unit=unit, email="a-other@example.org")
     prefs.set_digest_pref(db.session, staff, "weekly")
     prefs.set_digest_pref(db.session, head, "none")
     make_issue(lead_unit=unit, deadline=date(2020, 7, 1), progress_percent=50)

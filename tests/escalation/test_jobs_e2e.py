@@ -57,7 +57,7 @@ def digests(server, addr):
 
 def test_digests_and_escalations_arrive_once_with_the_right_content(jobs_app, clock, smtp_server):
     jobs_app.config["SMTP_URL"] = smtp_server.url
-    a, b, people, issues = world()
+    _, _, people, issues = world()
 
     report = run(jobs_app, clock, DAY)
 

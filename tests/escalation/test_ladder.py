@@ -18,7 +18,7 @@ from tracker.notify.models import Outbox
 # --- the ladder --------------------------------------------------------------
 
 def test_each_level_fires_once_on_its_day_and_shows_on_the_timeline(jobs_app, clock):
-    unit, staff, head = team()
+    unit, staff, _ = team()
     supervisor = make_user("supervisor", email="sup@example.org")
     leader = make_user("leader", email="leader@example.org")
     deadline = date(2020, 8, 31)
@@ -116,7 +116,7 @@ def test_working_day_ladder_waits_out_the_national_day_holiday(jobs_app, clock, 
 # --- the yellow-light rule for units -----------------------------------------
 
 def test_two_yellow_lights_in_a_month_raise_one_supervision_order_to_the_unit(jobs_app, clock):
-    unit, _, head = team()
+    unit, _, _ = team()
     other, _, _ = team("b")
     make_user("supervisor", email="sup@example.org")
     # Due soon on Jul 13: yellow. A second issue turns yellow (due soon) on Jul 20.

@@ -17,8 +17,8 @@ from tracker.notify.models import Outbox
 
 
 def test_report_reminder_on_the_15th_to_lead_and_cooperating_units(jobs_app, clock):
-    lead, lead_staff, lead_head = team("lead")
-    coop, coop_staff, _ = team("coop")
+    lead, _, _ = team("lead")
+    coop, _, _ = team("coop")
     make_user("supervisor", email="sup@example.org")
     owing = make_issue(lead_unit=lead, cooperating=(coop,), deadline=date(2021, 6, 30), progress_percent=60)
     filed = make_issue(lead_unit=lead, deadline=date(2021, 6, 30), progress_percent=60)
@@ -35,7 +35,8 @@ def test_report_reminder_on_the_15th_to_lead_and_cooperating_units(jobs_app, clo
                                              "lead-office@example.org", "lead-staff@example.org"]
     mail = outbox(Outbox.kind == "report_reminder", Outbox.to_addr == "coop-staff@example.org")[0]
     assert owing.code in mail.body_text and filed.code not in mail.body_text
-    assert [e.comment for e in events(owing.id, "report_reminder")] == ["提醒报送 2020-07 月度整改进展(截止 2020-07-18)"]
+    assert [e.comment for e in events(owing.id, "report_reminder")] == [
+        "提醒报送 2020-07 月度整改进展(截止 2020-07-18)"]
     assert events(filed.id, "report_reminder") == []
 
     for day in (16, 17, 18):  # still in the window: nothing new
@@ -46,7 +47,7 @@ def test_report_reminder_on_the_15th_to_lead_and_cooperating_units(jobs_app, clo
 
 
 def test_late_notice_the_day_after_the_due_day_and_late_reports_are_marked(jobs_app, clock):
-    unit, staff, head = team()
+    unit, staff, _ = team()
     make_user("supervisor", email="sup@example.org")
     owing = make_issue(lead_unit=unit, deadline=date(2021, 6, 30), progress_percent=60)
     on_time = make_issue(lead_unit=unit, deadline=date(2021, 6, 30), progress_percent=60)

@@ -13,7 +13,7 @@ from tracker.issues.scoping import can_see
 
 def test_full_journey_from_registration_to_closed(client, session, clock):
     lead = make_unit("CITY-ZJ", "市住建局")
-    coop = make_unit("CITY-ST", "市生态环境局")
+    make_unit("CITY-ST", "市生态环境局")  # the cooperating unit
     supervisor = make_user("supervisor", username="office")
     staff = make_user("unit_staff", lead, username="clerk")
     head = make_user("unit_head", lead, username="chief")

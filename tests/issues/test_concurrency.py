@@ -140,7 +140,7 @@ def test_two_api_calls_at_once_exactly_one_wins(app, clock):
             return response.status_code, response.get_json()
         return post
 
-    results = race([racer(t, b) for t, b in zip(tokens, bodies)])
+    results = race([racer(t, b) for t, b in zip(tokens, bodies, strict=True)])
 
     errors = [r for r in results if isinstance(r, BaseException)]
     assert not errors, errors

@@ -23,7 +23,7 @@ def page(client, issue_id: int) -> str:
 
 
 def version_in(html: str, action: str) -> str:
-    form = re.search(r'<form[^>]*id="action-%s".*?</form>' % action, html, re.S)
+    form = re.search(rf'<form[^>]*id="action-{action}".*?</form>', html, re.S)
     assert form, f"no form for {action}"
     return re.search(r'name="version" value="(\d+)"', form.group(0)).group(1)
 
@@ -83,7 +83,8 @@ def test_full_journey_from_registration_to_closed(app, cast, clock):
     clock.set("2020-07-16T01:00:00")
     html = page(clerk, issue_id)
     assert 'id="progress-form"' in html and 'id="evidence-form"' in html and form_ids(html) == set()
-    html = clerk.post(f"/issues/{issue_id}/progress", data={"period": "2020-07", "percent": "80", "text": "已完成截污管网"},
+    html = clerk.post(f"/issues/{issue_id}/progress",
+                      data={"period": "2020-07", "percent": "80", "text": "已完成截污管网"},
                       follow_redirects=True).get_data(as_text=True)
     assert "2020-07 的进展已报送,进度 80%。" in html
     data, name = pdf_file("整改验收报告.pdf")
@@ -276,7 +277,7 @@ def test_non_unit_roles_cannot_report(app, cast, ready, who, message):
 @pytest.mark.parametrize("path", ["transition", "progress", "attachments"])
 def test_get_on_a_post_only_route_changes_nothing(app, cast, ready, path):
     response = refused(client_for(app, cast["head"]), ready.id, "该操作需要在问题页面上点击按钮提交,请重新操作。",
-                       method="get", path=path + "?action=submit&version=%d&summary=x" % ready.version)
+                       method="get", path=f"{path}?action=submit&version={ready.version}&summary=x")
     assert response.request.path == f"/issues/{ready.id}"
 
 

@@ -97,10 +97,10 @@ def test_list_shows_all_for_the_office_with_columns(app, world):
     for text in ("问题编号", "标题", "督察轮次", "牵头单位", "配合单位", "整改时限", "进度", "状态", "灯", "逾期天数",
                  "A-01", "扬尘污染治理不到位", "第一轮中央环保督察", "市生态环境分局", "市住建局",
                  "2020-06-30", "60%", "整改中", "已销号", "待验收", "light-red", "红灯", "light-yellow",
-                 "light-green", 'href="/issues/%d"' % world["a"].id):
+                 "light-green", f'href="/issues/{world["a"].id}"'):
         assert text in html, text
     # 15 days overdue for A-01 (2020-06-30 -> 2020-07-15)
-    row_a = re.search(r'data-issue-id="%d">(.*?)</tr>' % world["a"].id, html, re.S).group(1)
+    row_a = re.search(rf'data-issue-id="{world["a"].id}">(.*?)</tr>', html, re.S).group(1)
     assert ">15<" in row_a
 
 
@@ -219,7 +219,7 @@ def test_list_pagination(app, world, session):
     for page in (1, 2, 3):
         html = client.get(f"/issues/?sort=code&page={page}").get_data(as_text=True)
         assert count_shown(html) == 5
-        assert "第 %d / 3 页" % page in html
+        assert f"第 {page} / 3 页" in html
         seen += listed_ids(html)
     assert seen == [world[k].id for k in "abcde"]
     html = client.get("/issues/?sort=code&page=1").get_data(as_text=True)
@@ -312,7 +312,7 @@ def test_head_sees_submit_form_once_preconditions_are_met(app, world, session):
     form = re.search(r'<form[^>]*id="action-submit".*?</form>', html, re.S).group(0)
     assert 'name="summary"' in form and "草稿总结" in form
     assert 'name="comment"' in form and 'name="action" value="submit"' in form
-    assert 'name="version" value="%d"' % issue.version in form
+    assert f'name="version" value="{issue.version}"' in form
     assert ">提交销号申请</button>" in form
 
 
@@ -483,7 +483,7 @@ def test_refused_registration_rerenders_the_form(app, world, session, changes, s
     html = response.get_data(as_text=True)
     assert message in html
     assert 'id="issue-form"' in html
-    assert 'value="%s"' % changes.get("code", "NEW-01") in html  # what was typed is kept
+    assert f'value="{changes.get("code", "NEW-01")}"' in html  # what was typed is kept
     assert (session.scalar(select(func.count()).select_from(Issue)),
             session.scalar(select(func.count()).select_from(Event))) == before
 
@@ -532,7 +532,8 @@ def test_closed_issue_edit_page_goes_back_to_the_issue_saying_why(app, world):
     issue = world["d"]
     response = client.get(f"/issues/{issue.id}/edit")
     assert response.status_code == 302 and response.headers["Location"] == f"/issues/{issue.id}"
-    assert "已销号的问题不能修改;如需整改请先重新打开。" in client.get(response.headers["Location"]).get_data(as_text=True)
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已销号的问题不能修改;如需整改请先重新打开。" in html
 
 
 def test_unit_user_cannot_edit(app, world):

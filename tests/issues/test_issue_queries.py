@@ -34,7 +34,7 @@ def test_issue_page_query_count_does_not_grow(app, population, session, who):
         issue = world["issues"][0]  # led by `mine`, with issues merged into it
         fill_issue(issue, world["people"] + [world["head"], world["supervisor"]], world["units"], n,
                    datetime(2020, 7, 1))
-        for k in range(n):  # more issues merged into it
+        for _ in range(n):  # more issues merged into it
             merged = make_issue(world["units"][1], cooperating=(world["units"][2],))
             merged.merged_into_id = issue.id
         session.commit()

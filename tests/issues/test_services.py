@@ -255,7 +255,8 @@ def test_creating_a_round_checks_its_fields_as_correcting_one_does(session):
     with pytest.raises(Refusal) as refused:
         accounts.create_round(session, supervisor, "新轮次", "central", "regular", "2020-01-01", "文" * 101)
     assert (refused.value.field, refused.value.message) == ("document_no", "文号不能超过 100 个字。")
-    round_ = accounts.create_round(session, supervisor, "新轮次", "central", "regular", "2020-01-01", " 环督〔2020〕1号 ")
+    round_ = accounts.create_round(session, supervisor, "新轮次", "central", "regular", "2020-01-01",
+                                   " 环督〔2020〕1号 ")
     assert round_.document_no == "环督〔2020〕1号"
     with pytest.raises(Refusal) as refused:
         admin.update_round(session, supervisor, make_round(name="另一轮"), "新轮次", "central", "regular")

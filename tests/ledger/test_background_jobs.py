@@ -216,7 +216,7 @@ def test_a_job_whose_heartbeat_is_stale_is_shown_as_failed(bg, client, clock, lo
     # Followed by polling with JavaScript, else by reloading itself.
     assert 'src="/static/jobs.js"' in page
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
-    assert 'data-status-url="/jobs/%d/status"' % job_id in page
+    assert f'data-status-url="/jobs/{job_id}/status"' in page
 
     job = job_row(job_id)
     job.kind = "ledger_import"

@@ -65,7 +65,7 @@ def test_huolingguole_plan_imports_as_66_issues_in_the_browser(app, live_server,
         .where(Issue.code.like("FA2020-%")).order_by(Issue.code)).all()
     tasks = parse_plan(PLAN.read_text(encoding="utf-8")).tasks
     assert len(created) == len(tasks) == 66
-    for (code, deadline, lead), task in zip(created, tasks):
+    for (code, deadline, lead), task in zip(created, tasks, strict=True):
         assert lead == PRESET.get(task.lead_units[0], task.lead_units[0]), code
         assert deadline == (task.deadline or date(2020, 12, 31)), code
     # No unit was created: every name the plan uses is a demo unit or maps to one.

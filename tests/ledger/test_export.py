@@ -27,7 +27,7 @@ def read_xlsx(data: bytes) -> list[list]:
 def by_code(rows: list[list]) -> dict[str, dict]:
     """Data rows as dicts keyed by the issue code."""
     header = rows[0]
-    return {row[1]: dict(zip(header, row)) for row in rows[1:]}
+    return {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_formula_like_text_stays_text(client, login_as, session, ledger_world):
         assert cell.value == text and cell.quotePrefix, column
 
     body = client.get("/issues/export.csv?q=F-01").get_data().decode("utf-8-sig")
-    record = dict(zip(*list(csv.reader(io.StringIO(body)))))
+    record = dict(zip(*list(csv.reader(io.StringIO(body))), strict=True))
     assert record["问题描述"] == "'=1+2"
     assert record["整改措施"] == "'@SUM(A1)"
     assert record["整改目标"] == "'-3"
@@ -155,9 +155,9 @@ def test_csv_export_has_a_bom_and_the_same_rows(client, login_as, ledger_world):
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == list(ledger.LEDGER_COLUMNS)
     assert [row[1] for row in rows[1:]] == ["A-01", "B-01", "C-01"]
-    a = dict(zip(rows[0], rows[1]))
+    a = dict(zip(rows[0], rows[1], strict=True))
     assert (a["整改时限"], a["配合单位"], a["进度"], a["逾期天数"]) == ("2020-06-30", "市住建局、市水务局", "40", "15")
-    assert dict(zip(rows[0], rows[3]))["销号时间"] == "2020-05-21"
+    assert dict(zip(rows[0], rows[3], strict=True))["销号时间"] == "2020-05-21"
 
 
 def test_api_export_with_a_token(client, ledger_world):

@@ -22,7 +22,7 @@ from tracker.ledger import export as ledger
 from tracker.ledger import imports as ledger_import
 from tracker.ledger import tasks as ledger_tasks
 
-HEADER = SHORT_HEADER + ("状态",)
+HEADER = (*SHORT_HEADER, "状态")
 # Two errors in one row, a duplicate code, a new issue in another state, an update whose state differs.
 WITH_ERRORS = [
     ["N-01", ROUND, "反馈问题", "新问题一", "市生态环境分局", "市住建局", "2020年底前", "限期整改", "整改中"],
@@ -246,7 +246,7 @@ def test_preview_progress_is_written_with_the_rows_to_read(big, client, login_as
 
     monkeypatch.setattr(runner, "write", recording)
     login_as(world["supervisor"])
-    sha256 = upload(client, ledger_bytes(WITH_ERRORS + [[None] * len(HEADER)] + WITH_ERRORS[:1]))
+    sha256 = upload(client, ledger_bytes([*WITH_ERRORS, [None] * len(HEADER), *WITH_ERRORS[:1]]))
     job_id_of(client.get(f"/issues/import/{sha256}"))
     progress = [w for w in written if "state" not in w]
     # The sheet's dimension says 6 rows after the header (one of them blank); 5 are ledger rows.
@@ -266,7 +266,7 @@ def test_read_ledger_reports_progress_without_changing_its_result(app, session, 
 
 def test_the_row_estimate_of_a_file_without_dimensions_counts_its_rows(app, session, world):
     # The tracker's own export is written in write-only mode: no dimension in the sheet.
-    rows = [["", "A-0%d" % n, ROUND, "反馈问题", "t", "d", "", "", "市住建局", "", "", "", "2020-12-31"]
+    rows = [["", f"A-0{n}", ROUND, "反馈问题", "t", "d", "", "", "市住建局", "", "", "", "2020-12-31"]
             for n in range(7)]
     stream = io.BytesIO()
     ledger.write_xlsx(rows, stream)
@@ -324,7 +324,8 @@ def test_api_previews_a_large_ledger_by_a_job_then_answers_from_it(big, client, 
 
 def test_api_imports_a_large_ledger_by_a_job(big, client, world):
     token = token_for(client, world["supervisor"])
-    data = ledger_bytes([["N-09", ROUND, "反馈问题", "新问题", "市生态环境分局", "", "2020年底前", "限期整改", "整改中"]])
+    data = ledger_bytes([["N-09", ROUND, "反馈问题", "新问题", "市生态环境分局", "", "2020年底前", "限期整改",
+                          "整改中"]])
     big.config["PREVIEW_INLINE_MAX_BYTES"] = len(data) - 1
 
     accepted = _api_post(client, token, data, confirm="true")

@@ -3,6 +3,7 @@ unit suggestions, date formats, and the API's refusals."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime
 
 import openpyxl
@@ -52,7 +53,8 @@ SHORT_HEADER = ("问题编号", "督察轮次", "问题类别", "问题描述", 
 
 
 def counts() -> tuple[int, int, int]:
-    return (db.session.scalar(select(func.count(Issue.id))), db.session.scalar(select(func.count()).select_from(IssueUnit)),
+    return (db.session.scalar(select(func.count(Issue.id))),
+            db.session.scalar(select(func.count()).select_from(IssueUnit)),
             db.session.scalar(select(func.count(Event.id))))
 
 
@@ -148,10 +150,12 @@ def test_nothing_is_written_before_confirmation_nor_with_errors(app, session, wo
 
 
 def test_unknown_units_and_rounds_suggest_the_closest(session, world):
-    row = ["N-01", "中央环保督察2016", "反馈问题", "新问题", "住建局", "市水务局、生态环境分局", "2020-12-31", "限期整改"]
+    row = ["N-01", "中央环保督察2016", "反馈问题", "新问题", "住建局", "市水务局、生态环境分局", "2020-12-31",
+           "限期整改"]
     preview = ledger_import.read_ledger(workbook([row], SHORT_HEADER), session)
     assert preview.errors == [
-        {"row": 2, "column": "督察轮次", "message": "未找到督察轮次「中央环保督察2016」,是否为「中央环保督察(2016年)」?"},
+        {"row": 2, "column": "督察轮次",
+         "message": "未找到督察轮次「中央环保督察2016」,是否为「中央环保督察(2016年)」?"},
         {"row": 2, "column": "牵头单位", "message": "未找到单位「住建局」,是否为「市住建局」?"},
         {"row": 2, "column": "配合单位", "message": "未找到单位「生态环境分局」,是否为「市生态环境分局」?"},
     ]
@@ -270,7 +274,7 @@ def test_api_previews_then_imports(client, session, world):
 def test_api_confirm_with_errors_writes_nothing(client, session, world):
     token = token_for(client, world["supervisor"])
     before = counts()
-    bad = ["N-02"] + GOOD[1:4] + ["住建局"] + GOOD[5:]
+    bad = ["N-02", *GOOD[1:4], "住建局", *GOOD[5:]]
     response = _post(client, token, workbook([GOOD, bad], SHORT_HEADER), confirm="true")
     assert response.status_code == 422
     body = response.get_json()
@@ -329,7 +333,8 @@ def test_web_upload_preview_and_confirm(app, client, login_as, session, world):
 def test_web_preview_shows_errors_and_offers_no_confirmation(client, login_as, session, world):
     login_as(world["supervisor"])
     page = client.get("/issues/import").get_data(as_text=True)
-    bad = GOOD[:4] + ["住建局"] + GOOD[5:]
+    assert 'id="import-form"' in page
+    bad = [*GOOD[:4], "住建局", *GOOD[5:]]
     response = client.post("/issues/import", data={
         "file": (workbook([bad], SHORT_HEADER), "台账.xlsx")},
         content_type="multipart/form-data", follow_redirects=True)
@@ -353,3 +358,42 @@ def test_web_import_is_for_supervisors_only(client, login_as, session, world):
     assert response.status_code == 403 and "只有督察整改办可以导入整改台账" in response.get_data(as_text=True)
     assert client.get("/issues/import/" + "0" * 64).status_code == 403
     assert client.get("/issues/import/../../etc").status_code == 404
+
+
+def test_the_preview_shows_which_cells_an_update_changes_and_what_they_hold_today(session, world):
+    make_issue(lead_unit=world["lead"], round=world["round"], cooperating=(world["coop"],), code="A-01",
+               description="旧描述", deadline=date(2020, 6, 30), category="feedback", rectify_type="deadline")
+    session.commit()
+    stream = workbook([["A-01", "中央环保督察(2016年)", "反馈问题", "新描述", "市生态环境分局", "市水务局",
+                        "2020-12-31", "限期整改"]], SHORT_HEADER)
+    preview = ledger_import.read_ledger(stream, session)
+    [row] = preview.rows
+    assert row.action == "update"
+    # Exactly the changing cells, with the tracker's values as a ledger writes them.
+    assert row.was == {"问题描述": "旧描述", "配合单位": "市住建局", "整改时限": "2020-06-30"}
+    page = ledger_import.PreviewPage.from_preview(preview)
+    assert page.shown_rows[0].was == row.was
+    # A preview job keeps them in its stored result.
+    assert ledger_import.PreviewPage.from_json(page.to_json()).shown_rows[0].was == row.was
+
+
+def test_an_unchanged_row_marks_no_cell(app, session, world):
+    make_issue(lead_unit=world["lead"], round=world["round"], code="A-01", description="描述")
+    session.commit()
+    preview = ledger_import.read_ledger(io.BytesIO(export(app, world["supervisor"])), session)
+    assert [(row.action, row.was) for row in preview.rows] == [("unchanged", {})]
+
+
+def test_web_preview_marks_the_changing_cells(client, login_as, session, world):
+    make_issue(lead_unit=world["lead"], round=world["round"], code="A-01", description="旧描述",
+               deadline=date(2020, 6, 30), category="feedback", rectify_type="deadline")
+    session.commit()
+    login_as(world["supervisor"])
+    response = client.post("/issues/import", data={"round_id": "", "file": (workbook(
+        [["A-01", "中央环保督察(2016年)", "反馈问题", "新描述", "市生态环境分局", "", "2020-06-30", "限期整改"]],
+        SHORT_HEADER), "台账.xlsx")}, content_type="multipart/form-data")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="import-changes-legend"' in html
+    marked = re.findall(r'<td class="table-warning cell-changed" data-column="([^"]+)" title="原值:([^"]*)">', html)
+    assert marked == [("问题描述", "旧描述")]
+    assert '<del class="text-muted cell-was">旧描述</del><br>新描述' in html

@@ -132,7 +132,8 @@ def test_confirmed_plan_becomes_66_issues_with_units_and_deadlines(client, clock
         issue = issues[f"FA2020-{seq:03d}"]
         lead = "市生态环境分局" if task["lead_units"][0] == "市生态环境局" else task["lead_units"][0]
         assert issue.lead_unit.name == lead, task["number"]
-        coop = {"市生态环境分局" if n == "市生态环境局" else n for n in task["lead_units"][1:] + task["cooperating_units"]}
+        coop = {"市生态环境分局" if n == "市生态环境局" else n
+                for n in task["lead_units"][1:] + task["cooperating_units"]}
         coop.discard(lead)
         assert {db.session.get(Unit, c.unit_id).name for c in issue.cooperating} == coop, task["number"]
         assert issue.description == task["text"]

@@ -189,7 +189,8 @@ def test_errors_come_back_on_their_rows_and_nothing_is_written(client, office):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "未创建任何问题" in html
-    assert re.findall(r'task-error">([^<]*)<', html) == ["整改时限格式应为 YYYY-MM-DD。", "问题编号「FA2020-002」已存在。"]
+    assert re.findall(r'task-error">([^<]*)<', html) == [
+        "整改时限格式应为 YYYY-MM-DD。", "问题编号「FA2020-002」已存在。"]
     assert "系统中没有单位「市城管局」:请选择对应的单位,或新建该单位。" in html
     again = form_fields(html)
     # The new name is now offered for mapping; what the user typed is kept.
@@ -258,7 +259,8 @@ def test_huolingguole_plan_becomes_66_issues_through_the_pages(client, office):
 
     response = client.post("/issues/import-plan/confirm", data=fields)
 
-    assert response.status_code == 302, re.findall(r'task-error">([^<]*)<|<li>([^<]*)</li>', response.get_data(as_text=True))[:5]
+    assert response.status_code == 302, re.findall(r'task-error">([^<]*)<|<li>([^<]*)</li>',
+                                                   response.get_data(as_text=True))[:5]
     assert db.session.scalar(select(func.count(Issue.id)).where(Issue.round_id == office.id)) == 66
     dated = db.session.scalar(select(func.count(Issue.id)).where(Issue.rectify_type == "deadline"))
     assert dated == 27  # the plan's items with a deadline phrase; the other 39 are standing tasks

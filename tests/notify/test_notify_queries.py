@@ -98,8 +98,9 @@ def test_notices_and_mail_log_stay_constant(app, session):
             db.session.add(Notice(user_id=admin.id, kind="overdue", ref=f"{n}-{k}", title=f"通知{k}",
                                   link="/issues/", created_at=NOW - timedelta(minutes=k)))
             db.session.add(Outbox(kind="overdue", to_addr=f"u{n}-{k}@example.org", ref=f"{n}-{k}", subject="主题",
-                                  body_text="正文", body_html="<p>正文</p>", status=("pending", "failed", "sent")[k % 3],
-                                  attempts=1, created_at=NOW, next_attempt_at=NOW, give_up_at=NOW,
+                                  body_text="正文", body_html="<p>正文</p>",
+                                  status=("pending", "failed", "sent")[k % 3], attempts=1,
+                                  created_at=NOW, next_attempt_at=NOW, give_up_at=NOW,
                                   last_error="超时" if k % 3 == 1 else None))
         session.commit()
         client = client_for(app, admin)

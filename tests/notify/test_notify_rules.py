@@ -22,7 +22,8 @@ TODAY = date(2020, 7, 15)
 @pytest.fixture
 def cast(session):
     """Two units on one issue, an outside unit, two of each office role, and people who must never hear."""
-    lead, coop, other = make_unit("ENV", "市生态环境分局"), make_unit("HOUSING", "市住建局"), make_unit("WATER", "市水务局")
+    lead, coop = make_unit("ENV", "市生态环境分局"), make_unit("HOUSING", "市住建局")
+    other = make_unit("WATER", "市水务局")
     people = dict(
         head=make_user("unit_head", lead, username="head", email="head@env.example.org"),
         staff=make_user("unit_staff", lead, username="staff", email="staff@env.example.org"),

@@ -115,7 +115,8 @@ def test_every_page_says_the_same_number_for_each_figure(app, demo):
     # 按期销号 and 已延期: statistics, scorecard, list, API.
     on_time = sum(u.closed_on_time for u in units)
     assert on_time > 0
-    assert on_time == sum(line.figures.closed_on_time for line in card.units) == listed(user, today, closed_on_time=True)
+    assert on_time == sum(line.figures.closed_on_time for line in card.units) == \
+        listed(user, today, closed_on_time=True)
     assert on_time == sum(u["closed_on_time"] for u in body["units"])
     extended = sum(u.extended for u in units)
     assert extended > 0
@@ -188,4 +189,5 @@ def test_the_month_end_overdue_uses_the_deadline_in_force_then(app, demo, sessio
     assert [(r.code, r.deadline, r.days_overdue) for r in after.overdue] == \
         [(r.code, r.deadline, r.days_overdue) for r in before.overdue]
     # Today's figures see the new deadline.
-    assert listed(user, today, overdue=True) == dashboard.todo(db.session, user, today, current_app.config).counts["overdue"]
+    todo = dashboard.todo(db.session, user, today, current_app.config)
+    assert listed(user, today, overdue=True) == todo.counts["overdue"]

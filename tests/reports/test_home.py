@@ -88,7 +88,8 @@ def test_supervisor_approver_and_leader_todo(world, session):
     assert codes(sup.items) == ["I5"]
     assert (sup.counts["total"], sup.counts["open"], sup.counts["overdue"]) == (9, 8, 3)
     # The long-overdue counts are the configured ladder's escalated rungs (default: 15 and 30 days).
-    assert [(r.label, r.count) for r in sup.rungs] == [("逾期 15 天以上(挂牌督办)", 2), ("逾期 30 天以上(约谈/通报)", 1)]
+    assert [(r.label, r.count) for r in sup.rungs] == [
+        ("逾期 15 天以上(挂牌督办)", 2), ("逾期 30 天以上(约谈/通报)", 1)]
 
     appr = dashboard.todo(session, world.appr, TODAY, config)
     assert appr.kind == "approve" and codes(appr.items) == ["I7"]

@@ -146,7 +146,8 @@ def test_june_figures_match_the_hand_count(world):
     assert (total["total"], total["closed"], total["closed_in_month"], total["overdue"], total["supervised"],
             total["completion_rate"]) == (14, 6, 2, 4, 1, 42.9)
     assert total["by_state"] == {"in_progress": 4, "basically_done": 1, "submitted": 2, "verified": 1, "closed": 6}
-    assert total["summary"] == "共涉及问题14个(重点关注问题1个、反馈问题13个)。目前,已完成整改6个,剩余8个正在积极推进中。"
+    assert total["summary"] == ("共涉及问题14个(重点关注问题1个、反馈问题13个)。"
+                                "目前,已完成整改6个,剩余8个正在积极推进中。")
 
 
 def test_june_lists_match_the_hand_count(world):
@@ -339,7 +340,7 @@ def test_excel_workbook(client, world, login_as):
 
 
 def test_excel_lists_everything_in_scope(client, world, login_as, session):
-    for k in range(mr.LIST_LIMIT + 5):  # more than the page lists
+    for _ in range(mr.LIST_LIMIT + 5):  # more than the page lists
         make_issue(world.c, world.r2, deadline=date(2020, 6, 1))
     session.commit()
     login_as(world.head_c)

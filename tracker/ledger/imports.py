@@ -106,6 +106,8 @@ class LedgerRow:
     issue_id: Optional[int] = None  # the existing issue with this code
     action: str = "create"  # create | update | unchanged
     changes: dict[str, Any] = field(default_factory=dict)
+    # What each changing cell holds in the tracker today, by column title, as a ledger writes it.
+    was: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,11 +134,13 @@ class Preview:
 
 @dataclass
 class ShownRow:
-    """One row of the preview table: its row number, what applying it does, and its cells."""
+    """One row of the preview table: its row number, what applying it does, its cells, and the
+    tracker's current value of each cell the row would change (by column title)."""
 
     row: int
     action: str
     values: dict[str, str]
+    was: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,14 +179,16 @@ class PreviewPage:
         return cls(columns=list(preview.columns), row_count=len(preview.rows), action_counts=preview.counts(),
                    errors=first(preview.errors), warnings=first(preview.warnings),
                    error_count=len(preview.errors), warning_count=len(preview.warnings),
-                   shown_rows=[ShownRow(row.row, row.action, dict(row.values)) for row in preview.rows[:shown]])
+                   shown_rows=[ShownRow(row.row, row.action, dict(row.values), dict(row.was))
+                               for row in preview.rows[:shown]])
 
     def to_json(self) -> dict[str, Any]:
         """The page as JSON-ready values (a preview job's stored result)."""
         return {"columns": self.columns, "rows": self.row_count, "counts": self.action_counts,
                 "errors": self.errors, "warnings": self.warnings, "error_count": self.error_count,
                 "warning_count": self.warning_count,
-                "shown_rows": [{"row": r.row, "action": r.action, "values": r.values} for r in self.shown_rows]}
+                "shown_rows": [{"row": r.row, "action": r.action, "values": r.values, "was": r.was}
+                               for r in self.shown_rows]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PreviewPage:
@@ -190,7 +196,8 @@ class PreviewPage:
         return cls(columns=list(data["columns"]), row_count=int(data["rows"]), action_counts=dict(data["counts"]),
                    errors=list(data["errors"]), warnings=list(data["warnings"]),
                    error_count=int(data["error_count"]), warning_count=int(data["warning_count"]),
-                   shown_rows=[ShownRow(r["row"], r["action"], dict(r["values"])) for r in data["shown_rows"]])
+                   shown_rows=[ShownRow(r["row"], r["action"], dict(r["values"]), dict(r.get("was") or {}))
+                               for r in data["shown_rows"]])
 
 
 def normalise_header(value: Any) -> str:
@@ -511,6 +518,27 @@ def _comparable(issue: Issue, cooperating: list[str], lead_code: str) -> dict[st
     }
 
 
+# A field of the comparison -> the ledger's column it is read from.
+_COLUMN_OF = {"round_id": "round"}
+
+
+def _as_written(name: str, value: Any, units: dict[str, str], rounds: dict[int, str]) -> str:
+    """A current value as the ledger's cell would show it: names for units and rounds, labels for codes."""
+    if name == "round_id":
+        return rounds.get(value, "")
+    if name == "lead_unit":
+        return units.get(value, value)
+    if name == "cooperating_units":
+        return "、".join(units.get(code, code) for code in value)
+    if name == "category":
+        return labels.CATEGORY_LABELS.get(value, value)
+    if name == "rectify_type":
+        return labels.RECTIFY_TYPE_LABELS.get(value, value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value or "")
+
+
 def _check_codes(session: DbSession, preview: Preview) -> None:
     """Find each row's existing issue by code, and what applying the row would change."""
     seen: dict[str, int] = {}
@@ -527,8 +555,14 @@ def _check_codes(session: DbSession, preview: Preview) -> None:
         if not issues:
             continue
         coop = issue_service.cooperating_codes(session, [i.id for i in issues])
-        lead_codes = dict(session.execute(
-            select(Unit.id, Unit.code).where(Unit.id.in_({i.lead_unit_id for i in issues}))).all())
+        leads = session.execute(
+            select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_({i.lead_unit_id for i in issues}))).all()
+        lead_codes = {unit_id: code for unit_id, code, _name in leads}
+        # Unit and round names, to show what a changing cell holds today.
+        unit_names = {code: name for _id, code, name in leads}
+        unit_names.update({u.code: u.name for units in coop.values() for u in units})
+        round_names = dict(session.execute(
+            select(Round.id, Round.name).where(Round.id.in_({i.round_id for i in issues}))).all())
         for issue in issues:
             row = by_code[issue.code]
             row.issue_id = issue.id
@@ -544,6 +578,8 @@ def _check_codes(session: DbSession, preview: Preview) -> None:
                 if value != current[name]:
                     changes[name] = value
             row.changes = changes
+            row.was = {FIELD_LABELS[_COLUMN_OF.get(name, name)]:
+                       _as_written(name, current[name], unit_names, round_names) for name in changes}
             row.action = "update" if changes else "unchanged"
             if changes and issue.state == workflow.CLOSED:
                 preview.errors.append({"row": row.row, "column": FIELD_LABELS["code"],
