@@ -19,7 +19,7 @@ from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import undo_refused
 from tracker.notify import outbox
-from tracker.notify import services as notify_views
+from tracker.notify import services as mail_service
 
 PER_PAGE = 50
 
@@ -45,8 +45,8 @@ def mail_log():
     return render_template(
         "admin/mail.html", rows=rows, total=total, page=page, pages=pages, per_page=PER_PAGE, status=status,
         notes=notes, counts=outbox.status_counts(db.session, current_user),
-        server=notify_views.mail_server_status(current_app.config),
-        last_error=notify_views.latest_mail_error(db.session, current_user),
+        server=mail_service.mail_server_status(current_app.config),
+        last_error=mail_service.latest_mail_error(db.session, current_user),
         status_labels=outbox.STATUS_LABELS, kind_labels=outbox.KIND_LABELS, form=RetryForm(formdata=None),
     )
 
@@ -56,15 +56,15 @@ def mail_log():
 def mail_detail(outbox_id: int):
     """One mail: its headers, status, attempts, last error and plain text."""
     _admin_only()
-    row = notify_views.get_mail(db.session, current_user, outbox_id)
+    row = mail_service.get_mail(db.session, current_user, outbox_id)
     return render_template(
-        "admin/mail_detail.html", mail=row, server=notify_views.mail_server_status(current_app.config),
+        "admin/mail_detail.html", mail=row, server=mail_service.mail_server_status(current_app.config),
         status_labels=outbox.STATUS_LABELS, kind_labels=outbox.KIND_LABELS, form=RetryForm(formdata=None),
     )
 
 
 def _queued_note() -> str:
-    if notify_views.mail_server_status(current_app.config).configured:
+    if mail_service.mail_server_status(current_app.config).configured:
         return "将在下一次发送时投递(调度进程每分钟发送一次)。"
     return "但未配置邮件服务器(TRACKER_SMTP_URL),邮件仍保留在发件箱中。"
 

@@ -1,7 +1,7 @@
 """Admin page of the unit scorecard's deductions (单位考评扣分规则).
 
 Admins only (others get the 403 page). The form checks shape only; the service
-(`services.scorecard.save_rules`) checks every value and refuses a malformed one
+(`tracker.reports.scorecard.save_rules`) checks every value and refuses a malformed one
 with a Chinese message, which is shown by its field while nothing is saved.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Admin page of the jobs' settings: the escalation ladder, day counting, report days, digest time.
 
 Admins only (others get the 403 page). The form checks shape only; the service
-(`jobs.settings.save_settings`) checks every value and refuses a malformed one
+(`tracker.escalation.settings.save_settings`) checks every value and refuses a malformed one
 with a Chinese message, which is shown on the form while nothing is saved.
 """
 from __future__ import annotations

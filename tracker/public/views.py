@@ -10,8 +10,7 @@ from tracker.core import clock, permissions
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import attempt
-from tracker.public import services as public_settings
-from tracker.public import services as queries
+from tracker.public import services as public
 from tracker.public.forms import SwitchForm
 
 bp = Blueprint("public", __name__, url_prefix="/public")
@@ -23,15 +22,15 @@ CLOSED_MESSAGE = "整改公示页面暂未开放。"
 @bp.route("/")
 def index():
     """The closed issues marked public, by round, 20 a page; 404 while an admin has it off."""
-    if not public_settings.is_enabled(db.session):
+    if not public.is_enabled(db.session):
         return render_template("public/index.html", closed_message=CLOSED_MESSAGE), 404
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     round_id = request.args.get("round", type=int)
-    rounds = queries.public_rounds(db.session)
-    rows, total = queries.public_issues(db.session, round_id=round_id, page=page, per_page=queries.PER_PAGE)
-    pages = max(1, math.ceil(total / queries.PER_PAGE))
+    rounds = public.public_rounds(db.session)
+    rows, total = public.public_issues(db.session, round_id=round_id, page=page, per_page=public.PER_PAGE)
+    pages = max(1, math.ceil(total / public.PER_PAGE))
     return render_template("public/index.html", rows=rows, total=total, page=page, pages=pages,
-                           per_page=queries.PER_PAGE, rounds=rounds, round_id=round_id)
+                           per_page=public.PER_PAGE, rounds=rounds, round_id=round_id)
 
 
 def _admin_only() -> None:
@@ -50,7 +49,7 @@ def switch():
                 for message in errors:
                     flash(message, "danger")
             return redirect(url_for("public_admin.switch"))
-        attempt(lambda: public_settings.set_enabled(db.session, current_user, clock.now(), form.enabled.data == "1"),
+        attempt(lambda: public.set_enabled(db.session, current_user, clock.now(), form.enabled.data == "1"),
                 done=lambda enabled: "整改公示页面已开启。" if enabled else "整改公示页面已关闭,访问将显示“暂未开放”。")
         return redirect(url_for("public_admin.switch"))
-    return render_template("public/admin.html", enabled=public_settings.is_enabled(db.session))
+    return render_template("public/admin.html", enabled=public.is_enabled(db.session))
