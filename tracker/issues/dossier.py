@@ -46,6 +46,11 @@ class EscalationEntry:
         return ESCALATION_LABELS.get(self.kind, self.kind)
 
     @property
+    def supervises(self) -> bool:
+        """Whether it puts the issue under supervision (挂牌督办, 约谈/通报): the page shows it in red."""
+        return self.kind in SUPERVISION_KINDS
+
+    @property
     def when_label(self) -> str:
         """Which ladder level or report period it concerns, in Chinese."""
         if self.period:
