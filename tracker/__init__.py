@@ -5,8 +5,9 @@ import logging
 from pathlib import Path
 from typing import Any, Optional
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request, session
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tracker.config import instance_secret, load_config
 from tracker.core.errors import Refusal
@@ -14,6 +15,10 @@ from tracker.core.extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("tracker")
+# Room for the multipart envelope (boundaries, part headers, other fields) around the largest upload;
+# deploy/nginx/tracker.conf's client_max_body_size allows the same.
+UPLOAD_ENVELOPE_BYTES = 1024 * 1024
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
@@ -29,8 +34,24 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
-    # Leave room for the multipart envelope around the largest allowed file.
-    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["MAX_UPLOAD_BYTES"] + 1024 * 1024)
+    given = config or {}
+    # Leave room for the multipart envelope around the largest allowed file. Flask defines the key
+    # (None: no limit), so a setdefault here never took effect: set it unless the caller gave one.
+    if "MAX_CONTENT_LENGTH" not in given:
+        app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"] + UPLOAD_ENVELOPE_BYTES
+    # Cookies follow SECURE_COOKIES (TRACKER_SECURE_COOKIES) unless the caller set them one by one.
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if key not in given:
+            app.config[key] = bool(app.config.get("SECURE_COOKIES"))
+    if app.config["SESSION_COOKIE_SECURE"] and "SESSION_COOKIE_NAME" not in given:
+        # __Host-: browsers keep it only if Secure, for this host alone and path /, so neither a
+        # plain-HTTP page nor a sibling subdomain can plant or overwrite the session cookie.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    if app.config.get("PROXY_COUNT"):
+        # Trust X-Forwarded-For/-Proto/-Host from exactly that many proxies (the README's nginx: 1),
+        # so remote_addr and https links are the client's; with 0 a client could forge them.
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
     # The app's records (refusals, settings changed, units an import created, job runs) are INFO
@@ -70,6 +91,15 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
 def _register_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
+        if app.config.get("SECURE_COOKIES"):
+            # Served over HTTPS only: tell browsers never to try plain HTTP for a year.
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if _private_response():
+            # A signed-in person's pages and every API answer name people and issues: no browser
+            # or proxy may keep a copy (a shared computer's back button, a caching proxy).
+            if "no-store" not in (response.headers.get("Cache-Control") or ""):
+                response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -78,6 +108,21 @@ def _register_headers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
         )
         return response
+
+
+def _private_response() -> bool:
+    """Whether this response must not be cached: any API answer, or any page for a signed-in user.
+
+    Static files are public and may be cached. The signed-in test reads the session, not the user,
+    so that it never costs a query.
+    """
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return False
+    if request.path.startswith("/api/"):
+        return True
+    return bool(session.get("_user_id")) or bool(getattr(g, "_login_user", None)
+                                                  and g._login_user.is_authenticated)
 
 
 def _wants_json() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Optional
 
 
 def instance_secret(instance_path: Path) -> str:
@@ -23,17 +24,32 @@ def instance_secret(instance_path: Path) -> str:
     return key
 
 
+def flag(value: Optional[str], default: bool) -> bool:
+    """An on/off setting: unset or empty gives `default`; 1/true/yes/on and 0/false/no/off as written."""
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected 0 or 1, got {value!r}")
+
+
 def load_config(instance_path: str) -> dict:
     """Build the configuration mapping from TRACKER_* environment variables."""
     inst = Path(instance_path)
     env = os.environ
     database_url = env.get("TRACKER_DATABASE_URL") or f"sqlite:///{inst / 'tracker.db'}"
+    base_url = env.get("TRACKER_BASE_URL", "http://127.0.0.1:5000")
+    # Cookies only over HTTPS (and HSTS sent) when the site is served over HTTPS, unless said otherwise.
+    secure = flag(env.get("TRACKER_SECURE_COOKIES"), default=base_url.lower().startswith("https://"))
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         # None: create_app reads (or creates) instance/secret_key, only if no key is given at all.
         "SECRET_KEY": env.get("TRACKER_SECRET_KEY") or None,
         "UPLOAD_DIR": env.get("TRACKER_UPLOAD_DIR") or str(inst / "uploads"),
-        "BASE_URL": env.get("TRACKER_BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": base_url,
         # Without an SMTP URL nothing is sent: mail stays in the outbox, readable by admins.
         "SMTP_URL": env.get("TRACKER_SMTP_URL") or None,
         "MAIL_FROM": env.get("TRACKER_MAIL_FROM", "tracker@localhost.localdomain"),
@@ -45,6 +61,12 @@ def load_config(instance_path: str) -> dict:
         "TIMEZONE": env.get("TRACKER_TIMEZONE", "Asia/Shanghai"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SECURE_COOKIES": secure,
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (ProxyFix); 0 trusts none.
+        "PROXY_COUNT": int(env.get("TRACKER_PROXY_COUNT", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": 20,
         # Larger ledger exports and imports run as background jobs (tracker/background).
