@@ -125,6 +125,14 @@ def _private_response() -> bool:
                                                   and g._login_user.is_authenticated)
 
 
+def _too_large() -> None:
+    """Record a body refused for its size (read from its declared length, never from the body)."""
+    from tracker.core.security_log import security_event
+
+    security_event("request_too_large", level=logging.WARNING, method=request.method, path=request.path,
+                   declared=request.content_length, limit=request.max_content_length, ip=request.remote_addr)
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -158,6 +166,8 @@ def _register_errors(app: Flask) -> None:
         def handler(err, status=status, message=message):
             if status >= 500:
                 db.session.rollback()
+            elif status == 413:
+                _too_large()
             elif status in (401, 403, 404):
                 log.warning("refused %s %s: %s", request.method, request.path, status)
             if _wants_json():

@@ -57,16 +57,19 @@ def test_max_content_length_is_the_upload_limit_plus_the_envelope_unless_given(a
     assert app_with(database_url, tmp_path, MAX_UPLOAD_BYTES=1024).config["MAX_CONTENT_LENGTH"] == 1024 + 1024**2
 
 
-def test_a_page_post_over_the_limit_is_413_without_reading_the_body(client):
+def test_a_page_post_over_the_limit_is_413_without_reading_the_body(client, caplog):
+    caplog.set_level("INFO", logger="tracker.security")
     body = CountingStream()
     response = client.post("/login", input_stream=body, environ_overrides={"CONTENT_LENGTH": str(HUGE)},
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 413
     assert "上传的文件太大" in response.get_data(as_text=True)
     assert body.read_bytes == 0
+    assert f"event=request_too_large method='POST' path='/login' declared={HUGE}" in caplog.text
 
 
-def test_an_api_post_over_the_limit_is_json_413_without_reading_the_body(client, world):
+def test_an_api_post_over_the_limit_is_json_413_without_reading_the_body(client, world, caplog):
+    caplog.set_level("INFO", logger="tracker.security")
     api = api_for(client, world["staff"])
     body = CountingStream()
     response = api.post(f"/issues/{world['issue'].id}/attachments", input_stream=body,
@@ -76,6 +79,8 @@ def test_an_api_post_over_the_limit_is_json_413_without_reading_the_body(client,
     assert "太大" in response.get_json()["error"]
     assert body.read_bytes == 0
     assert snapshot(world["issue"].id)["attachments"] == 0
+    assert f"event=request_too_large method='POST' path='/api/v1/issues/{world['issue'].id}/attachments'" \
+        in caplog.text
 
 
 # --- F6: secure cookies and HSTS -----------------------------------------------------

@@ -38,6 +38,7 @@ from tracker.core.errors import STALE_MESSAGE, Refusal
 from tracker.core.extensions import DbSession, csrf, db
 from tracker.core.models import BackgroundJob
 from tracker.core.schemas import JobSchema, first_message
+from tracker.core.security_log import security_event
 from tracker.core.views import MIMETYPES, send_result
 
 if TYPE_CHECKING:
@@ -181,6 +182,9 @@ def http_error(err: HTTPException) -> tuple[Response, int]:
     mb = current_app.config.get("MAX_UPLOAD_BYTES", 0) // (1024 * 1024)
     message = HTTP_MESSAGES.get(status, "请求无法处理。").format(mb=mb)
     log.warning("refused %s %s for %s: %s %s", request.method, request.path, _who(), status, err.name)
+    if status == 413:
+        security_event("request_too_large", level=logging.WARNING, method=request.method, path=request.path,
+                       declared=request.content_length, limit=request.max_content_length, ip=request.remote_addr)
     return jsonify(error=message), status
 
 
