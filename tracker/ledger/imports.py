@@ -30,6 +30,7 @@ from tracker.core import labels, permissions, workflow
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
+from tracker.core.text import clean_text
 from tracker.issues import services as issue_service
 from tracker.issues.models import Event, Issue
 from tracker.rounds.models import Round
@@ -222,7 +223,8 @@ def _map_header(cells: tuple) -> dict[str, int]:
 
 
 def cell_text(value: Any) -> str:
-    """A cell's value as stripped text; whole numbers without '.0'."""
+    """A cell's value as stripped text cleaned of invisible characters (`clean_text`); whole
+    numbers without '.0'."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -231,7 +233,7 @@ def cell_text(value: Any) -> str:
         value = value.date()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return clean_text(str(value)).strip()
 
 
 def _month_end(year: int, month: int) -> date:

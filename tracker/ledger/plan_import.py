@@ -29,6 +29,7 @@ from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
+from tracker.core.text import clean_text
 from tracker.issues import services as issue_service
 from tracker.issues.models import Issue
 from tracker.ledger.imports import title_from
@@ -110,12 +111,12 @@ def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_B
     if not data.strip():
         raise Refusal("invalid", "上传的文件是空的。", "file")
     if data[:4] == b"PK\x03\x04":
-        return _docx_text(data)
+        return clean_text(_docx_text(data))
     if filename.lower().endswith((".doc", ".docx", ".xlsx", ".xls", ".pdf")) or b"\x00" in data[:4096]:
         raise Refusal("invalid", NOT_A_PLAN_FILE, "file")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            return clean_text(data.decode(encoding))
         except UnicodeDecodeError:
             continue
     raise Refusal("invalid", "无法识别文件的文字编码:请另存为 UTF-8 编码的 .txt 文件。", "file")
@@ -158,7 +159,7 @@ def preview_plan(session: DbSession, actor: User, text: Any, year: Optional[int]
         raise Refusal("invalid", f"年份应在 {MIN_YEAR} 至 {MAX_YEAR} 之间。", "year")
     if round_id is not None and session.get(Round, round_id) is None:
         raise Refusal("invalid", "请选择存在的督察轮次。", "round_id")
-    plan = parse_plan(text, year)
+    plan = parse_plan(clean_text(text), year)
     names: list[str] = []
     for task in plan.tasks:
         for name in task.units:
@@ -383,8 +384,8 @@ def apply_plan(session: DbSession, actor: User, now: datetime, today: date, opti
         issue = issue_service.create_issue(session, actor, now, {
             "round_id": options.round_id,
             "code": row.code.strip(),
-            "title": row.title.strip(),
-            "description": row.text.strip(),
+            "title": clean_text(row.title, multiline=False).strip(),
+            "description": clean_text(row.text).strip(),
             "category": options.category,
             "rectify_type": row.rectify_type,
             "deadline": row.deadline,
