@@ -28,6 +28,7 @@ from tracker.accounts.models import User
 from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
+from tracker.core.files import ArchiveLimits, check_archive
 from tracker.core.permissions import Permission
 from tracker.core.text import clean_text
 from tracker.issues import services as issue_service
@@ -103,14 +104,18 @@ def _require_importer(actor: User) -> None:
     permissions.require(actor, Permission.MANAGE_ISSUES, doing="导入整改方案")
 
 
-def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_BYTES) -> str:
-    """The text of an uploaded plan: a .txt file (UTF-8 or GB18030) or a .docx document."""
+def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_BYTES,
+                   archive: Optional[ArchiveLimits] = None) -> str:
+    """The text of an uploaded plan, cleaned (`clean_text`): a .txt file (UTF-8 or GB18030) or a
+    .docx document; a .docx that would unpack beyond `archive` is refused before it is parsed."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Refusal("too_large", f"文件过大:不能超过 {max_bytes // (1024 * 1024)} MB。", "file")
     if not data.strip():
         raise Refusal("invalid", "上传的文件是空的。", "file")
     if data[:4] == b"PK\x03\x04":
+        # python-docx loads every part of the package into memory: check what they unpack to first.
+        check_archive(data, archive or ArchiveLimits())
         return clean_text(_docx_text(data))
     if filename.lower().endswith((".doc", ".docx", ".xlsx", ".xls", ".pdf")) or b"\x00" in data[:4096]:
         raise Refusal("invalid", NOT_A_PLAN_FILE, "file")
