@@ -26,13 +26,16 @@ def test_an_ordinary_workbook_passes_and_the_stream_is_left_where_it_was():
     check_archive(data, ArchiveLimits())
 
 
-def test_a_member_of_200_mb_of_zeros_is_refused_by_its_ratio():
+def test_a_member_of_200_mb_of_zeros_is_refused_by_its_ratio(caplog):
     bomb = with_zeros(_workbook(), megabytes=200)
     assert len(bomb) < 400 * 1024  # about 200 KB on the wire
     with pytest.raises(Refusal) as refused:
         check_archive(bomb, ArchiveLimits())
     assert refused.value.kind == "too_large" and refused.value.status == 413
     assert "压缩比异常" in refused.value.message and "zeros.bin" in refused.value.message
+    assert [r.getMessage() for r in caplog.records if r.name == "tracker.security"] == [
+        f"event=archive_refused reason='ratio' member='xl/media/zeros.bin' size={200 * MB} "
+        f"compressed={zipfile.ZipFile(io.BytesIO(bomb)).getinfo('xl/media/zeros.bin').compress_size}"]
 
 
 def test_the_total_uncompressed_size_is_limited():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 import zipfile
@@ -16,6 +17,7 @@ from typing import IO, Any, Union
 import filetype
 
 from tracker.core.errors import Refusal
+from tracker.core.security_log import security_event
 
 # Allowed extensions and the content kinds (as `filetype` names them) each may carry.
 OFFICE_ZIP = {"zip", "docx", "xlsx", "pptx"}
@@ -158,6 +160,11 @@ def archive_limits(config: Mapping[str, Any]) -> ArchiveLimits:
     )
 
 
+def _refused(reason: str, **fields: Any) -> None:
+    # A likely decompression bomb is worth a line in the security log, not only the refusal's.
+    security_event("archive_refused", level=logging.WARNING, reason=reason, **fields)
+
+
 def check_archive(source: Union[bytes, IO[bytes]], limits: ArchiveLimits, field: str = "file") -> None:
     """Refuse (413 `Refusal`) a zip archive that would unpack too large, reading only its directory.
 
@@ -178,15 +185,18 @@ def check_archive(source: Union[bytes, IO[bytes]], limits: ArchiveLimits, field:
         with archive:
             members = archive.infolist()
             if len(members) > limits.max_members:
+                _refused("members", members=len(members))
                 raise Refusal("too_large", ARCHIVE_MEMBERS.format(count=limits.max_members), field)
             total = 0
             for member in members:
                 size = member.file_size
                 if size > RATIO_MIN_BYTES and size > limits.max_ratio * max(member.compress_size, 1):
+                    _refused("ratio", member=member.filename, size=size, compressed=member.compress_size)
                     raise Refusal("too_large", ARCHIVE_RATIO.format(
                         name=safe_filename(member.filename), ratio=limits.max_ratio), field)
                 total += size
                 if total > limits.max_total_bytes:
+                    _refused("total", size=total)
                     raise Refusal("too_large", ARCHIVE_TOO_LARGE.format(
                         mb=limits.max_total_bytes // (1024 * 1024)), field)
     finally:

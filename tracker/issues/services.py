@@ -25,6 +25,7 @@ from tracker.core.enums import EventKind
 from tracker.core.errors import STALE_MESSAGE, Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
+from tracker.core.security_log import security_event
 from tracker.core.workflow import Situation
 from tracker.issues.events import (
     DeadlineChanged,
@@ -363,12 +364,14 @@ def add_evidence(
     if quota_bytes is not None:
         used = uploaded_today(session, actor, now, timezone)
         if used >= quota_bytes:
+            security_event("upload_quota_exceeded", user=actor.username, used=used, quota=quota_bytes)
             raise _quota_refusal(quota_bytes, used)
         limit = min(max_bytes, quota_bytes - used)
     try:
         stored = files.store(upload_dir, stream, filename, limit)
     except Refusal as refusal:
         if refusal.kind == "too_large" and limit < max_bytes:
+            security_event("upload_quota_exceeded", user=actor.username, used=used, quota=quota_bytes)
             raise _quota_refusal(int(quota_bytes or 0), used) from None
         raise
     attachment = Attachment(issue_id=issue.id, sha256=stored.sha256, filename=stored.filename,
