@@ -55,6 +55,13 @@ def load_config(instance_path: str) -> dict:
         "MAIL_FROM": env.get("TRACKER_MAIL_FROM", "tracker@localhost.localdomain"),
         "MAIL_MAX_AGE_HOURS": env.get("TRACKER_MAIL_MAX_AGE_HOURS", "48"),
         "MAX_UPLOAD_BYTES": int(env.get("TRACKER_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # An uploaded .xlsx/.docx is refused before parsing when it would unpack beyond these
+        # (decompression bombs): total uncompressed size, a large member's compression ratio, members.
+        "ARCHIVE_MAX_BYTES": int(env.get("TRACKER_ARCHIVE_MAX_MB", "100")) * 1024 * 1024,
+        "ARCHIVE_MAX_RATIO": int(env.get("TRACKER_ARCHIVE_MAX_RATIO", "100")),
+        "ARCHIVE_MAX_MEMBERS": int(env.get("TRACKER_ARCHIVE_MAX_MEMBERS", "10000")),
+        # Evidence a user may upload per (local) day, all issues together.
+        "UPLOAD_QUOTA_BYTES_PER_DAY": int(env.get("TRACKER_UPLOAD_QUOTA_MB_PER_DAY", "500")) * 1024 * 1024,
         # Lagging margin in percentage points and the due-soon window in days.
         "LAGGING_MARGIN": int(env.get("TRACKER_LAGGING_MARGIN", "20")),
         "DUE_SOON_DAYS": int(env.get("TRACKER_DUE_SOON_DAYS", "7")),

@@ -45,11 +45,46 @@ def office(client, session):
 
 # --- request bodies ----------------------------------------------------------
 
-def test_body_is_read_as_json_whatever_its_content_type(client, office):
-    response = client.post(f"{PREFIX}/rounds", data='{"name": "回头看", "level": "central", "kind": "look_back"}',
-                           content_type="text/plain", headers=office["office"])
+NOT_JSON = "请求体须为 JSON(Content-Type: application/json)。"
+ROUND = '{"name": "回头看", "level": "central", "kind": "look_back"}'
+
+
+def _rounds() -> int:
+    from sqlalchemy import func, select
+
+    from tracker.rounds.models import Round
+    return db.session.scalar(select(func.count(Round.id)))
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                          "application/xml", None])
+def test_a_json_body_under_another_content_type_is_refused_415(client, office, content_type):
+    """ASVS 13.1.5: a simple cross-site form or text/plain post is never read as the operation's JSON."""
+    before = _rounds()
+    headers = dict(office["office"])
+    kwargs: dict[str, Any] = {"data": ROUND.encode()}
+    if content_type:
+        kwargs["content_type"] = content_type
+    response = client.post(f"{PREFIX}/rounds", headers=headers, **kwargs)
+    assert refusal(response, 415) == NOT_JSON
+    assert _rounds() == before
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON;charset=UTF-8"])
+def test_a_json_body_as_application_json_is_read(client, office, content_type):
+    response = client.post(f"{PREFIX}/rounds", data=ROUND.encode(), content_type=content_type, headers=office["office"])
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["kind"] == "look_back"
+
+
+def test_415_is_documented_on_json_bodied_operations_only(client):
+    doc = client.get(f"{PREFIX}/openapi.json").get_json()
+    for path, method, op in _operations(doc):
+        content = op.get("requestBody", {}).get("content", {})
+        assert ("415" in op["responses"]) == ("application/json" in content), (path, method)
+    assert "415" in doc["paths"]["/issues/{issue_id}/progress"]["post"]["responses"]
+    assert "415" not in doc["paths"]["/issues/{issue_id}/attachments"]["post"]["responses"]
 
 
 def test_unknown_fields_are_ignored_and_null_is_absent(client, office):

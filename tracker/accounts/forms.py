@@ -1,7 +1,8 @@
 """Forms of sign-in and password change."""
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from tracker.core.forms import FlaskForm
 
 
 class LoginForm(FlaskForm):

@@ -15,7 +15,7 @@ class CredentialsSchema(Body):
     """POST /auth/token: a username and its password."""
 
     username = Str(required=True)
-    password = Str(required=True, metadata={"format": "password"})
+    password = Str(required=True, clean=False, metadata={"format": "password"})
 
     @validates_schema
     def _both_given(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -34,7 +34,7 @@ class UserCreateSchema(Body):
     """POST /users: a new user (the service checks every value and answers 422 with the reason)."""
 
     username = Str(required=True, metadata={"pattern": "^[A-Za-z0-9_.\\-]{2,80}$"})
-    password = Str(required=True, metadata={"format": "password", "minLength": 8, "maxLength": 128})
+    password = Str(required=True, clean=False, metadata={"format": "password", "minLength": 8, "maxLength": 128})
     role = Str(required=True, metadata={"enum": values(ROLES)})
     unit_code = Str(allow_none=True, metadata={"description": "unit_staff 与 unit_head 必填"})
     email = Str(allow_none=True, metadata={"format": "email"})

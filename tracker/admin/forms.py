@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     PasswordField,
     SelectField,
@@ -20,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from tracker.core import labels
 from tracker.core.enums import ROLES
 from tracker.core.errors import Refusal
+from tracker.core.forms import FlaskForm, Form
 from tracker.core.labels import ROLE_LABELS
 from tracker.escalation import settings as job_settings
 from tracker.reports import scorecard

@@ -199,11 +199,22 @@ INVALID_JSON = "请求体不是合法的 JSON。"
 NOT_AN_OBJECT = "请求体必须是 JSON 对象(形如 {\"字段\": 值})。"
 
 
+NOT_JSON = "请求体须为 JSON(Content-Type: application/json)。"
+
+
+def require_json_content_type(req: Request) -> None:
+    """Refuse (415) a JSON-bodied operation's request whose Content-Type is not application/json
+    (parameters such as charset allowed; ASVS 13.1.5): a form post or a text/plain body, which
+    a browser may send cross-site without a preflight, is never read as the operation's JSON."""
+    if req.mimetype != "application/json":
+        raise Refusal("unsupported_media_type", NOT_JSON)
+
+
 class ApiParser(FlaskParser):
     """webargs' Flask parser, answering as the API always has: any refused request is a 400
     `Refusal` with one Chinese message (never webargs' 422 with a dict of English messages).
 
-    - The body is JSON whatever its Content-Type says, and must be an object.
+    - The body must be sent as Content-Type: application/json (else 415) and be an object.
     - The "multipart" location is one multipart/form-data body: its files and its form fields.
     """
 
@@ -214,6 +225,7 @@ class ApiParser(FlaskParser):
         raw = req.get_data(cache=True)
         if not raw.strip():
             raise bad_request(EMPTY_BODY)
+        require_json_content_type(req)
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -266,9 +278,17 @@ class ApiBlueprint(flask_smorest.Blueprint):
         self.register_error_handler(HTTPException, http_error)
 
     def arguments(self, schema: Any, **kwargs: Any) -> Callable[[View], View]:
-        """flask-smorest's `arguments`; a refused request is documented as the 400 it answers."""
+        """flask-smorest's `arguments`; a refused request is documented as the 400 it answers, and
+        a JSON body's operation also as the 415 a body of another Content-Type answers."""
         kwargs.setdefault("error_status_code", 400)
-        return super().arguments(schema, **kwargs)
+        parse = super().arguments(schema, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+
+        def decorator(view: View) -> View:
+            return self.alt_response(415, response=openapi.error_response(415))(parse(view))
+
+        return decorator
 
     def operation(self, operation_id: str, summary: str, *, description: Optional[str] = None,
                   errors: Iterable[int] = (), tag: Optional[str] = None) -> Callable[[View], View]:

@@ -23,6 +23,12 @@ def local_date(moment: datetime, tz: str = "Asia/Shanghai") -> date:
     return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
 
 
+def local_day_start(moment: datetime, tz: str = "Asia/Shanghai") -> datetime:
+    """The naive-UTC moment the local day of the naive-UTC `moment` began (local midnight)."""
+    day = local_date(moment, tz)
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
+
+
 def utc_offset_hours(day: date, tz: str = "Asia/Shanghai") -> int:
     """The zone's offset from UTC in whole hours on `day` (Asia/Shanghai: 8), for SQL date shifts."""
     offset = datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(tz)).utcoffset() or timedelta(0)

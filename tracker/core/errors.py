@@ -16,7 +16,9 @@ class Refusal(Exception):
         "not_found": 404,
         "conflict": 409,
         "too_large": 413,
+        "unsupported_media_type": 415,
         "invalid": 422,
+        "over_quota": 429,
     }
 
     def __init__(self, kind: str, message: str, field: Optional[str] = None):

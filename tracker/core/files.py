@@ -1,16 +1,23 @@
-"""Evidence storage: files kept by SHA-256 under the upload directory, types checked on content."""
+"""Evidence storage: files kept by SHA-256 under the upload directory, types checked on content;
+and the one check every reader of an uploaded archive (.xlsx, .docx) makes before parsing it.
+"""
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 import tempfile
+import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Union
 
 import filetype
 
 from tracker.core.errors import Refusal
+from tracker.core.security_log import security_event
 
 # Allowed extensions and the content kinds (as `filetype` names them) each may carry.
 OFFICE_ZIP = {"zip", "docx", "xlsx", "pptx"}
@@ -119,3 +126,78 @@ def store(upload_dir: str, stream: IO[bytes], filename: str, max_bytes: int) -> 
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# --- archives (.xlsx, .docx): refused before parsing when they would unpack too large ---------
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """How large an uploaded archive may unpack: total uncompressed bytes, the compression ratio
+    of any large member, and the number of members (TRACKER_ARCHIVE_* settings)."""
+
+    max_total_bytes: int = 100 * 1024 * 1024
+    max_ratio: int = 100
+    max_members: int = 10_000
+
+
+# Members smaller than this are not held to the ratio: a small file may compress extremely well
+# (a sheet of empty styles) without unpacking to anything that matters.
+RATIO_MIN_BYTES = 1024 * 1024
+
+
+ARCHIVE_TOO_LARGE = "文件解压后过大(超过 {mb} MB),可能是压缩炸弹,已拒绝读取;请删除多余的内容或拆分后再上传。"
+ARCHIVE_RATIO = "文件中「{name}」的压缩比异常(超过 {ratio} 倍),可能是压缩炸弹,已拒绝读取。"
+ARCHIVE_MEMBERS = "文件包含的部件过多(超过 {count} 个),已拒绝读取。"
+
+
+def archive_limits(config: Mapping[str, Any]) -> ArchiveLimits:
+    """The archive limits of the app's config (`tracker.config`), defaults where unset."""
+    default = ArchiveLimits()
+    return ArchiveLimits(
+        max_total_bytes=int(config.get("ARCHIVE_MAX_BYTES", default.max_total_bytes)),
+        max_ratio=int(config.get("ARCHIVE_MAX_RATIO", default.max_ratio)),
+        max_members=int(config.get("ARCHIVE_MAX_MEMBERS", default.max_members)),
+    )
+
+
+def _refused(reason: str, **fields: Any) -> None:
+    # A likely decompression bomb is worth a line in the security log, not only the refusal's.
+    security_event("archive_refused", level=logging.WARNING, reason=reason, **fields)
+
+
+def check_archive(source: Union[bytes, IO[bytes]], limits: ArchiveLimits, field: str = "file") -> None:
+    """Refuse (413 `Refusal`) a zip archive that would unpack too large, reading only its directory.
+
+    Checked against `limits`: the number of members, each member's compression ratio (members
+    over RATIO_MIN_BYTES) and the total uncompressed size. The sizes are the ones the central
+    directory declares, and they are the ones that count: Python's zipfile, through which openpyxl
+    and python-docx read every member, never yields more bytes than a member's declared size
+    (a member lying about it fails its CRC check instead). Something that is no zip archive at all
+    is let through for the parser to refuse with its own message. A stream is left at its start.
+    """
+    stream: IO[bytes] = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    start = stream.tell()
+    try:
+        try:
+            archive = zipfile.ZipFile(stream)
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return
+        with archive:
+            members = archive.infolist()
+            if len(members) > limits.max_members:
+                _refused("members", members=len(members))
+                raise Refusal("too_large", ARCHIVE_MEMBERS.format(count=limits.max_members), field)
+            total = 0
+            for member in members:
+                size = member.file_size
+                if size > RATIO_MIN_BYTES and size > limits.max_ratio * max(member.compress_size, 1):
+                    _refused("ratio", member=member.filename, size=size, compressed=member.compress_size)
+                    raise Refusal("too_large", ARCHIVE_RATIO.format(
+                        name=safe_filename(member.filename), ratio=limits.max_ratio), field)
+                total += size
+                if total > limits.max_total_bytes:
+                    _refused("total", size=total)
+                    raise Refusal("too_large", ARCHIVE_TOO_LARGE.format(
+                        mb=limits.max_total_bytes // (1024 * 1024)), field)
+    finally:
+        stream.seek(start)

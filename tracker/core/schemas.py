@@ -27,6 +27,8 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load
 from werkzeug.datastructures import FileStorage
 
+from tracker.core.text import clean_text
+
 BAD_REQUEST = "请求格式不正确。"
 
 
@@ -61,9 +63,19 @@ class BodyField(NamedField):
 # --- JSON body fields ----------------------------------------------------------
 
 class Str(BodyField, fields.String):
-    """A JSON string."""
+    """A JSON string, cleaned of invisible characters (`tracker.core.text.clean_text`) unless
+    `clean=False` (a password: compared, never shown, so taken exactly as sent)."""
 
     default_error_messages = {"invalid": "字段 {name} 应为字符串。", "invalid_utf8": "字段 {name} 应为字符串。"}
+
+    def __init__(self, *, clean: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.clean = clean
+
+    def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
+                     **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return clean_text(text) if self.clean else text
 
 
 class Int(BodyField, fields.Integer):
@@ -90,7 +102,7 @@ class StrList(BodyField, fields.List):  # type: ignore[type-arg]
                      **kwargs: Any) -> list[Any]:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.make_error("invalid")
-        return list(value)
+        return [clean_text(item) for item in value]
 
 
 class Flag(BodyField, fields.Boolean):
@@ -116,7 +128,11 @@ class Flag(BodyField, fields.Boolean):
 # --- query-string fields -------------------------------------------------------
 
 class TextArg(fields.String):
-    """A free-text query argument (stripped; empty counts as absent)."""
+    """A free-text query argument (stripped; empty counts as absent; cleaned like every text)."""
+
+    def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
+                     **kwargs: Any) -> Any:
+        return clean_text(super()._deserialize(value, attr, data, **kwargs), multiline=False)
 
 
 class IntArg(NamedField, fields.Integer):
@@ -281,7 +297,7 @@ class Query(Schema):
 
 
 class Multipart(Schema):
-    """A multipart/form-data body: files, and form fields stripped (an empty one absent)."""
+    """A multipart/form-data body: files, and form fields cleaned and stripped (an empty one absent)."""
 
     class Meta:
         """Unknown form fields are ignored."""
@@ -296,8 +312,8 @@ class Multipart(Schema):
             value = data.get(key)
             if isinstance(value, FileStorage):
                 out[key] = value
-            elif isinstance(value, str) and value.strip():
-                out[key] = value.strip()
+            elif isinstance(value, str) and clean_text(value).strip():
+                out[key] = clean_text(value).strip()
         return out
 
 

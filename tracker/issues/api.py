@@ -151,7 +151,9 @@ def report_progress(data: dict[str, Any], issue: Issue) -> ProgressReport:
 
 @blp.post("/issues/<int:issue_id>/attachments", parameters=[ISSUE_ID])
 @blp.operation("addAttachment", "上传佐证材料(PDF、图片、Office 文档或 ZIP)",
-               errors=(400, 401, 403, 404, 409, 413, 422))
+               description="每人每日上传总量有上限(TRACKER_UPLOAD_QUOTA_MB_PER_DAY,默认 500 MB):"
+                           "超出时返回 429,不保存文件,次日(本地时间零点后)可再上传。",
+               errors=(400, 401, 403, 404, 409, 413, 422, 429))
 @visible_issue
 @blp.arguments(EvidenceUploadSchema, location="multipart")
 @blp.response(201, AttachmentSchema, description="保存的材料")
@@ -161,6 +163,8 @@ def add_attachment(form: dict[str, Any], issue: Issue) -> Attachment:
     attachment = issue_service.add_evidence(
         db.session, current_api_user(), clock.now(), issue, upload.filename or "", upload.stream,
         current_app.config["UPLOAD_DIR"], current_app.config["MAX_UPLOAD_BYTES"],
+        quota_bytes=current_app.config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
+        timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
     )
     db.session.commit()
     return attachment

@@ -6,13 +6,13 @@ the workflow's, so their Chinese messages are the ones users read.
 """
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import DateInput, NumberInput
 
 from tracker.core import enums, labels, workflow
+from tracker.core.forms import FlaskForm
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice

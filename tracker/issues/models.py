@@ -115,6 +115,8 @@ class Attachment(Base):
     """An evidence file (佐证材料), stored on disk by its SHA-256."""
 
     __tablename__ = "attachments"
+    # The daily upload quota sums a user's uploads of the day (issues.services.uploaded_today).
+    __table_args__ = (Index("ix_attachments_uploader_created", "uploaded_by_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)

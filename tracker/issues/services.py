@@ -20,10 +20,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.accounts.models import User
 from tracker.core import enums, events, files, labels, permissions, workflow
+from tracker.core.clock import local_day_start
 from tracker.core.enums import EventKind
 from tracker.core.errors import STALE_MESSAGE, Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
+from tracker.core.security_log import security_event
 from tracker.core.workflow import Situation
 from tracker.issues.events import (
     DeadlineChanged,
@@ -325,6 +327,20 @@ def report_progress(
     return report
 
 
+def uploaded_today(session: DbSession, actor: User, now: datetime, timezone: str = "Asia/Shanghai") -> int:
+    """Bytes of evidence `actor` uploaded since local midnight (all issues together), in one SQL sum."""
+    start = local_day_start(now, timezone)
+    total = session.scalar(select(func.coalesce(func.sum(Attachment.size), 0))
+                           .where(Attachment.uploaded_by_id == actor.id, Attachment.created_at >= start))
+    return int(total or 0)
+
+
+def _quota_refusal(quota_bytes: int, used: int) -> Refusal:
+    mb = 1024 * 1024
+    return Refusal("over_quota", f"今日上传的佐证材料已达每人每日 {quota_bytes // mb} MB 的上限"
+                                 f"(今日已上传 {used / mb:.1f} MB),请明天再上传。", "file")
+
+
 def add_evidence(
     session: DbSession,
     actor: User,
@@ -334,10 +350,30 @@ def add_evidence(
     stream: IO[bytes],
     upload_dir: str,
     max_bytes: int,
+    quota_bytes: Optional[int] = None,
+    timezone: str = "Asia/Shanghai",
 ) -> Attachment:
-    """Store an evidence file for the issue and record it on the timeline."""
+    """Store an evidence file for the issue and record it on the timeline.
+
+    With `quota_bytes`, the actor's uploads of the (local) day may not exceed it together
+    (ASVS 12.1.3): refused (429 `over_quota`) before anything is written when the quota is used
+    up, and while streaming when this file would pass it (the partial file is removed).
+    """
     _require_reporter(session, actor, issue)
-    stored = files.store(upload_dir, stream, filename, max_bytes)
+    limit, used = max_bytes, 0
+    if quota_bytes is not None:
+        used = uploaded_today(session, actor, now, timezone)
+        if used >= quota_bytes:
+            security_event("upload_quota_exceeded", user=actor.username, used=used, quota=quota_bytes)
+            raise _quota_refusal(quota_bytes, used)
+        limit = min(max_bytes, quota_bytes - used)
+    try:
+        stored = files.store(upload_dir, stream, filename, limit)
+    except Refusal as refusal:
+        if refusal.kind == "too_large" and limit < max_bytes:
+            security_event("upload_quota_exceeded", user=actor.username, used=used, quota=quota_bytes)
+            raise _quota_refusal(int(quota_bytes or 0), used) from None
+        raise
     attachment = Attachment(issue_id=issue.id, sha256=stored.sha256, filename=stored.filename,
                             content_type=stored.content_type, size=stored.size,
                             uploaded_by_id=actor.id, created_at=now)

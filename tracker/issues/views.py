@@ -253,7 +253,9 @@ def upload(issue_id: int):
         upload = form.file.data
         attachment = issue_svc.add_evidence(
             db.session, current_user, clock.now(), issue, upload.filename or "", upload.stream,
-            current_app.config["UPLOAD_DIR"], current_app.config["MAX_UPLOAD_BYTES"])
+            current_app.config["UPLOAD_DIR"], current_app.config["MAX_UPLOAD_BYTES"],
+            quota_bytes=current_app.config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
+            timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
         return f"佐证材料「{attachment.filename}」已上传。"
 
     return _run(issue_id, form, call)

@@ -18,6 +18,7 @@ from tracker.core import clock, tasks
 from tracker.core.api import FILE, ApiBlueprint, accepted, accepted_response, current_api_user
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
+from tracker.core.files import archive_limits
 from tracker.core.views import MIMETYPES, start
 from tracker.core.web import app_object
 from tracker.issues.schemas import IssueQuery
@@ -99,7 +100,8 @@ def _in_background(stream: IO[bytes], user: User, round_id: Optional[int], confi
     """Keep a large ledger and preview or import it in a job; a finished current preview answers at once."""
     app = app_object()
     upload_dir = app.config["UPLOAD_DIR"]
-    sha256 = ledger_import.keep_upload(upload_dir, stream, user, app.config["MAX_UPLOAD_BYTES"])
+    sha256 = ledger_import.keep_upload(upload_dir, stream, user, app.config["MAX_UPLOAD_BYTES"],
+                                       archive_limits(app.config))
     if confirm:
         # The job reads and checks the whole file again and writes nothing if it has an error.
         job = ledger_tasks.create_import_job(db.session, user, clock.now(), upload_dir, sha256, round_id, 0)

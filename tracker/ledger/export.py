@@ -25,7 +25,8 @@ from tracker.accounts.models import User
 from tracker.core import labels, workflow
 from tracker.core.clock import local_date, utc_offset_hours
 from tracker.core.extensions import DbSession
-from tracker.core.xlsx import is_formula_like, xlsx_row
+from tracker.core.text import clean_text
+from tracker.core.xlsx import is_formula_like, xlsx_row, xlsx_text
 from tracker.issues.models import Issue, IssueUnit, ProgressReport
 from tracker.issues.queries import IssueFilters, day_figures, filtered, sort_order
 from tracker.rounds.models import Round
@@ -173,7 +174,7 @@ def write_xlsx(rows: Iterable[list[Any]], stream: IO[bytes], progress: Progress 
     bold = Font(bold=True)
     header = []
     for title in LEDGER_COLUMNS:
-        cell = WriteOnlyCell(ws, value=title)
+        cell = WriteOnlyCell(ws, value=xlsx_text(title))
         cell.font = bold
         cell.alignment = Alignment(horizontal="center", vertical="center")
         header.append(cell)
@@ -195,7 +196,8 @@ def _csv_value(value: Any) -> str:
         return ""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    text = str(value)
+    # The same text as the workbook's: no control characters a spreadsheet would show as boxes.
+    text = clean_text(str(value))
     # CSV has no cell types: the OWASP single-quote prefix is the only way to keep it text.
     return "'" + text if is_formula_like(text) else text
 

@@ -2,12 +2,12 @@
 the editable preview). They check the request's shape; the import services check the rules."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.widgets import DateInput
 
 from tracker.core import labels
+from tracker.core.forms import FlaskForm, Form
 from tracker.issues.forms import choices
 from tracker.ledger import plan_import
 

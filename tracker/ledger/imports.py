@@ -29,7 +29,9 @@ from tracker.accounts.models import User
 from tracker.core import labels, permissions, workflow
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
+from tracker.core.files import ArchiveLimits, archive_limits, check_archive
 from tracker.core.permissions import Permission
+from tracker.core.text import clean_text
 from tracker.issues import services as issue_service
 from tracker.issues.models import Event, Issue
 from tracker.rounds.models import Round
@@ -222,7 +224,8 @@ def _map_header(cells: tuple) -> dict[str, int]:
 
 
 def cell_text(value: Any) -> str:
-    """A cell's value as stripped text; whole numbers without '.0'."""
+    """A cell's value as stripped text cleaned of invisible characters (`clean_text`); whole
+    numbers without '.0'."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -231,7 +234,7 @@ def cell_text(value: Any) -> str:
         value = value.date()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return clean_text(str(value)).strip()
 
 
 def _month_end(year: int, month: int) -> date:
@@ -309,12 +312,14 @@ class _Lookup:
         return None, f"未找到督察轮次「{name}」" + (f",是否为「{hint}」?" if hint else ",请先登记该轮次。")
 
 
-def _open_workbook(stream: IO[bytes], max_bytes: int):
+def _open_workbook(stream: IO[bytes], max_bytes: int, archive: Optional[ArchiveLimits] = None):
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Refusal("too_large", f"文件过大:台账不能超过 {max_bytes // (1024 * 1024)} MB。", "file")
     if not data:
         raise Refusal("invalid", "上传的文件是空的,请选择台账文件。", "file")
+    # Before openpyxl unpacks anything: a small file may unpack to gigabytes (ASVS 12.1.2).
+    check_archive(data, archive or ArchiveLimits())
     try:
         return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds (BadZipFile, KeyError, InvalidFileException...)
@@ -356,14 +361,16 @@ def _estimated_rows(wb, ws) -> int:
 
 def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_MAX_ROWS,
                 round_id: Optional[int] = None, actor: Optional[User] = None,
-                max_bytes: int = DEFAULT_MAX_BYTES,
+                max_bytes: int = DEFAULT_MAX_BYTES, archive: Optional[ArchiveLimits] = None,
                 progress: Optional[Callable[[int, int], None]] = None) -> Preview:
     """Read an Excel ledger into a preview of what importing it would do; write nothing.
 
     Refuses (Refusal) a file that is not a workbook, one without the needed columns (问题编号,
     问题描述, 牵头单位, 整改时限, and 督察轮次 unless `round_id` names the round), one with more
-    than `max_rows` data rows or more than `max_bytes` bytes, and, when `actor` is given, an
-    actor who may not register issues. Errors in the rows are collected, not raised.
+    than `max_rows` rows after the header (blank rows count: 400,000 of them cost as much to read
+    as any others) or more than `max_bytes` bytes, one that would unpack beyond `archive`
+    (`tracker.core.files.check_archive`), and, when `actor` is given, an actor who may not
+    register issues. Errors in the rows are collected, not raised.
     `progress`, when given, is called with (rows read after the header, estimated rows after the
     header or 0 if unknown) once the header is found, every PROGRESS_EVERY rows, and at the end.
     """
@@ -375,7 +382,7 @@ def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_M
         default_round = lookup.round_by_id.get(int(round_id))
         if default_round is None:
             raise Refusal("invalid", "请选择存在的督察轮次。", "round_id")
-    wb = _open_workbook(stream, max_bytes)
+    wb = _open_workbook(stream, max_bytes, archive)
     try:
         ws, header_row, mapping = _find_header(wb)
         needed = list(REQUIRED) + ([] if default_round else ["round"])
@@ -384,6 +391,10 @@ def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_M
             raise Refusal("invalid", "台账缺少必需的列:" + "、".join(missing or [FIELD_LABELS["code"]])
                           + "。请使用导出的台账格式,第一行为列名。", "file")
         preview = Preview(columns=[FIELD_LABELS[n] for n in mapping], rows=[], errors=[], warnings=[])
+        too_many = f"台账行数过多:一次最多导入 {max_rows} 行,请拆分后分批导入。"
+        # The sheet's declared dimension first (no row read yet), then a hard count of every row read.
+        if ws.max_row and int(ws.max_row) - header_row > max_rows:
+            raise Refusal("invalid", too_many, "file")
         total = max(0, _estimated_rows(wb, ws) - header_row) if progress else 0
         if progress:
             progress(0, total)
@@ -391,12 +402,12 @@ def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_M
         # Files from write-only mode have no dimensions: count the rows as they come.
         for number, cells in enumerate(ws.iter_rows(min_row=header_row + 1, values_only=True), header_row + 1):
             read = number - header_row
+            if read > max_rows:  # counted before blank rows are skipped
+                raise Refusal("invalid", too_many, "file")
             if progress and read % PROGRESS_EVERY == 0:
                 progress(read, total)
             if all(cell_text(c) == "" for c in cells):
                 continue
-            if len(preview.rows) >= max_rows:
-                raise Refusal("invalid", f"台账行数过多:一次最多导入 {max_rows} 行,请拆分后分批导入。", "file")
             raw = {name: (cells[index] if index < len(cells) else None) for name, index in mapping.items()}
             preview.rows.append(_read_row(number, raw, lookup, default_round, preview))
         if progress:
@@ -646,11 +657,13 @@ def _require_importer(actor: User) -> None:
     permissions.require(actor, Permission.MANAGE_ISSUES, doing="导入整改台账")
 
 
-def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int = DEFAULT_MAX_BYTES,
+                archive: Optional[ArchiveLimits] = None) -> str:
     """Store an uploaded ledger under UPLOAD_DIR/imports/<sha256> and return the sha256.
 
     The confirmation reads the file back from here, so what is applied is exactly what was
-    previewed, never a copy the browser sends again. Refuses an empty or too large file.
+    previewed, never a copy the browser sends again. Refuses an empty or too large file, and one
+    that would unpack beyond `archive`.
     """
     _require_importer(actor)
     data = stream.read(max_bytes + 1)
@@ -660,6 +673,7 @@ def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int 
         raise Refusal("invalid", "上传的文件是空的,请选择台账文件。", "file")
     if not data.startswith(b"PK\x03\x04"):  # every .xlsx is a zip: refuse anything else before keeping it
         raise Refusal("invalid", NOT_A_WORKBOOK, "file")
+    check_archive(data, archive or ArchiveLimits())  # a bomb is not even kept
     sha256 = hashlib.sha256(data).hexdigest()
     path = _import_path(upload_dir, sha256)
     if not path.exists():
@@ -675,16 +689,19 @@ class ImportLimits(TypedDict):
 
     max_bytes: int
     max_rows: int
+    archive: ArchiveLimits
 
 
 def limits(config: Any) -> ImportLimits:
-    """The size limits of an import from the app's config: max_bytes and max_rows."""
+    """The size limits of an import from the app's config: max_bytes, max_rows and the archive's."""
     return {"max_bytes": int(config["MAX_UPLOAD_BYTES"]),
-            "max_rows": int(config.get("LEDGER_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS))}
+            "max_rows": int(config.get("LEDGER_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)),
+            "archive": archive_limits(config)}
 
 
 def read_kept(upload_dir: str, sha256: str, session: DbSession, actor: User, round_id: Optional[int] = None,
               max_rows: int = DEFAULT_MAX_ROWS, max_bytes: int = DEFAULT_MAX_BYTES,
+              archive: Optional[ArchiveLimits] = None,
               progress: Optional[Callable[[int, int], None]] = None) -> Preview:
     """`read_ledger` on a file kept by `keep_upload`; refuse as not found when it is gone."""
     _require_importer(actor)
@@ -693,7 +710,7 @@ def read_kept(upload_dir: str, sha256: str, session: DbSession, actor: User, rou
         raise Refusal("not_found", UPLOAD_GONE)
     with path.open("rb") as stream:
         return read_ledger(stream, session, max_rows=max_rows, round_id=round_id, actor=actor,
-                           max_bytes=max_bytes, progress=progress)
+                           max_bytes=max_bytes, archive=archive, progress=progress)
 
 
 def kept_size(upload_dir: str, sha256: str, actor: User) -> int:

@@ -28,7 +28,9 @@ from tracker.accounts.models import User
 from tracker.core import labels, permissions
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
+from tracker.core.files import ArchiveLimits, check_archive
 from tracker.core.permissions import Permission
+from tracker.core.text import clean_text
 from tracker.issues import services as issue_service
 from tracker.issues.models import Issue
 from tracker.ledger.imports import title_from
@@ -102,20 +104,24 @@ def _require_importer(actor: User) -> None:
     permissions.require(actor, Permission.MANAGE_ISSUES, doing="导入整改方案")
 
 
-def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_BYTES) -> str:
-    """The text of an uploaded plan: a .txt file (UTF-8 or GB18030) or a .docx document."""
+def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_BYTES,
+                   archive: Optional[ArchiveLimits] = None) -> str:
+    """The text of an uploaded plan, cleaned (`clean_text`): a .txt file (UTF-8 or GB18030) or a
+    .docx document; a .docx that would unpack beyond `archive` is refused before it is parsed."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Refusal("too_large", f"文件过大:不能超过 {max_bytes // (1024 * 1024)} MB。", "file")
     if not data.strip():
         raise Refusal("invalid", "上传的文件是空的。", "file")
     if data[:4] == b"PK\x03\x04":
-        return _docx_text(data)
+        # python-docx loads every part of the package into memory: check what they unpack to first.
+        check_archive(data, archive or ArchiveLimits())
+        return clean_text(_docx_text(data))
     if filename.lower().endswith((".doc", ".docx", ".xlsx", ".xls", ".pdf")) or b"\x00" in data[:4096]:
         raise Refusal("invalid", NOT_A_PLAN_FILE, "file")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(encoding)
+            return clean_text(data.decode(encoding))
         except UnicodeDecodeError:
             continue
     raise Refusal("invalid", "无法识别文件的文字编码:请另存为 UTF-8 编码的 .txt 文件。", "file")
@@ -158,7 +164,7 @@ def preview_plan(session: DbSession, actor: User, text: Any, year: Optional[int]
         raise Refusal("invalid", f"年份应在 {MIN_YEAR} 至 {MAX_YEAR} 之间。", "year")
     if round_id is not None and session.get(Round, round_id) is None:
         raise Refusal("invalid", "请选择存在的督察轮次。", "round_id")
-    plan = parse_plan(text, year)
+    plan = parse_plan(clean_text(text), year)
     names: list[str] = []
     for task in plan.tasks:
         for name in task.units:
@@ -383,8 +389,8 @@ def apply_plan(session: DbSession, actor: User, now: datetime, today: date, opti
         issue = issue_service.create_issue(session, actor, now, {
             "round_id": options.round_id,
             "code": row.code.strip(),
-            "title": row.title.strip(),
-            "description": row.text.strip(),
+            "title": clean_text(row.title, multiline=False).strip(),
+            "description": clean_text(row.text).strip(),
             "category": options.category,
             "rectify_type": row.rectify_type,
             "deadline": row.deadline,

@@ -24,6 +24,7 @@ from tracker.core.schemas import (
     Str,
     values,
 )
+from tracker.core.text import clean_line
 from tracker.issues.schemas import MAX_PER_PAGE, IssueListQuerySchema
 from tracker.ledger import plan_import
 
@@ -94,7 +95,7 @@ class UnitMap(BodyField, fields.Dict):
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                   for k, v in value.items()):
             raise self.make_error("invalid")
-        return dict(value)
+        return {clean_line(k): clean_line(v) for k, v in value.items()}
 
 
 class PlanImportSchema(Inline, Body):

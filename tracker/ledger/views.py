@@ -34,6 +34,7 @@ from sqlalchemy import select
 from tracker.core import clock, permissions, tasks
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
+from tracker.core.files import archive_limits
 from tracker.core.permissions import Permission
 from tracker.core.views import start
 from tracker.core.web import app_object, attachment_headers, attempt, send_workbook, undo_refused
@@ -119,7 +120,8 @@ def import_ledger():
     status = 200
     if request.method == "POST":
         outcome = attempt(lambda: ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream,
-                                                            current_user, _limits()["max_bytes"]), form=form)
+                                                            current_user, _limits()["max_bytes"],
+                                                            _limits()["archive"]), form=form)
         if outcome.done:
             return redirect(url_for("ledger.import_preview", sha256=outcome.result,
                                     round_id=_round_arg(form.round_id.data)))
@@ -249,7 +251,8 @@ def import_plan():
         text = form.text.data or ""
         upload = form.file.data
         if upload and getattr(upload, "filename", ""):
-            text = plan_import.read_plan_file(upload.stream, upload.filename)
+            text = plan_import.read_plan_file(upload.stream, upload.filename,
+                                              archive=archive_limits(current_app.config))
         prefix = plan_import.check_code_prefix(form.code_prefix.data) if form.code_prefix.data else None
         assigned_on = plan_import.read_date(form.assigned_on.data, "assigned_on", "交办日期")
         fallback = plan_import.read_date(form.default_deadline.data, "default_deadline", "默认整改时限")

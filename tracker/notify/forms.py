@@ -1,8 +1,9 @@
 """Forms of the notice pages: marking notices read, and the mail preferences."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
+
+from tracker.core.forms import FlaskForm
 
 
 class MarkReadForm(FlaskForm):

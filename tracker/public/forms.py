@@ -1,9 +1,10 @@
 """Forms of the public disclosure's admin switch."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField
 from wtforms.validators import AnyOf, DataRequired
+
+from tracker.core.forms import FlaskForm
 
 
 class SwitchForm(FlaskForm):

@@ -38,7 +38,7 @@ from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.labels import SUPERVISED_LABEL
 from tracker.core.sql import days_between, local_date_of, local_month_of
-from tracker.core.xlsx import xlsx_row
+from tracker.core.xlsx import xlsx_row, xlsx_text
 from tracker.escalation.queries import due_date
 from tracker.escalation.settings import get_settings
 from tracker.issues import figures
@@ -423,7 +423,7 @@ def _sheet(wb: Workbook, title: str, columns: Iterable[str], widths: Iterable[in
 def _header(ws, columns: Iterable[str]) -> list[WriteOnlyCell]:
     cells = []
     for title in columns:
-        cell = WriteOnlyCell(ws, value=title)
+        cell = WriteOnlyCell(ws, value=xlsx_text(title))
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cells.append(cell)
@@ -440,7 +440,7 @@ def write_xlsx(session: DbSession, user: User, start: date, today: date, config:
     wb = Workbook(write_only=True)
 
     ws = _sheet(wb, "汇总", SUMMARY_COLUMNS, (30,) + (10,) * (len(SUMMARY_COLUMNS) - 1))
-    ws.append([WriteOnlyCell(ws, value=report.title)])
+    ws.append([WriteOnlyCell(ws, value=xlsx_text(report.title))])
     ws.append(xlsx_row(ws, [f"统计月份:{report.month};问题状态截至 {today:%Y-%m-%d},"
                         f"逾期截至 {report.as_of:%Y-%m-%d}。"]))
     ws.append([])

@@ -37,7 +37,7 @@ from tracker.core.labels import FIGURE_LABELS
 from tracker.core.models import JobSetting
 from tracker.core.permissions import Permission
 from tracker.core.settings import put_setting
-from tracker.core.xlsx import xlsx_row
+from tracker.core.xlsx import xlsx_row, xlsx_text
 from tracker.reports.stats import UnitFigures, unit_stats
 
 log = logging.getLogger(__name__)
@@ -288,7 +288,7 @@ def _header(ws, values: list[Any]) -> list[Any]:
 
     out = []
     for value in values:
-        cell = WriteOnlyCell(ws, value=value)
+        cell = WriteOnlyCell(ws, value=xlsx_text(value))
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         out.append(cell)
