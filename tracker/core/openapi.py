@@ -42,6 +42,7 @@ ERROR_DESCRIPTIONS = {
     409: "状态不允许、前置条件未满足、版本已过期或数据冲突",
     413: "上传的文件超过大小上限",
     422: "字段取值无效或缺少必填内容(如退回理由)",
+    429: "尝试次数过多(如连续登录失败):Retry-After 给出须等待的秒数,期间一律拒绝",
 }
 
 
@@ -120,6 +121,9 @@ class TrackerApi(Api):
                                         "content": {"application/json": {"schema": ErrorSchema}}}
             if status == 401:
                 response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+            if status == 429:
+                response["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                       "description": "须等待的秒数"}}
             self.spec.components.response(error_response(status), response, lazy=True)
 
     def _register_etag_headers(self) -> None:
