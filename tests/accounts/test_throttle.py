@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import uuid
 from datetime import timedelta
 
@@ -188,6 +189,24 @@ def test_sql_storage_counts_atomically_and_starts_a_new_window_after_expiry(app,
     assert storage.incr("k", 60) == 1  # a new window
     storage.clear("k")
     assert storage.get("k") == 0 and storage.check()
+
+
+def test_sql_storage_increments_are_atomic_across_concurrent_writers(app):
+    storage = throttle.SqlStorage("trackerdb://")
+    seen: list[int] = []
+
+    def writer():
+        with app.app_context():
+            for _ in range(10):
+                seen.append(storage.incr("shared", 3600))
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # Every increment saw its own count: none lost, none read twice (one UPSERT each).
+    assert sorted(seen) == list(range(1, 41)) and storage.get("shared") == 40
 
 
 def test_sql_storage_deletes_expired_rows_on_write(app, clock):

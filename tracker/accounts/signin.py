@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from flask import current_app
+from limits import RateLimitItem
 
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
@@ -53,7 +54,7 @@ def account_key(username: Any) -> str:
     return str(username or "").strip().lower()[:100]
 
 
-def _limits() -> tuple[list[Any], list[Any]]:
+def _limits() -> tuple[list[RateLimitItem], list[RateLimitItem]]:
     config = current_app.config
     return throttle.limits_of(config["LOGIN_LIMITS"]), throttle.limits_of(config["LOGIN_ADDRESS_LIMITS"])
 
