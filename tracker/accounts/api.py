@@ -33,16 +33,16 @@ def user_for_token(session: DbSession, token: str) -> Optional[User]:
 @blp.response(200, TokenSchema, description="访问令牌")
 def create_token(data: dict[str, Any]) -> Any:
     """Exchange a username and password for a bearer token (throttled after repeated failures)."""
-    attempt = signin.sign_in(db.session, data["username"], data["password"], request.remote_addr, "api")
-    if attempt.wait:
-        response = jsonify(error=attempt.message)
-        response.headers["Retry-After"] = str(attempt.wait)
+    result = signin.sign_in(db.session, data["username"], data["password"], request.remote_addr, "api")
+    if result.wait:
+        response = jsonify(error=result.message)
+        response.headers["Retry-After"] = str(result.wait)
         return response, 429
-    if attempt.user is None:
-        return unauthorized(attempt.message)
-    token = accounts.issue_token(db.session, attempt.user, clock.now())
+    if result.user is None:
+        return unauthorized(result.message)
+    token = accounts.issue_token(db.session, result.user, clock.now())
     db.session.commit()
-    security_event("token_granted", user=attempt.user.username, ip=request.remote_addr)
+    security_event("token_granted", user=result.user.username, ip=request.remote_addr)
     return {"token": token}, {"Cache-Control": "no-store"}
 
 

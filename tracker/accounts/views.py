@@ -34,16 +34,16 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        attempt = signin.sign_in(db.session, form.username.data, form.password.data, request.remote_addr, "page")
-        if attempt.wait:
+        result = signin.sign_in(db.session, form.username.data, form.password.data, request.remote_addr, "page")
+        if result.wait:
             # Throttled: the form again, saying how long to wait (the right password is refused too).
-            return (render_template("auth/login.html", form=form, throttled=attempt.message), 429,
-                    {"Retry-After": str(attempt.wait)})
-        if attempt.user is None:
+            return (render_template("auth/login.html", form=form, throttled=result.message), 429,
+                    {"Retry-After": str(result.wait)})
+        if result.user is None:
             log.warning("refused login for %r from %s", form.username.data, request.remote_addr)
-            flash(attempt.message, "danger")
+            flash(result.message, "danger")
         else:
-            login_user(attempt.user)
+            login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
