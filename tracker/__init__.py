@@ -68,10 +68,11 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     login_manager.init_app(app)
 
     from tracker import accounts, admin, escalation, issues, ledger, notify, public, reports, rounds, units
-    from tracker.core import api, sqlite, templating
+    from tracker.core import api, sqlite, templating, throttle
     from tracker.core.views import bp as tasks_bp
 
     sqlite.init_app(app)
+    throttle.init_app(app)
     # The API's document and shared endpoints first: each domain then adds its API blueprint to them.
     api.init_app(app)
     # Each domain registers its pages, its API, its subscribers and its commands.

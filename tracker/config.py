@@ -84,4 +84,12 @@ def load_config(instance_path: str) -> dict:
         "PREVIEW_INLINE_MAX_BYTES": int(env.get("TRACKER_PREVIEW_INLINE_MAX_KB", "512")) * 1024,
         # Run background jobs inside the request instead (tests; never in production).
         "BACKGROUND_JOBS_INLINE": env.get("TRACKER_BACKGROUND_JOBS_INLINE", "") == "1",
+        # Sign-in throttling (tracker.core.throttle): failed sign-ins counted per account (the username
+        # tried) in layered windows, so the wait grows, and per client address at a count an office
+        # behind one NAT address never reaches. Counters live in Redis when TRACKER_REDIS_URL is set,
+        # else in the database (table throttle_counters); never in one process's memory.
+        "LOGIN_LIMITS": env.get("TRACKER_LOGIN_LIMITS", "5 per minute; 10 per 15 minutes; 20 per hour"),
+        "LOGIN_ADDRESS_LIMITS": env.get("TRACKER_LOGIN_ADDRESS_LIMITS", "300 per hour"),
+        "REDIS_URL": env.get("TRACKER_REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": env.get("TRACKER_REDIS_URL") or "trackerdb://",
     }

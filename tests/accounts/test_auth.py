@@ -116,8 +116,8 @@ def test_change_password_wrong_current_refused(client, session):
     user = make_user("supervisor", username="sup")
     session.commit()
     login(client, "sup")
-    response = client.post("/password", data={"current": "not-mine-1", "new": "brand-new-1",
-                                              "confirm": "brand-new-1"})
+    response = client.post("/password", data={"current": "not-mine-1", "new": "brand-new-pass-1",
+                                              "confirm": "brand-new-pass-1"})
     assert response.status_code == 200 and "当前密码不正确" in response.get_data(as_text=True)
     user = fresh(user)
     assert user.check_password(PASSWORD) and user.session_version == 1
@@ -128,8 +128,8 @@ def test_change_password_too_short_refused(client, session):
     session.commit()
     login(client, "sup")
     response = client.post("/password", data={"current": PASSWORD, "new": "short", "confirm": "short"})
-    assert response.status_code == 200 and "新密码须为 8-128 位" in response.get_data(as_text=True)
-    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-1", "confirm": "other-1234"})
+    assert response.status_code == 200 and "新密码须为 12-128 个字符" in response.get_data(as_text=True)
+    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-pass-1", "confirm": "other-1234"})
     assert "两次输入的新密码不一致" in response.get_data(as_text=True)
     user = fresh(user)
     assert user.check_password(PASSWORD) and user.session_version == 1
@@ -142,15 +142,15 @@ def test_change_password_ends_other_sessions(app, client, session):
     login(client, "sup")
     login(other, "sup")
     assert signed_in(other)
-    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-1",
-                                              "confirm": "brand-new-1"})
+    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-pass-1",
+                                              "confirm": "brand-new-pass-1"})
     assert response.status_code == 302
     assert "密码已修改" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert signed_in(client)  # this session goes on
     assert not signed_in(other)  # the other device is signed out
-    assert fresh(user).check_password("brand-new-1")
+    assert fresh(user).check_password("brand-new-pass-1")
     assert login(app.test_client(), "sup").status_code == 200  # the old password no longer works
-    assert login(app.test_client(), "sup", "brand-new-1").status_code == 302
+    assert login(app.test_client(), "sup", "brand-new-pass-1").status_code == 302
 
 
 # ---- CSRF ----------------------------------------------------------------------------------
@@ -192,8 +192,8 @@ def test_post_without_csrf_token_refused(csrf_client, session):
     assert response.status_code == 400
     response = csrf_client.post("/logout")
     assert response.status_code == 400
-    response = csrf_client.post("/password", data={"current": PASSWORD, "new": "brand-new-1",
-                                                   "confirm": "brand-new-1"})
+    response = csrf_client.post("/password", data={"current": PASSWORD, "new": "brand-new-pass-1",
+                                                   "confirm": "brand-new-pass-1"})
     assert response.status_code == 400
     assert csrf_client.get("/").status_code == 200  # still signed in: the logout did not happen
 

@@ -63,7 +63,8 @@ def test_units_and_users_refused_to_non_admins(role, client, login_as, session, 
         ("get", "/admin/users", None),
         ("post", "/admin/users", {"username": "x1", "password": PASSWORD, "role": "admin"}),
         ("post", f"/admin/users/{target.id}/edit", {"role": "admin"}),
-        ("post", f"/admin/users/{target.id}/password", {"password": "newpass123", "confirm": "newpass123"}),
+        ("post", f"/admin/users/{target.id}/password",
+         {"password": "new-pass-phrase-123", "confirm": "new-pass-phrase-123"}),
     ):
         response = getattr(client, method)(url, data=data)
         assert response.status_code == 403, url
@@ -162,29 +163,29 @@ def test_users_list_and_create(admin, client, login_as, session):
     html = client.get("/admin/users").get_data(as_text=True)
     assert "系统管理员" in html and "root" in html
     response = client.post("/admin/users", data={
-        "username": "clerk", "password": "secret-pw1", "role": "unit_staff", "unit": "EPB",
+        "username": "clerk", "password": "secret-pass-phrase-1", "role": "unit_staff", "unit": "EPB",
         "email": "clerk@example.cn", "display_name": "张三"})
     assert response.status_code == 302
     html = client.get("/admin/users").get_data(as_text=True)
     assert "已新增用户「clerk」" in html and "责任单位经办人" in html and "市生态环境局" in html
     clerk = db.session.scalar(select(User).where(User.username == "clerk"))
     assert (clerk.role, clerk.unit_id, clerk.display_name) == ("unit_staff", unit.id, "张三")
-    assert login(client.application.test_client(), "clerk", "secret-pw1").status_code == 302
+    assert login(client.application.test_client(), "clerk", "secret-pass-phrase-1").status_code == 302
 
 
 def test_unit_user_without_unit_refused(admin, client, login_as, session):
     login_as(admin)
     before = count(User)
-    response = client.post("/admin/users", data={"username": "clerk", "password": "secret-pw1",
+    response = client.post("/admin/users", data={"username": "clerk", "password": "secret-pass-phrase-1",
                                                   "role": "unit_head", "unit": ""})
     assert response.status_code == 422
     assert "责任单位的用户必须指定所属单位" in response.get_data(as_text=True)
-    response = client.post("/admin/users", data={"username": "root", "password": "secret-pw1",
+    response = client.post("/admin/users", data={"username": "root", "password": "secret-pass-phrase-1",
                                                   "role": "leader"})
     assert response.status_code == 409 and "用户名「root」已存在" in response.get_data(as_text=True)
     response = client.post("/admin/users", data={"username": "short", "password": "short",
                                                   "role": "leader"})
-    assert response.status_code == 422 and "密码至少 8 位" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "密码至少 12 个字符" in response.get_data(as_text=True)
     assert count(User) == before
 
 
@@ -239,17 +240,17 @@ def test_reset_password_ends_sessions(admin, app, client, login_as, session):
     login(other, "appr")
     login_as(admin)
     response = client.post(f"/admin/users/{user.id}/password", data={"password": "short", "confirm": "short"})
-    assert response.status_code == 422 and "密码至少 8 位" in response.get_data(as_text=True)
-    response = client.post(f"/admin/users/{user.id}/password", data={"password": "brand-new-1", "confirm": "x"})
+    assert response.status_code == 422 and "密码至少 12 个字符" in response.get_data(as_text=True)
+    response = client.post(f"/admin/users/{user.id}/password", data={"password": "brand-new-pass-1", "confirm": "x"})
     assert response.status_code == 422 and "两次输入的密码不一致" in response.get_data(as_text=True)
     assert other.get("/").status_code == 200 and fresh(User, user.id).check_password(PASSWORD)
 
     response = client.post(f"/admin/users/{user.id}/password",
-                           data={"password": "brand-new-1", "confirm": "brand-new-1"})
+                           data={"password": "brand-new-pass-1", "confirm": "brand-new-pass-1"})
     assert response.status_code == 302
     assert "/login" in other.get("/").headers["Location"]
     assert login(app.test_client(), "appr").status_code == 200
-    assert login(app.test_client(), "appr", "brand-new-1").status_code == 302
+    assert login(app.test_client(), "appr", "brand-new-pass-1").status_code == 302
 
 
 def test_update_user_service_refuses_non_admin(session):

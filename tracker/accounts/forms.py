@@ -2,7 +2,11 @@
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+<<<<<<< HEAD
 from tracker.core.forms import FlaskForm
+=======
+from tracker.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+>>>>>>> sec-auth
 
 
 class LoginForm(FlaskForm):
@@ -17,7 +21,8 @@ class PasswordForm(FlaskForm):
 
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。")])
     new = PasswordField("新密码", validators=[DataRequired("请输入新密码。"),
-                                           Length(min=8, max=128, message="新密码须为 8-128 位。")])
+                                           Length(min=MIN_LENGTH, max=MAX_LENGTH,
+                                                  message=f"新密码须为 {MIN_LENGTH}-{MAX_LENGTH} 个字符。")])
     confirm = PasswordField("确认新密码", validators=[EqualTo("new", "两次输入的新密码不一致。")])
 
 

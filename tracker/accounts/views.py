@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.accounts import services as accounts
+from tracker.accounts import signin
 from tracker.accounts.forms import LoginForm, LogoutForm, PasswordForm
 from tracker.core.extensions import db
 from tracker.core.web import attempt
@@ -33,12 +34,16 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.username.data, form.password.data)
-        if user is None:
+        result = signin.sign_in(db.session, form.username.data, form.password.data, request.remote_addr, "page")
+        if result.wait:
+            # Throttled: the form again, saying how long to wait (the right password is refused too).
+            return (render_template("auth/login.html", form=form, throttled=result.message), 429,
+                    {"Retry-After": str(result.wait)})
+        if result.user is None:
             log.warning("refused login for %r from %s", form.username.data, request.remote_addr)
-            flash("用户名或密码不正确。", "danger")
+            flash(result.message, "danger")
         else:
-            login_user(user)
+            login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 

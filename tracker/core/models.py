@@ -69,3 +69,17 @@ class JobLease(Base):
     holder: Mapped[Optional[str]] = mapped_column(String(64))
     acquired_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ThrottleCounter(Base):
+    """One fixed-window counter of the sign-in throttle (tracker.core.throttle.SqlStorage).
+
+    `key` is the limits library's key (limit, scope and who: an account or an address); the row is
+    dead once `expires_at` has passed and is deleted by the next write (see `SqlStorage.incr`).
+    """
+
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

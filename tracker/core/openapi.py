@@ -43,7 +43,7 @@ ERROR_DESCRIPTIONS = {
     413: "上传的文件超过大小上限",
     415: "请求体不是 JSON:请求头须为 Content-Type: application/json",
     422: "字段取值无效或缺少必填内容(如退回理由)",
-    429: "超出配额(如每人每日上传佐证材料的总量),次日再试",
+    429: "尝试次数过多(如连续登录失败,Retry-After 给出须等待的秒数)或超出配额(如每人每日上传佐证材料的总量,次日再试)",
 }
 
 
@@ -122,6 +122,9 @@ class TrackerApi(Api):
                                         "content": {"application/json": {"schema": ErrorSchema}}}
             if status == 401:
                 response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+            if status == 429:
+                response["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                       "description": "须等待的秒数(登录限流时给出)"}}
             self.spec.components.response(error_response(status), response, lazy=True)
 
     def _register_etag_headers(self) -> None:
