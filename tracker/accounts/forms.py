@@ -2,11 +2,8 @@
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-<<<<<<< HEAD
-from tracker.core.forms import FlaskForm
-=======
 from tracker.accounts.passwords import MAX_LENGTH, MIN_LENGTH
->>>>>>> sec-auth
+from tracker.core.forms import FlaskForm
 
 
 class LoginForm(FlaskForm):
