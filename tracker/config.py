@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -28,6 +29,7 @@ def load_config(instance_path: str) -> dict:
     inst = Path(instance_path)
     env = os.environ
     database_url = env.get("TRACKER_DATABASE_URL") or f"sqlite:///{inst / 'tracker.db'}"
+    session_max_hours = int(env.get("TRACKER_SESSION_MAX_HOURS", "12"))
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         # None: create_app reads (or creates) instance/secret_key, only if no key is given at all.
@@ -45,6 +47,17 @@ def load_config(instance_path: str) -> dict:
         "TIMEZONE": env.get("TRACKER_TIMEZONE", "Asia/Shanghai"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Sessions (ASVS 3.3.2-3.3.4, NIST AAL2): ended after this many minutes without a request
+        # and this many hours after sign-in, whatever the activity (tracker.accounts.sessions).
+        "SESSION_IDLE_MINUTES": int(env.get("TRACKER_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": session_max_hours,
+        # The cookie itself dies with the absolute limit; it is only re-sent when the session
+        # changes (at most once a minute, when the last-seen time moves on).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_max_hours),
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        # An API token lives as long as a page session may (12 hours): it is a bearer credential
+        # as good as a password for its lifetime, and clients ask for a new one with each sign-in.
+        "TOKEN_HOURS": int(env.get("TRACKER_TOKEN_HOURS", "12")),
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": 20,
         # Larger ledger exports and imports run as background jobs (tracker/background).
