@@ -38,7 +38,8 @@ def test_the_token_answer_says_when_it_expires(client, world, production_lifetim
     body = response.get_json()
     assert set(body) == {"token", "expires_at"} and body["expires_at"] == "2020-07-15T14:00:00Z"
     row = db.session.scalars(select(ApiToken)).one()
-    assert (row.expires_at, row.last_used_at, row.label) == (datetime(2020, 7, 15, 14), None, "巡查脚本/1.0")
+    assert (row.expires_at, row.last_used_at, row.label) == (datetime(2020, 7, 15, 14), datetime(2020, 7, 15, 2),
+                                                             "巡查脚本/1.0")
     assert f"event=token_issued user='staff' token_id={row.id}" in caplog.text
     assert body["token"] not in caplog.text and row.token_hash not in caplog.text and PASSWORD not in caplog.text
 

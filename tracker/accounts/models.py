@@ -79,8 +79,8 @@ class ApiToken(Base):
     """A bearer token for the JSON API; only its SHA-256 is stored.
 
     A token is live until it is revoked or `expires_at` passes (TRACKER_TOKEN_HOURS after it was
-    issued); `last_used_at` moves at most once a minute, `label` is the client's User-Agent, so
-    that its owner can tell their tokens apart when revoking one.
+    issued); `last_used_at` (set at its issue) moves at most once a minute; `label` is the client's
+    User-Agent, so that its owner can tell their tokens apart when revoking one.
     """
 
     __tablename__ = "api_tokens"

@@ -37,7 +37,8 @@ class TokenInfoSchema(Reply):
     id = fields.Integer(required=True)
     created_at = UtcDateTime(required=True)
     expires_at = UtcDateTime(required=True)
-    last_used_at = UtcDateTime(required=True, allow_none=True, metadata={"description": "最近一次使用(精确到分钟)"})
+    last_used_at = UtcDateTime(required=True, allow_none=True,
+                               metadata={"description": "最近一次使用(精确到分钟;签发即算一次)"})
     label = fields.String(required=True, allow_none=True, metadata={"description": "申请令牌时客户端的 User-Agent"})
     current = fields.Boolean(required=True, metadata={"description": "是否为本次请求所用的令牌"})
 
