@@ -119,10 +119,11 @@ def test_logout_clears_site_data_and_is_logged(client, sup, caplog):
     login(client, "sup")
     with caplog.at_level(logging.INFO, logger="tracker.security"):
         response = client.post("/logout")
-    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert response.status_code == 302 and response.headers["Location"] == "/login?logged_out=1"
     assert response.headers["Clear-Site-Data"] == '"cache", "cookies", "storage"'
     assert "event=logout user='sup'" in caplog.text
     assert not signed_in(client)
+    assert 'id="logged-out"' in client.get("/login?logged_out=1").get_data(as_text=True)
 
 
 def test_a_refused_logout_clears_nothing(client, sup, app):

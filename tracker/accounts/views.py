@@ -57,10 +57,10 @@ def logout():
     db.session.commit()
     logout_user()
     security_event("logout", user=username)
-    flash("您已退出登录。", "info")
-    response = redirect(url_for("auth.login"))
     # Tell the browser to drop what it kept of this site too (ASVS 8.2.3): pages in its cache,
-    # cookies and storage. The redirect's own cookie (the flash) may be dropped with them.
+    # cookies and storage. Browsers drop this response's own cookie with them, so the goodbye
+    # travels in the address (the sign-in page says it) rather than as a flashed message.
+    response = redirect(url_for("auth.login", logged_out=1))
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
