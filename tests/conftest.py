@@ -56,6 +56,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 BROWSER_TIMEOUT_MS = 15_000
+# Tests move the clock by days while a person stays signed in, or keeps one API token: the
+# session and token lifetimes are set beyond any test's span here. Their own tests (tests/accounts/
+# test_sessions.py, test_tokens.py) put the production defaults back (`production_lifetimes`).
+LONG_LIFETIMES = {"SESSION_IDLE_MINUTES": 10 * 365 * 24 * 60, "SESSION_MAX_HOURS": 10 * 365 * 24,
+                  "TOKEN_HOURS": 10 * 365 * 24}
 
 
 class Clock:
@@ -112,6 +117,7 @@ def app(_schema, database_url, clock, tmp_path):
         "WTF_CSRF_ENABLED": False,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "CLOCK": clock,
+        **LONG_LIFETIMES,
     })
     # The test's app context outlives each request, so Flask-Login's cached user in `g`
     # would carry over between requests and clients: load it from each request's cookie.
@@ -196,6 +202,7 @@ def live_server(app) -> Iterator[str]:
         "WTF_CSRF_ENABLED": True,
         "UPLOAD_DIR": app.config["UPLOAD_DIR"],
         "CLOCK": app.config["CLOCK"],
+        **LONG_LIFETIMES,
     })
     server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

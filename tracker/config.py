@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -44,6 +45,7 @@ def load_config(instance_path: str) -> dict:
     base_url = env.get("TRACKER_BASE_URL", "http://127.0.0.1:5000")
     # Cookies only over HTTPS (and HSTS sent) when the site is served over HTTPS, unless said otherwise.
     secure = flag(env.get("TRACKER_SECURE_COOKIES"), default=base_url.lower().startswith("https://"))
+    session_max_hours = int(env.get("TRACKER_SESSION_MAX_HOURS", "12"))
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         # None: create_app reads (or creates) instance/secret_key, only if no key is given at all.
@@ -74,6 +76,17 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (ProxyFix); 0 trusts none.
         "PROXY_COUNT": int(env.get("TRACKER_PROXY_COUNT", "0")),
+        # Sessions (ASVS 3.3.2-3.3.4, NIST AAL2): ended after this many minutes without a request
+        # and this many hours after sign-in, whatever the activity (tracker.accounts.sessions).
+        "SESSION_IDLE_MINUTES": int(env.get("TRACKER_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": session_max_hours,
+        # The cookie itself dies with the absolute limit; it is only re-sent when the session
+        # changes (at most once a minute, when the last-seen time moves on).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_max_hours),
+        "SESSION_REFRESH_EACH_REQUEST": False,
+        # An API token lives as long as a page session may (12 hours): it is a bearer credential
+        # as good as a password for its lifetime, and clients ask for a new one with each sign-in.
+        "TOKEN_HOURS": int(env.get("TRACKER_TOKEN_HOURS", "12")),
         "WTF_CSRF_TIME_LIMIT": None,
         "PER_PAGE": 20,
         # Larger ledger exports and imports run as background jobs (tracker/background).

@@ -80,14 +80,15 @@ def test_failed_sign_ins_are_logged_with_the_reason(client, people, caplog, user
                                        f"via='{via}' reason='{reason}'")
 
 
-def test_api_sign_in_logs_login_and_token_granted(client, people, caplog):
+def test_api_sign_in_logs_login_and_token_issued(client, people, caplog):
     caplog.set_level(logging.INFO, logger="tracker.security")
     response = client.post(f"{PREFIX}/auth/token", json={"username": "sup", "password": PASSWORD})
     assert response.status_code == 200
     [ok] = events(caplog, "login")
-    [granted] = events(caplog, "token_granted")
+    [granted] = events(caplog, "token_issued")
     assert ok.getMessage() == "event=login user='sup' ip='127.0.0.1' via='api'"
-    assert granted.getMessage() == "event=token_granted user='sup' ip='127.0.0.1'"
+    assert granted.getMessage().startswith("event=token_issued user='sup' token_id=")
+    assert granted.getMessage().endswith("ip='127.0.0.1'")
     assert response.get_json()["token"] not in caplog.text
 
 

@@ -195,7 +195,8 @@ def test_edit_user(admin, client, login_as, session):
     session.commit()
     login_as(admin)
     response = client.post(f"/admin/users/{user.id}/edit", data={
-        "role": "unit_head", "unit": "B", "email": "h@example.cn", "display_name": "李四", "active": "y"})
+        "role": "unit_head", "unit": "B", "email": "h@example.cn", "display_name": "李四", "active": "y",
+        "admin_password": PASSWORD})
     assert response.status_code == 302
     user = fresh(User, user.id)
     assert (user.role, user.unit_id, user.email, user.display_name, user.active) == (
@@ -213,7 +214,8 @@ def test_deactivate_ends_sessions(admin, app, client, login_as, session):
     assert login(other, "sup").status_code == 302
     assert other.get("/").status_code == 200
     login_as(admin)
-    response = client.post(f"/admin/users/{user.id}/edit", data={"role": "supervisor", "unit": ""})
+    response = client.post(f"/admin/users/{user.id}/edit", data={"role": "supervisor", "unit": "",
+                                                                  "admin_password": PASSWORD})
     assert response.status_code == 302  # "active" unchecked
     user = fresh(User, user.id)
     assert user.active is False and user.session_version == 2
@@ -239,14 +241,17 @@ def test_reset_password_ends_sessions(admin, app, client, login_as, session):
     other = app.test_client()
     login(other, "appr")
     login_as(admin)
-    response = client.post(f"/admin/users/{user.id}/password", data={"password": "short", "confirm": "short"})
+    response = client.post(f"/admin/users/{user.id}/password", data={"password": "short", "confirm": "short",
+                                                                      "admin_password": PASSWORD})
     assert response.status_code == 422 and "密码至少 12 个字符" in response.get_data(as_text=True)
-    response = client.post(f"/admin/users/{user.id}/password", data={"password": "brand-new-pass-1", "confirm": "x"})
+    response = client.post(f"/admin/users/{user.id}/password", data={"password": "brand-new-pass-1", "confirm": "x",
+                                                                      "admin_password": PASSWORD})
     assert response.status_code == 422 and "两次输入的密码不一致" in response.get_data(as_text=True)
     assert other.get("/").status_code == 200 and fresh(User, user.id).check_password(PASSWORD)
 
     response = client.post(f"/admin/users/{user.id}/password",
-                           data={"password": "brand-new-pass-1", "confirm": "brand-new-pass-1"})
+                           data={"password": "brand-new-pass-1", "confirm": "brand-new-pass-1",
+                                 "admin_password": PASSWORD})
     assert response.status_code == 302
     assert "/login" in other.get("/").headers["Location"]
     assert login(app.test_client(), "appr").status_code == 200

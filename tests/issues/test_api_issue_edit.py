@@ -129,6 +129,8 @@ def test_reading_an_issue_costs_the_same_whatever_its_history(client, world, clo
     api = api_for(client, world["supervisor"])
 
     def cost() -> int:
+        # The first call in a minute records the token's last use (one write): not what is counted.
+        assert api.get(f"/issues/{issue.id}").status_code == 200
         db.session.expire_all()  # each read starts from the database, as a new request does
         with count_queries() as statements:
             assert api.get(f"/issues/{issue.id}").status_code == 200

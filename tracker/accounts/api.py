@@ -1,4 +1,5 @@
-"""The accounts API: POST/DELETE /api/v1/auth/token (sign in and out with a bearer token), POST /api/v1/users."""
+"""The accounts API: POST/DELETE /api/v1/auth/token (sign in and out with a bearer token), the caller's
+tokens (GET/DELETE /api/v1/auth/tokens, DELETE /api/v1/auth/tokens/{id}), POST /api/v1/users."""
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -8,19 +9,35 @@ from flask import Response, current_app, jsonify, request
 from tracker.accounts import services as accounts
 from tracker.accounts import signin
 from tracker.accounts.models import User
-from tracker.accounts.schemas import CredentialsSchema, TokenSchema, UserCreateSchema, UserSchema
+from tracker.accounts.schemas import (
+    CredentialsSchema,
+    TokenListSchema,
+    TokenSchema,
+    UserCreateSchema,
+    UserSchema,
+)
 from tracker.core import clock
 from tracker.core.api import ApiBlueprint, current_api_token, current_api_user, public, token_loader, unauthorized
 from tracker.core.extensions import DbSession, db
-from tracker.core.security_log import security_event
 
 blp = ApiBlueprint("accounts_api", __name__, tag="auth", description="访问令牌与用户")
 
 
+TOKEN_ID = {"in": "path", "name": "token_id", "description": "令牌 id(见 GET /auth/tokens)"}
+
+
 @token_loader
 def user_for_token(session: DbSession, token: str) -> Optional[User]:
-    """The active user owning this unrevoked token (how the API authenticates a call)."""
-    return accounts.user_for_token(session, token)
+    """The active user owning this live token (how the API authenticates a call); records the call
+    as the token's last use, at most once a minute."""
+    now = clock.now()
+    row = accounts.live_token(session, token, now)
+    if row is None:
+        return None
+    if accounts.touch_token(row, now):
+        # Only the last use is pending here (the view has not run): a GET never commits otherwise.
+        session.commit()
+    return row.user
 
 
 @blp.post("/auth/token")
@@ -40,10 +57,10 @@ def create_token(data: dict[str, Any]) -> Any:
         return response, 429
     if result.user is None:
         return unauthorized(result.message)
-    token = accounts.issue_token(db.session, result.user, clock.now())
+    token, row = accounts.issue_token(db.session, result.user, clock.now(), hours=current_app.config["TOKEN_HOURS"],
+                                      label=request.headers.get("User-Agent"), ip=request.remote_addr)
     db.session.commit()
-    security_event("token_granted", user=result.user.username, ip=request.remote_addr)
-    return {"token": token}, {"Cache-Control": "no-store"}
+    return {"token": token, "expires_at": row.expires_at}, {"Cache-Control": "no-store"}
 
 
 @blp.delete("/auth/token")
@@ -52,6 +69,41 @@ def create_token(data: dict[str, Any]) -> Any:
 def revoke_token() -> Response:
     """Revoke the token this request was made with."""
     accounts.revoke_token(db.session, current_api_token(), clock.now())
+    db.session.commit()
+    return current_app.response_class(status=204)
+
+
+@blp.get("/auth/tokens")
+@blp.operation("listTokens", "调用者仍有效的访问令牌(不含令牌本身)", errors=(401,))
+@blp.response(200, TokenListSchema, description="有效令牌,新的在前")
+def list_tokens() -> dict[str, Any]:
+    """The caller's live tokens: id, when issued, when they expire, when last used; never the token."""
+    user = current_api_user()
+    current = accounts.live_token(db.session, current_api_token(), clock.now())
+    rows = accounts.list_tokens(db.session, user, clock.now())
+    return {"items": [{"id": row.id, "created_at": row.created_at, "expires_at": row.expires_at,
+                       "last_used_at": row.last_used_at, "label": row.label,
+                       "current": current is not None and row.id == current.id} for row in rows]}
+
+
+@blp.delete("/auth/tokens/<int:token_id>", parameters=[TOKEN_ID])
+@blp.operation("revokeTokenById", "撤销调用者的一个访问令牌(他人的令牌答 404)", errors=(401, 404))
+@blp.response(204, description="已撤销")
+def revoke_token_by_id(token_id: int) -> Response:
+    """Revoke one of the caller's live tokens; another's, or one already dead, is not found."""
+    user = current_api_user()
+    accounts.revoke_user_token(db.session, user, user, token_id, clock.now())
+    db.session.commit()
+    return current_app.response_class(status=204)
+
+
+@blp.delete("/auth/tokens")
+@blp.operation("revokeAllTokens", "撤销调用者的全部访问令牌(含本次请求所用的)", errors=(401,))
+@blp.response(204, description="已全部撤销")
+def revoke_all_tokens() -> Response:
+    """Revoke every token of the caller, the one this request was made with included."""
+    user = current_api_user()
+    accounts.revoke_own_tokens(db.session, user, user, clock.now())
     db.session.commit()
     return current_app.response_class(status=204)
 

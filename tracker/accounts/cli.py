@@ -1,4 +1,5 @@
-"""`tracker users create USERNAME --role ROLE [--unit CODE] ...`: add a user from the command line."""
+"""`tracker users create USERNAME --role ROLE [--unit CODE] ...`: add a user from the command line;
+`tracker users set-password USERNAME [--password PW]`: the admin's way back in."""
 from __future__ import annotations
 
 from typing import Optional
@@ -7,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from tracker.accounts import services as accounts
+from tracker.core import clock
 from tracker.core.enums import ROLES
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
@@ -33,3 +35,21 @@ def create_user(username: str, role: str, unit_code: Optional[str], email: Optio
         raise click.ClickException(refusal.message) from None
     db.session.commit()
     click.echo(f"created user {user.username} ({user.role})")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", default=None, help="prompted for (twice, hidden) when not given")
+def set_password(username: str, password: Optional[str]) -> None:
+    """Set a user's password (the password policy applies); their sessions end and their API tokens
+    are revoked. The way back in for an admin who lost theirs."""
+    if password is None:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.user_by_username(db.session, username)
+        accounts.reset_password(db.session, None, user, password, now=clock.now())
+    except Refusal as refusal:
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from None
+    db.session.commit()
+    click.echo(f"password set for {user.username}; their sessions and API tokens have ended")

@@ -25,3 +25,7 @@ class PasswordForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """An empty form, so that logout is a POST with a CSRF token."""
+
+
+class RevokeForm(FlaskForm):
+    """A revoke button: nothing but the CSRF token."""

@@ -76,7 +76,12 @@ class User(UserMixin, Base):
 
 
 class ApiToken(Base):
-    """A bearer token for the JSON API; only its SHA-256 is stored."""
+    """A bearer token for the JSON API; only its SHA-256 is stored.
+
+    A token is live until it is revoked or `expires_at` passes (TRACKER_TOKEN_HOURS after it was
+    issued); `last_used_at` (set at its issue) moves at most once a minute; `label` is the client's
+    User-Agent, so that its owner can tell their tokens apart when revoking one.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -85,5 +90,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    label: Mapped[Optional[str]] = mapped_column(String(200))
 
     user: Mapped[User] = relationship()

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validates_schema
 
 from tracker.core.enums import ROLES
-from tracker.core.schemas import Body, Reply, Str, values
+from tracker.core.schemas import Body, Reply, Str, UtcDateTime, values
 
 CREDENTIALS_MISSING = "请提供 username 和 password。"
 
@@ -25,9 +25,28 @@ class CredentialsSchema(Body):
 
 
 class TokenSchema(Reply):
-    """A bearer token (shown once; only its hash is stored)."""
+    """A bearer token (shown once; only its hash is stored) and when it expires."""
 
     token = fields.String(required=True)
+    expires_at = UtcDateTime(required=True, metadata={"description": "令牌失效时间(UTC),之后需重新获取"})
+
+
+class TokenInfoSchema(Reply):
+    """One of the caller's live tokens, never the token itself."""
+
+    id = fields.Integer(required=True)
+    created_at = UtcDateTime(required=True)
+    expires_at = UtcDateTime(required=True)
+    last_used_at = UtcDateTime(required=True, allow_none=True,
+                               metadata={"description": "最近一次使用(精确到分钟;签发即算一次)"})
+    label = fields.String(required=True, allow_none=True, metadata={"description": "申请令牌时客户端的 User-Agent"})
+    current = fields.Boolean(required=True, metadata={"description": "是否为本次请求所用的令牌"})
+
+
+class TokenListSchema(Reply):
+    """The caller's live tokens, newest first."""
+
+    items = fields.List(fields.Nested(TokenInfoSchema), required=True)
 
 
 class UserCreateSchema(Body):

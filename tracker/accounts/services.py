@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from sqlalchemy import select
@@ -17,10 +18,12 @@ from tracker.accounts import passwords
 from tracker.accounts.models import ApiToken, User
 from tracker.core import permissions
 from tracker.core.addresses import checked_email
+from tracker.core.clock import utcnow
 from tracker.core.enums import ROLES, UNIT_ROLES
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
+from tracker.core.security_log import security_event
 from tracker.units.services import unit_by_code
 
 MIN_PASSWORD = passwords.MIN_LENGTH
@@ -87,13 +90,17 @@ def authenticate(session: DbSession, username: Any, password: Any) -> Optional[U
     return check_credentials(session, username, password).user
 
 
-def change_password(session: DbSession, user: User, current: str, new: str) -> None:
-    """Change a password after checking the current one; other sessions end."""
+def change_password(session: DbSession, user: User, current: str, new: str, *,
+                    now: Optional[datetime] = None) -> None:
+    """Change a password after checking the current one; other sessions end, every API token is revoked."""
     if not user.check_password(current or ""):
+        security_event("reauth_failed", level=logging.WARNING, user=user.username, doing="change_password")
         raise Refusal("invalid", "当前密码不正确。", "current")
     _check_password(new, "new", user.username)
     user.set_password(new)
     end_sessions(user)
+    revoke_all_tokens(session, user, now or utcnow(), reason="password_changed", by=user)
+    security_event("password_changed", user=user.username)
     session.flush()
 
 
@@ -106,26 +113,55 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: DbSession, user: User, now: datetime) -> str:
-    """Create an API token for the user and return it; only its hash is kept."""
+def issue_token(session: DbSession, user: User, now: datetime, *, hours: int = 12,
+                label: Optional[str] = None, ip: Optional[str] = None) -> tuple[str, ApiToken]:
+    """Create an API token for the user, live for `hours`; return it with its row (only its hash is kept).
+
+    `ip` is the address that asked, for the security log.
+    """
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), created_at=now))
+    # Issuing counts as a use: the first call within the minute then writes nothing (and costs
+    # the same statements as every other call, which the query-count tests pin).
+    row = ApiToken(user_id=user.id, token_hash=_hash_token(token), created_at=now, last_used_at=now,
+                   expires_at=now + timedelta(hours=hours), label=(label or "").strip()[:200] or None)
+    session.add(row)
     session.flush()
-    return token
+    security_event("token_issued", user=user.username, token_id=row.id, expires_at=row.expires_at.isoformat(),
+                   ip=ip)
+    return token, row
 
 
-def user_for_token(session: DbSession, token: str) -> Optional[User]:
-    """The active user owning this unrevoked token, or None."""
+def live_token(session: DbSession, token: str, now: datetime) -> Optional[ApiToken]:
+    """The row of this token when it is neither revoked nor expired and its owner is active, else None."""
     row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > now)
     )
     if row is None or not row.user.active:
         return None
-    return row.user
+    return row
+
+
+# How stale `last_used_at` may get before a call records itself (one write a minute at most).
+TOKEN_TOUCH = timedelta(minutes=1)
+
+
+def touch_token(row: ApiToken, now: datetime) -> bool:
+    """Record a call made with the token, at most once a minute; return whether anything changed."""
+    if row.last_used_at is not None and now - row.last_used_at < TOKEN_TOUCH:
+        return False
+    row.last_used_at = now
+    return True
+
+
+def user_for_token(session: DbSession, token: str, now: Optional[datetime] = None) -> Optional[User]:
+    """The active user owning this unrevoked, unexpired token, or None."""
+    row = live_token(session, token, now or utcnow())
+    return row.user if row is not None else None
 
 
 def revoke_token(session: DbSession, token: str, now: datetime) -> bool:
-    """Revoke a token; return whether it was live."""
+    """Revoke a token (the one a call was made with); return whether it was live."""
     row = session.scalar(
         select(ApiToken).where(ApiToken.token_hash == _hash_token(token), ApiToken.revoked_at.is_(None))
     )
@@ -133,7 +169,72 @@ def revoke_token(session: DbSession, token: str, now: datetime) -> bool:
         return False
     row.revoked_at = now
     session.flush()
+    security_event("token_revoked", user=row.user.username, token_id=row.id, by=row.user.username)
     return True
+
+
+def list_tokens(session: DbSession, user: User, now: datetime) -> list[ApiToken]:
+    """The user's live tokens (neither revoked nor expired), newest first."""
+    return list(session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > now).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all())
+
+
+def _may_manage_tokens(actor: User, owner: User) -> None:
+    # One's own tokens, or anyone's for an admin.
+    if actor.id != owner.id:
+        permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理他人的访问令牌。")
+
+
+def revoke_user_token(session: DbSession, actor: User, owner: User, token_id: Any, now: datetime) -> ApiToken:
+    """Revoke one live token of `owner` (by the owner or an admin); another's or a dead one is not found."""
+    _may_manage_tokens(actor, owner)
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == owner.id,
+                               ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+    ) if isinstance(token_id, int) else None
+    if row is None:
+        raise Refusal("not_found", "访问令牌不存在或已失效。")
+    row.revoked_at = now
+    session.flush()
+    security_event("token_revoked", user=owner.username, token_id=row.id, by=actor.username)
+    return row
+
+
+def revoke_all_tokens(session: DbSession, user: User, now: datetime, *, reason: str,
+                      by: Optional[User] = None) -> int:
+    """Revoke every token of the user (password change or reset, deactivation, or asked for);
+    return how many were live. `by` None is the command line."""
+    # Expired ones too: nothing is lost, and a clock set back could not bring them to life.
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    live = 0
+    for row in rows:
+        live += row.expires_at > now
+        row.revoked_at = now
+    session.flush()
+    security_event("tokens_revoked_all", user=user.username, reason=reason,
+                   by=by.username if by is not None else "command line", count=live)
+    return live
+
+
+def revoke_own_tokens(session: DbSession, actor: User, owner: User, now: datetime) -> int:
+    """Revoke every live token of `owner`, asked for by the owner or an admin."""
+    _may_manage_tokens(actor, owner)
+    return revoke_all_tokens(session, owner, now, reason="owner" if actor.id == owner.id else "admin", by=actor)
+
+
+REAUTH_FIELD = "admin_password"
+
+
+def confirm_password(actor: User, password: Any, doing: str) -> None:
+    """Re-authentication before a sensitive change (ASVS 4.3.3): refuse unless `password` is the
+    actor's own current password; the refusal is a security event."""
+    if not isinstance(password, str) or not password or not actor.check_password(password):
+        security_event("reauth_failed", level=logging.WARNING, user=actor.username, doing=doing)
+        raise Refusal("invalid", "您的当前密码不正确,未做任何修改。", REAUTH_FIELD)
 
 
 def list_users(session: DbSession) -> list[User]:
@@ -142,11 +243,13 @@ def list_users(session: DbSession) -> list[User]:
 
 
 def update_user(session: DbSession, actor: User, user: User, role: Any, unit_code: Any = None,
-                email: Any = None, display_name: Any = None, active: Any = True) -> User:
+                email: Any = None, display_name: Any = None, active: Any = True, *,
+                admin_password: Any = None, now: Optional[datetime] = None) -> User:
     """Change a user's role, unit, address, name or activity (admin).
 
-    Deactivating a user ends their sessions. An admin may neither deactivate
-    themself nor give up their own admin role: that could leave nobody to undo it.
+    Changing the role or the activity needs the admin's own current password (`admin_password`).
+    Deactivating a user ends their sessions and revokes their API tokens. An admin may neither
+    deactivate themself nor give up their own admin role: that could leave nobody to undo it.
     """
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     if role not in ROLES:
@@ -163,21 +266,47 @@ def update_user(session: DbSession, actor: User, user: User, role: Any, unit_cod
     display_name = str(display_name or "").strip()
     if len(display_name) > 100:
         raise Refusal("invalid", "姓名不能超过 100 个字。", "display_name")
-    user.email = checked_email(email)
+    email = checked_email(email)
+    old_role, was_active = user.role, bool(user.active)
+    if role != old_role or active != was_active:
+        confirm_password(actor, admin_password, "update_user")
+    user.email = email
     user.role = role
     user.unit_id = unit.id if unit else None
     user.display_name = display_name or None
-    if user.active and not active:
+    if was_active and not active:
         end_sessions(user)
+        revoke_all_tokens(session, user, now or utcnow(), reason="deactivated", by=actor)
     user.active = active
     session.flush()
+    if role != old_role:
+        security_event("role_changed", by=actor.username, user=user.username, old=old_role, new=role)
+    if was_active != active:
+        security_event("user_deactivated" if not active else "user_reactivated", by=actor.username,
+                       user=user.username)
     return user
 
 
-def reset_password(session: DbSession, actor: User, user: User, password: Any) -> None:
-    """Set a new password for a user (admin); every session of that user ends."""
+def reset_password(session: DbSession, actor: Optional[User], user: User, password: Any, *,
+                   admin_password: Any = None, now: Optional[datetime] = None) -> None:
+    """Set a new password for a user (an admin, who confirms with their own current password
+    `admin_password`; `actor=None` is the command line): every session of that user ends and
+    every API token of theirs is revoked."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
+    if actor is not None:
+        confirm_password(actor, admin_password, "reset_password")
     _check_password(password, username=user.username)
     user.set_password(str(password))
     end_sessions(user)
+    revoke_all_tokens(session, user, now or utcnow(), reason="password_reset", by=actor)
+    security_event("password_reset", by=actor.username if actor is not None else "command line",
+                   user=user.username)
     session.flush()
+
+
+def user_by_username(session: DbSession, username: Any) -> User:
+    """The user of this username, or a not-found refusal (the command line names users)."""
+    user = session.scalar(select(User).where(User.username == str(username or "").strip()))
+    if user is None:
+        raise Refusal("not_found", f"用户「{username}」不存在。")
+    return user

@@ -1,4 +1,4 @@
-"""Views of sign-in, sign-out and password change."""
+"""Views of sign-in, sign-out, password change and one's own API tokens."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +9,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.accounts import services as accounts
 from tracker.accounts import signin
-from tracker.accounts.forms import LoginForm, LogoutForm, PasswordForm
+from tracker.accounts.forms import LoginForm, LogoutForm, PasswordForm, RevokeForm
+from tracker.core import clock
 from tracker.core.extensions import db
+from tracker.core.security_log import security_event
 from tracker.core.web import attempt
 
 bp = Blueprint("auth", __name__)
@@ -53,12 +55,19 @@ def login():
 def logout():
     """Sign out and end every session of this user."""
     form = LogoutForm()
-    if form.validate_on_submit():
-        accounts.end_sessions(current_user)
-        db.session.commit()
-        logout_user()
-        flash("您已退出登录。", "info")
-    return redirect(url_for("auth.login"))
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.login"))
+    username = current_user.username
+    accounts.end_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    security_event("logout", user=username)
+    # Tell the browser to drop what it kept of this site too (ASVS 8.2.3): pages in its cache,
+    # cookies and storage. Browsers drop this response's own cookie with them, so the goodbye
+    # travels in the address (the sign-in page says it) rather than as a flashed message.
+    response = redirect(url_for("auth.login", logged_out=1))
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -68,10 +77,36 @@ def change_password():
     form = PasswordForm()
     if form.is_submitted():
         outcome = attempt(lambda: accounts.change_password(db.session, current_user, form.current.data,
-                                                           form.new.data),
+                                                           form.new.data, now=clock.now()),
                           form=form, done="密码已修改,其他设备上的登录已失效。")
         if outcome.done:
             login_user(current_user._get_current_object())  # keep this session; the others have ended
             return redirect(url_for("main.home"))
     # The form again, with the reason beside the field it concerns (answered 200, as it always was).
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/tokens")
+@login_required
+def tokens():
+    """One's own live API tokens, each with a button to revoke it, and one to revoke them all."""
+    rows = accounts.list_tokens(db.session, current_user, clock.now())
+    return render_template("auth/tokens.html", tokens=rows, form=RevokeForm())
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of one's own tokens."""
+    attempt(lambda: accounts.revoke_user_token(db.session, current_user, current_user, token_id, clock.now()),
+            form=RevokeForm(), done="已撤销该访问令牌。")
+    return redirect(url_for("auth.tokens"))
+
+
+@bp.route("/account/tokens/revoke-all", methods=["POST"])
+@login_required
+def revoke_all_tokens():
+    """Revoke every one of one's own tokens."""
+    attempt(lambda: accounts.revoke_own_tokens(db.session, current_user, current_user, clock.now()),
+            form=RevokeForm(), done=lambda count: f"已撤销全部 {count} 个访问令牌。")
+    return redirect(url_for("auth.tokens"))

@@ -84,6 +84,9 @@ class UserEditForm(FlaskForm):
     email = StringField("邮箱", validators=[Optional(), Length(max=200, message="不能超过 200 个字符。")])
     display_name = StringField("姓名", validators=[Optional(), Length(max=100, message="不能超过 100 个字符。")])
     active = BooleanField("启用")
+    # Re-authentication (ASVS 4.3.3): the service asks for it when the role or the activity changes.
+    admin_password = PasswordField("您的当前密码", validators=[Length(max=128, message="不能超过 128 个字符。")],
+                                   description="更改角色或启用状态时必填")
 
 
 class ResetPasswordForm(FlaskForm):
@@ -92,6 +95,12 @@ class ResetPasswordForm(FlaskForm):
     password = PasswordField("新密码", validators=[DataRequired("请填写新密码。"),
                                                 Length(max=128, message="不能超过 128 个字符。")])
     confirm = PasswordField("确认新密码", validators=[EqualTo("password", "两次输入的密码不一致。")])
+    admin_password = PasswordField("您的当前密码", validators=[DataRequired("请输入您的当前密码。"),
+                                                         Length(max=128, message="不能超过 128 个字符。")])
+
+
+class TokenRevokeForm(FlaskForm):
+    """A revoke button for a user's API tokens: nothing but the CSRF token."""
 
 
 class RoundForm(FlaskForm):

@@ -21,13 +21,14 @@ from tracker.admin import services as admin_service
 from tracker.admin.forms import (
     ResetPasswordForm,
     RoundForm,
+    TokenRevokeForm,
     UnitEditForm,
     UnitForm,
     UserEditForm,
     UserForm,
     unit_choices,
 )
-from tracker.core import permissions
+from tracker.core import clock, permissions
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import attempt
@@ -149,7 +150,9 @@ def _render_user(user: User, form: Optional[UserEditForm] = None,
             "display_name": user.display_name or "", "active": user.active})
     form.unit.choices = unit_choices(units_service.unit_tree(db.session))
     return render_template("admin/user_edit.html", user=user, form=form,
-                           password_form=password_form or ResetPasswordForm(formdata=None)), status
+                           password_form=password_form or ResetPasswordForm(formdata=None),
+                           tokens=accounts.list_tokens(db.session, user, clock.now()),
+                           token_form=TokenRevokeForm()), status
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -163,7 +166,8 @@ def edit_user(user_id: int):
     form = UserEditForm()
     outcome = attempt(lambda: accounts.update_user(db.session, current_user, user, form.role.data,
                                                    form.unit.data or None, form.email.data, form.display_name.data,
-                                                   form.active.data),
+                                                   form.active.data, admin_password=form.admin_password.data,
+                                                   now=clock.now()),
                       form=form, fields=FIELD_ALIASES,
                       done=lambda _u: f"已保存用户「{user.username}」。"
                       + ("" if user.active else "该用户已停用,其登录已失效。"))
@@ -173,15 +177,39 @@ def edit_user(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @login_required
 def reset_password(user_id: int):
-    """Set a new password for a user; their sessions end."""
+    """Set a new password for a user (confirmed with the admin's own password); their sessions end
+    and their API tokens are revoked."""
     _admin_only()
     user = _get(User, user_id)
     form = ResetPasswordForm()
-    outcome = attempt(lambda: accounts.reset_password(db.session, current_user, user, form.password.data),
-                      form=form, done=f"已重置用户「{user.username}」的密码,其登录已失效。")
+    outcome = attempt(lambda: accounts.reset_password(db.session, current_user, user, form.password.data,
+                                                      admin_password=form.admin_password.data, now=clock.now()),
+                      form=form, done=f"已重置用户「{user.username}」的密码,其登录和访问令牌已失效。")
     if outcome.done:
         return redirect(url_for("admin.users"))
     return _render_user(user, password_form=form, status=outcome.status)
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(user_id: int, token_id: int):
+    """Revoke one API token of a user."""
+    _admin_only()
+    user = _get(User, user_id)
+    attempt(lambda: accounts.revoke_user_token(db.session, current_user, user, token_id, clock.now()),
+            form=TokenRevokeForm(), done=f"已撤销用户「{user.username}」的一个访问令牌。")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/tokens/revoke-all", methods=["POST"])
+@login_required
+def revoke_all_tokens(user_id: int):
+    """Revoke every API token of a user."""
+    _admin_only()
+    user = _get(User, user_id)
+    attempt(lambda: accounts.revoke_own_tokens(db.session, current_user, user, clock.now()),
+            form=TokenRevokeForm(), done=lambda count: f"已撤销用户「{user.username}」的全部 {count} 个访问令牌。")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 # ---- rounds --------------------------------------------------------------------------------
