@@ -91,7 +91,7 @@ def test_admin_reset_applies_the_policy(session):
     admin = make_user("admin")
     user = make_user("approver", username="appr")
     with pytest.raises(Refusal, match="常见密码"):
-        accounts.reset_password(session, admin, user, "password1234")
+        accounts.reset_password(session, admin, user, "password1234", admin_password=PASSWORD)
     assert user.check_password(PASSWORD) and user.session_version == 1
 
 

@@ -79,7 +79,8 @@ def test_an_active_session_ends_at_the_absolute_limit(client, sup, clock, produc
 def test_a_form_post_after_the_timeout_changes_nothing(client, sup, clock, production_lifetimes):
     login(client, "sup")
     clock.now += timedelta(hours=1)
-    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-1", "confirm": "brand-new-1"})
+    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-pass-1",
+                                                 "confirm": "brand-new-pass-1"})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     db.session.expire_all()
     assert db.session.get(User, sup.id).check_password(PASSWORD)

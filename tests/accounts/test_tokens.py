@@ -124,20 +124,21 @@ def test_changing_ones_password_revokes_every_token(client, world, caplog):
     api = api_for(client, world["staff"])
     login(client, "staff")
     with caplog.at_level(logging.INFO, logger="tracker.security"):
-        response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-1",
-                                                  "confirm": "brand-new-1"})
+        response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-pass-1",
+                                                  "confirm": "brand-new-pass-1"})
     assert response.status_code == 302
     assert_refused(api.get("/units"), 401)
     assert "event=password_changed user='staff'" in caplog.text
     assert "reason='password_changed'" in caplog.text
-    assert PASSWORD not in caplog.text and "brand-new-1" not in caplog.text
+    assert PASSWORD not in caplog.text and "brand-new-pass-1" not in caplog.text
 
 
 def test_a_wrong_current_password_revokes_nothing(client, world, caplog):
     api = api_for(client, world["staff"])
     login(client, "staff")
     with caplog.at_level(logging.INFO, logger="tracker.security"):
-        client.post("/password", data={"current": "wrong-pass-1", "new": "brand-new-1", "confirm": "brand-new-1"})
+        client.post("/password", data={"current": "wrong-pass-1", "new": "brand-new-pass-1",
+                                          "confirm": "brand-new-pass-1"})
     assert api.get("/units").status_code == 200
     assert "event=reauth_failed user='staff'" in caplog.text and "wrong-pass-1" not in caplog.text
 
@@ -150,17 +151,17 @@ def test_set_password_command(app, client, world, caplog):
     refused = runner.invoke(args=["users", "set-password", "staff", "--password", "short"])
     assert refused.exit_code != 0 and "密码" in refused.output
     assert api.get("/units").status_code == 200
-    assert runner.invoke(args=["users", "set-password", "nobody", "--password", "brand-new-1"]).exit_code != 0
+    assert runner.invoke(args=["users", "set-password", "nobody", "--password", "brand-new-pass-1"]).exit_code != 0
     with caplog.at_level(logging.INFO, logger="tracker.security"):
-        result = runner.invoke(args=["users", "set-password", "staff"], input="brand-new-1\nbrand-new-1\n")
+        result = runner.invoke(args=["users", "set-password", "staff"], input="brand-new-pass-1\nbrand-new-pass-1\n")
     assert result.exit_code == 0, result.output
-    assert "brand-new-1" not in result.output  # the prompt hides what is typed
+    assert "brand-new-pass-1" not in result.output  # the prompt hides what is typed
     db.session.expire_all()
-    assert db.session.get(User, staff.id).check_password("brand-new-1")
+    assert db.session.get(User, staff.id).check_password("brand-new-pass-1")
     assert_refused(api.get("/units"), 401)
     assert client.get("/").status_code == 302  # the page session has ended too
     assert "event=password_reset by='command line' user='staff'" in caplog.text
-    assert "reason='password_reset'" in caplog.text and "brand-new-1" not in caplog.text
+    assert "reason='password_reset'" in caplog.text and "brand-new-pass-1" not in caplog.text
 
 
 # ---- the page of one's own tokens -----------------------------------------------------------

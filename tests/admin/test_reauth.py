@@ -49,7 +49,7 @@ def test_a_password_reset_needs_the_admins_password(admin, client, login_as, tar
     before = state(user.id)
     with caplog.at_level(logging.INFO, logger="tracker.security"):
         response = client.post(f"/admin/users/{user.id}/password", data={
-            "password": "brand-new-1", "confirm": "brand-new-1", "admin_password": admin_password})
+            "password": "brand-new-pass-1", "confirm": "brand-new-pass-1", "admin_password": admin_password})
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert ("您的当前密码不正确" if admin_password else "请输入您的当前密码") in text
@@ -65,14 +65,14 @@ def test_a_confirmed_reset_ends_sessions_and_tokens_and_is_logged(admin, client,
     login_as(admin)
     with caplog.at_level(logging.INFO, logger="tracker.security"):
         response = client.post(f"/admin/users/{user.id}/password", data={
-            "password": "brand-new-1", "confirm": "brand-new-1", "admin_password": PASSWORD})
+            "password": "brand-new-pass-1", "confirm": "brand-new-pass-1", "admin_password": PASSWORD})
     assert response.status_code == 302
     assert live_tokens(user.id) == 0
     assert_refused(api.get("/units"), 401)
     assert "/login" in other.get("/").headers["Location"]
     assert "event=password_reset by='root' user='sup'" in caplog.text
     assert "event=tokens_revoked_all user='sup' reason='password_reset' by='root' count=1" in caplog.text
-    assert PASSWORD not in caplog.text and "brand-new-1" not in caplog.text
+    assert PASSWORD not in caplog.text and "brand-new-pass-1" not in caplog.text
 
 
 @pytest.mark.parametrize("data", [
