@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
 from flask import g
@@ -452,7 +453,7 @@ def test_every_route_has_a_row(matrix):
 
 @pytest.mark.parametrize("rule,method", sorted(TABLE), ids=[f"{m} {r}" for r, m in sorted(TABLE)])
 def test_matrix(matrix, callers, rule, method):
-    app, world = matrix
+    _app, world = matrix
     expect = TABLE[(rule, method)]
     api = rule.startswith("/api/")
     changing = method in STATE_CHANGING
