@@ -4,16 +4,18 @@ tracker.core.permissions (the thing under test).
 
 - A route added without a row fails `test_every_route_has_a_row` with the exact line to add.
 - Each (rule, method) is one test: every role and anonymous calls it; path parameters come from one
-  small seeded world, with an object inside the unit roles' scope and one outside it (an issue, its
-  attachment), and for owner-only objects (jobs, notices) the caller's own and someone else's.
+  small seeded world: issues (and their attachments) led by the unit roles' unit, cooperated on by it,
+  and outside its scope, plus another issue's attachment under an in-scope issue's address; for
+  owner-only objects (jobs, notices) the caller's own and someone else's.
 - Outcomes: `ok` (anything but a refusal: 2xx, 3xx not to the sign-in page, 400/409/422 for a body the
   service turns down), `403`, `404` (out of scope / not yours), `login` (a page redirecting to the
   sign-in page), `401` (the API without a token).
 - A refused state-changing call (POST/PUT/PATCH/DELETE) must leave every table unchanged: a hash of
   every table's rows (one query per table) is taken before and after.
-- CSRF is switched off in this test's app so that the permission, not the missing token, is what a
-  refused form meets; CSRF itself is tested in tests/accounts/test_auth.py (and by the live-server
-  browser tests, which keep it on).
+- CSRF is switched off in the matrix's app so that the permission, not the missing token, is what a
+  refused form meets; `test_every_page_form_needs_a_csrf_token` then sends every state-changing page
+  route, signed in, without a token to an app with CSRF on (400, nothing changed). CSRF is also tested
+  in tests/accounts/test_auth.py and by the live-server browser tests, which keep it on.
 
 Bodies are plausible (they pass the form or schema) so that a refused role meets the permission check,
 not a validation error; they are chosen so that allowed calls do not move the shared world along
@@ -35,7 +37,7 @@ from flask import g
 from sqlalchemy import select
 
 from tests.support.factories import PASSWORD, PDF_BYTES, make_issue, make_round, make_unit, make_user
-from tests.support.web import forget_cached_user
+from tests.support.web import csrf_token, forget_cached_user
 from tracker import create_app
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
@@ -68,17 +70,23 @@ class Expect:
 
     roles: Optional[frozenset[str]]
     scope: str = ""
+    # Unit roles allowed only when their unit leads the issue (not when it only cooperates).
+    lead_only: frozenset[str] = frozenset()
 
     def outcome(self, who: str, api: bool, variant: str) -> str:
-        """The expected outcome for `who` calling with the path object `variant` ("in"/"out", "own"/"other")."""
+        """The expected outcome for `who` calling with the path object `variant`: for issues "in" (the
+        unit roles' unit leads it), "coop" (it cooperates), "out" (neither), "cross" (an attachment of
+        the "out" issue asked for under the "in" issue's address); "own"/"other" for jobs and notices."""
         if self.roles is None:
             return OK
         if who == ANON:
             return UNAUTHORIZED if api else LOGIN
         if self.scope == "issue" and variant == "out" and who in UNIT:
             return NOT_FOUND
-        if self.scope == "own" and variant == "other":
+        if variant == "cross" or (self.scope == "own" and variant == "other"):
             return NOT_FOUND
+        if variant == "coop" and who in self.lead_only:
+            return FORBIDDEN
         return OK if who in self.roles else FORBIDDEN
 
     def __str__(self) -> str:
@@ -98,9 +106,10 @@ def only(*roles: str) -> Expect:
     return Expect(frozenset(roles))
 
 
-def scoped(*roles: str) -> Expect:
-    """Allowed for these roles, on an issue they can see (unit roles: out of scope is 404 first)."""
-    return Expect(frozenset(roles), "issue")
+def scoped(*roles: str, lead_only: tuple[str, ...] = ()) -> Expect:
+    """Allowed for these roles, on an issue they can see (unit roles: out of scope is 404 first);
+    `lead_only`: unit roles allowed only for the lead unit (a cooperating unit's is 403)."""
+    return Expect(frozenset(roles), "issue", frozenset(lead_only))
 
 
 A, S, AP, L, UH, US = Role.ADMIN, Role.SUPERVISOR, Role.APPROVER, Role.LEADER, Role.UNIT_HEAD, Role.UNIT_STAFF
@@ -145,7 +154,7 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/api/v1/issues/<int:issue_id>/attachments", "POST"): scoped(US, UH),
     ("/api/v1/issues/<int:issue_id>/events", "GET"): SEEN,
     ("/api/v1/issues/<int:issue_id>/progress", "POST"): scoped(US, UH),
-    ("/api/v1/issues/<int:issue_id>/transitions", "POST"): scoped(UH, S, AP),
+    ("/api/v1/issues/<int:issue_id>/transitions", "POST"): scoped(UH, S, AP, lead_only=(UH,)),
     ("/api/v1/issues/export.xlsx", "GET"): SIGNED_IN,
     ("/api/v1/jobs/<int:job_id>", "GET"): OWNER,
     ("/api/v1/jobs/<int:job_id>/download", "GET"): OWNER,
@@ -172,7 +181,7 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/issues/<int:issue_id>/public", "GET"): SEEN,
     ("/issues/<int:issue_id>/public", "POST"): scoped(S),
     ("/issues/<int:issue_id>/transition", "GET"): SEEN,
-    ("/issues/<int:issue_id>/transition", "POST"): scoped(UH, S, AP),
+    ("/issues/<int:issue_id>/transition", "POST"): scoped(UH, S, AP, lead_only=(UH,)),
     ("/issues/export.csv", "GET"): SIGNED_IN,
     ("/issues/export.xlsx", "GET"): SIGNED_IN,
     ("/issues/import", "GET"): only(S),
@@ -216,7 +225,7 @@ Body = Callable[[World, str, str], dict[str, Any]]
 
 
 def _issue(world: World, variant: str):
-    return world["issue_out" if variant == "out" else "issue_in"]
+    return world[{"out": "issue_out", "coop": "issue_coop"}.get(variant, "issue_in")]
 
 
 def _transition(world: World, who: str, variant: str) -> dict[str, Any]:
@@ -262,7 +271,8 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
     if name == "issue_id":
         return _issue(world, variant).id
     if name == "attachment_id":
-        return world["attachment_out" if variant == "out" else "attachment_in"].id
+        return world[{"out": "attachment_out", "cross": "attachment_out", "coop": "attachment_coop"}.get(
+            variant, "attachment_in")].id
     if name in ("job_id", "notice_id"):
         kind = "job" if name == "job_id" else "notice"
         owner = "other" if variant == "other" or who == ANON else who
@@ -272,8 +282,10 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
 
 
 def _variants(rule: str, expect: Expect) -> tuple[str, ...]:
+    if "<int:attachment_id>" in rule:
+        return ("in", "coop", "out", "cross")
     if "<int:issue_id>" in rule:
-        return ("in", "out")
+        return ("in", "coop", "out")
     if expect.scope == "own":
         return ("own", "other")
     return ("",)
@@ -357,8 +369,10 @@ def _seed(app, upload_dir: str) -> World:
     other_user = make_user("supervisor", username="mx-other")
     issue_in = make_issue(unit, round_, code="MX-IN", deadline=date(2020, 12, 31))
     issue_out = make_issue(other_unit, round_, code="MX-OUT", deadline=date(2020, 12, 31))
+    issue_coop = make_issue(other_unit, round_, cooperating=(unit,), code="MX-COOP", deadline=date(2020, 12, 31))
     attachments = {}
-    for name, issue in (("attachment_in", issue_in), ("attachment_out", issue_out)):
+    for name, issue in (("attachment_in", issue_in), ("attachment_out", issue_out),
+                        ("attachment_coop", issue_coop)):
         content = PDF_BYTES + name.encode()
         attachments[name] = Attachment(issue_id=issue.id, sha256=_stored(upload_dir, content), filename="证明.pdf",
                                        content_type="application/pdf", size=len(content))
@@ -387,7 +401,7 @@ def _seed(app, upload_dir: str) -> World:
     assert ledger_bytes[:2] == b"PK"
     kept = ledger_import.keep_upload(upload_dir, io.BytesIO(ledger_bytes), users[Role.SUPERVISOR])
     return {"unit": unit, "other_unit": other_unit, "round": round_, "users": users, "other_user": other_user,
-            "issue_in": issue_in, "issue_out": issue_out, **attachments, "jobs": jobs, "notices": notices,
+            "issue_in": issue_in, "issue_out": issue_out, "issue_coop": issue_coop, **attachments, "jobs": jobs, "notices": notices,
             "outbox": outbox, "kept_sha256": kept, "ledger_bytes": ledger_bytes}
 
 
@@ -482,6 +496,30 @@ def test_matrix(matrix, callers, rule, method):
                 if changed:
                     wrong.append(f"{who:<10} {variant or '-':<5} refused call changed tables {changed}")
     assert not wrong, f"{method} {rule} [{expect}]:\n" + "\n".join(wrong)
+
+
+def test_every_page_form_needs_a_csrf_token(matrix, database_url):
+    """Every state-changing page route refuses a signed-in POST without a CSRF token (400), changing
+    nothing; the API (bearer tokens, no cookies) is exempt by design."""
+    _app, world = matrix
+    guarded = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
+                          "WTF_CSRF_ENABLED": True, "UPLOAD_DIR": _app.config["UPLOAD_DIR"],
+                          "CLOCK": lambda: NOW})
+    guarded.before_request(forget_cached_user)
+    client = guarded.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    admin = world["users"][Role.ADMIN].username
+    assert client.post("/login", data={"username": admin, "password": PASSWORD, "csrf_token": token}).status_code == 302
+    wrong = []
+    for rule, method in sorted(TABLE):
+        if rule.startswith("/api/") or method not in STATE_CHANGING:
+            continue
+        before = fingerprint()
+        response = client.open(_url(world, rule, Role.ADMIN, "in"), method=method, data={})
+        response.close()
+        if response.status_code != 400 or fingerprint() != before:
+            wrong.append(f"{method} {rule}: {response.status_code}")
+    assert not wrong, "page forms accepted without a CSRF token:\n" + "\n".join(wrong)
 
 
 def test_counts(matrix):
