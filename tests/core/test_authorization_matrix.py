@@ -277,8 +277,12 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
         kind = "job" if name == "job_id" else "notice"
         owner = "other" if variant == "other" or who == ANON else who
         return world[f"{kind}s"][owner].id
-    return {"outbox_id": world["outbox"].id, "unit_id": world["unit"].id, "user_id": world["other_user"].id,
-            "round_id": world["round"].id, "sha256": world["kept_sha256"], "filename": "app.css"}[name]
+    fixed = {"outbox_id": world["outbox"].id, "unit_id": world["unit"].id, "user_id": world["other_user"].id,
+             "round_id": world["round"].id, "sha256": world["kept_sha256"], "filename": "app.css"}
+    if name not in fixed:
+        raise LookupError(f"path parameter <{name}> has no seeded object: add one to _seed() and _path_value() "
+                          f"(for a per-user object such as a token, one per role plus another user's, like jobs)")
+    return fixed[name]
 
 
 def _variants(rule: str, expect: Expect) -> tuple[str, ...]:
