@@ -11,6 +11,7 @@ from tracker.accounts.models import User
 from tracker.core import permissions
 from tracker.core.enums import EventKind
 from tracker.core.extensions import DbSession
+from tracker.core.labels import HIDDEN_ISSUE_LABEL
 from tracker.issues.models import Event, Issue, IssueUnit
 
 
@@ -64,10 +65,6 @@ def visible_among(session: DbSession, user: User, issue_ids: Iterable[Optional[i
     return set(session.scalars(select(Issue.id).where(Issue.id.in_(wanted), visible_issues(user))))
 
 
-# What a merge partner outside the viewer's scope is called instead of its code and title.
-HIDDEN_PARTNER = "其他单位牵头的问题"
-
-
 class ShownEvent:
     """A timeline entry as one viewer sees it: the stored event, with its comment reworded when it
     names a merge partner the viewer may not see (the history itself is never edited)."""
@@ -99,8 +96,8 @@ def shown_events(session: DbSession, user: User, issue: Issue, events: Sequence[
         if event.action in merge_kinds and comment:
             for code in hidden:
                 if event.action == EventKind.MERGE and comment.startswith(f"与 {code} 合并整改"):
-                    comment = f"与{HIDDEN_PARTNER}合并整改" + comment[len(f"与 {code} 合并整改"):]
+                    comment = f"与{HIDDEN_ISSUE_LABEL}合并整改" + comment[len(f"与 {code} 合并整改"):]
                 elif event.action == EventKind.MERGED_IN and comment.startswith(f"{code} 并入本问题"):
-                    comment = HIDDEN_PARTNER + comment[len(code) + 1:]
+                    comment = HIDDEN_ISSUE_LABEL + comment[len(code) + 1:]
         shown.append(ShownEvent(event, comment) if comment != event.comment else event)
     return shown
