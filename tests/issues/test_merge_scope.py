@@ -4,13 +4,17 @@ The office still sees both sides. Each test fails on the code before the fix, wh
 partner's code and title."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.support.factories import make_issue, make_round, make_unit, make_user
+from tests.support.queries import count_queries
 from tracker.accounts import services as accounts
+from tracker.core.extensions import db
 from tracker.issues import services as issue_svc
+from tracker.issues.models import Issue
 
 NOW = datetime(2020, 7, 10, 2, 0, 0)
 SECRET_CODE, SECRET_TITLE = "SECRET-B", "他局的保密问题标题"
@@ -77,3 +81,30 @@ def test_api_names_both_sides_to_the_office(merged, client, session):
     else:
         assert listed[b.id]["merged_into"] == a.id
     assert SECRET_CODE in events
+
+
+def test_the_list_asks_scope_once_however_many_issues_are_merged(session, client):
+    """No N+1: the merge targets' visibility is one query for the page, not one per merged issue."""
+    mine, theirs = make_unit(), make_unit()
+    round_ = make_round()
+    staff = make_user("unit_staff", mine)
+    token = accounts.issue_token(session, staff, NOW)
+    target = make_issue(theirs, round_)
+    ids = {"mine": mine.id, "round": round_.id, "target": target.id}
+    session.commit()
+    counts = []
+    for n in (1, 6):
+        while len(session.scalars(select(Issue.id).where(Issue.lead_unit_id == ids["mine"])).all()) < n:
+            session.add(Issue(round_id=ids["round"], lead_unit_id=ids["mine"], merged_into_id=ids["target"],
+                              code=f"M-{n}-{len(counts)}-{session.scalar(select(func.count(Issue.id)))}",
+                              title="并入的问题", description="d", category="feedback", rectify_type="deadline",
+                              deadline=date(2020, 12, 31), assigned_on=date(2020, 1, 1), state="in_progress",
+                              progress_percent=0, target="t", measures="m"))
+            session.flush()
+        session.commit()
+        db.session.remove()
+        with count_queries() as statements:
+            items = client.get("/api/v1/issues", headers={"Authorization": f"Bearer {token}"}).get_json()["items"]
+        assert len(items) == n and all(item["merged_into"] is None for item in items)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
