@@ -352,9 +352,10 @@ def test_merged_issue_page_links_both_ways(app, world, session):
     assert "合并整改·整改中" in html
     html = client.get(f"/issues/{world['a'].id}").get_data(as_text=True)
     assert 'id="merged-in"' in html and f'href="/issues/{world["b"].id}"' in html
-    # ENV's staff sees a but not b (HOUSING's): b is named without a link.
+    # ENV's staff sees a but not b (HOUSING's): b is neither linked nor named (F7, ASVS 4.2.1).
     html = client_for(app, world["staff"]).get(f"/issues/{world['a'].id}").get_data(as_text=True)
-    assert "B-02" in html and f'href="/issues/{world["b"].id}"' not in html
+    assert "其他单位牵头的问题" in html
+    assert "B-02" not in html and f'href="/issues/{world["b"].id}"' not in html
 
 
 @pytest.mark.parametrize("who, key", [("staff", "b"), ("staff", "d"), ("coop_head", "c"), ("other_staff", "a")])

@@ -45,6 +45,8 @@ STATE_LABELS: dict[str, str] = {
 }
 # A merged issue shows this before its state (合并整改·整改中).
 MERGED_LABEL = "合并整改"
+# A merge partner outside the viewer's scope, named instead of its code and title (ASVS 4.2.1).
+HIDDEN_ISSUE_LABEL = "其他单位牵头的问题"
 
 ACTION_LABELS: dict[str, str] = {
     Action.SUBMIT: "提交销号申请",

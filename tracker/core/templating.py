@@ -93,4 +93,5 @@ def init_app(app: Flask) -> None:
         LIGHT_LABELS=LIGHT_LABELS,
         ISSUE_FIELD_LABELS=labels.ISSUE_FIELD_LABELS,
         FIGURE_LABELS=labels.FIGURE_LABELS,
+        HIDDEN_ISSUE_LABEL=labels.HIDDEN_ISSUE_LABEL,
     )

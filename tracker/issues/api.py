@@ -36,6 +36,7 @@ from tracker.issues.schemas import (
     ProgressReportSchema,
     TransitionSchema,
 )
+from tracker.issues.scoping import shown_events, visible_among
 from tracker.units.models import Unit
 
 blp = ApiBlueprint("issues_api", __name__, tag="issues", description="问题、进展、佐证材料与办理")
@@ -51,7 +52,8 @@ def issue_out(issue: Issue, *, with_history: bool = False) -> IssueOut:
     row = issue_row(db.session, issue, clock.today(), current_app.config)
     coop = issue_service.cooperating_codes(db.session, [issue.id])[issue.id]
     history = issue_service.deadline_history(db.session, issue) if with_history else None
-    return IssueOut(row, codes(coop), history)
+    seen = visible_among(db.session, current_api_user(), [issue.merged_into_id])
+    return IssueOut(row, codes(coop), history, issue.merged_into_id if issue.merged_into_id in seen else None)
 
 
 def codes(units: list[Unit]) -> list[str]:
@@ -82,7 +84,10 @@ def list_issues(query: IssueQuery) -> dict[str, Any]:
                                 query.filters, page=query.page, per_page=query.per_page)
     # All cooperating units of the page in one query, not one per issue.
     coop = issue_service.cooperating_codes(db.session, [row.issue.id for row in rows])
-    items = [IssueOut(row, codes(coop[row.issue.id])) for row in rows]
+    # Merge targets the caller may see, in one query: one outside the scope is not named (ASVS 4.2.1).
+    seen = visible_among(db.session, current_api_user(), [row.issue.merged_into_id for row in rows])
+    items = [IssueOut(row, codes(coop[row.issue.id]), None,
+                      row.issue.merged_into_id if row.issue.merged_into_id in seen else None) for row in rows]
     return {"items": items, "total": total, "page": query.page, "per_page": query.per_page}
 
 
@@ -125,13 +130,13 @@ def update_issue(data: dict[str, Any], issue: Issue) -> IssueOut:
 @blp.operation("listIssueEvents", "问题的流转记录(时间先后)", errors=(401, 404))
 @blp.response(200, EventListSchema, description="流转记录")
 @visible_issue
-def issue_events(issue: Issue) -> dict[str, list[Event]]:
+def issue_events(issue: Issue) -> dict[str, list[Any]]:
     """The issue's timeline, oldest first, with each actor loaded in the same query."""
     events = db.session.scalars(
         select(Event).where(Event.issue_id == issue.id)
         .options(joinedload(Event.actor)).order_by(Event.at, Event.id)
     ).all()
-    return {"items": list(events)}
+    return {"items": shown_events(db.session, current_api_user(), issue, events)}
 
 
 @blp.post("/issues/<int:issue_id>/progress", parameters=[ISSUE_ID])

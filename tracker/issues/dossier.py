@@ -23,7 +23,7 @@ from tracker.core.permissions import Permission
 from tracker.issues import services as issue_svc
 from tracker.issues.models import Attachment, DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
 from tracker.issues.queries import IssueRow, issue_row
-from tracker.issues.scoping import can_see, unit_relation, visible_issues
+from tracker.issues.scoping import shown_events, unit_relation, visible_among, visible_issues
 from tracker.units.models import Unit
 
 LATE_KIND = "report_late"
@@ -137,7 +137,7 @@ class Dossier:
     issue: Issue
     row: IssueRow
     cooperating: list[Unit]
-    events: list[Event]
+    events: list[Any]  # Event, or ShownEvent where a merge partner is hidden from the viewer
     reports: list[ProgressReport]
     replaced_reports: list[ProgressReport]
     attachments: list[Attachment]
@@ -172,12 +172,12 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
         .order_by(Attachment.created_at, Attachment.id)
     ).all()
     merged_in = [
-        MergedIssue(i, c, t, bool(v)) for i, c, t, v in session.execute(
+        MergedIssue(i, c if v else "", t if v else "", bool(v)) for i, c, t, v in session.execute(
             select(Issue.id, Issue.code, Issue.title, visible_issues(user).label("visible"))
             .where(Issue.merged_into_id == issue.id).order_by(Issue.code)
         ).all()
     ]
-    merged_into_visible = issue.merged_into is not None and can_see(session, user, issue.merged_into)
+    merged_into_visible = bool(visible_among(session, user, [issue.merged_into_id]))
     relation = unit_relation(session, user, issue)
     # The workflow's view from the rows just loaded, rather than counting them again.
     sit = issue_svc.situation_of(issue, relation, len(attachments), len(all_reports), len(merged_in))
@@ -197,7 +197,7 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
         issue=issue,
         row=row,
         cooperating=cooperating,
-        events=list(events),
+        events=shown_events(session, user, issue, events),
         reports=[r for r in all_reports if r.replaced_at is None],
         replaced_reports=[r for r in all_reports if r.replaced_at is not None],
         attachments=list(attachments),

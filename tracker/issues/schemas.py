@@ -186,6 +186,8 @@ class IssueOut:
     row: IssueRow
     cooperating_units: list[str]
     deadline_history: Optional[list[DeadlineChange]] = None
+    # The issue this one is merged into, when the caller may see it; None otherwise (ASVS 4.2.1).
+    merged_into: Optional[int] = None
 
 
 class IssueSchema(Reply):
@@ -211,8 +213,8 @@ class IssueSchema(Reply):
     lagging = fields.Boolean(required=True, attribute="row.lagging")
     light = fields.String(required=True, allow_none=True, attribute="row.light",
                           metadata={"enum": list(LIGHTS), "description": "已销号的问题为 null"})
-    merged_into = fields.Integer(required=True, allow_none=True, attribute="row.issue.merged_into_id",
-                                 metadata={"description": "合并整改所并入的问题 id"})
+    merged_into = fields.Integer(required=True, allow_none=True, attribute="merged_into",
+                                 metadata={"description": "合并整改所并入的问题 id;调用者看不到该问题时为 null"})
     version = fields.Integer(required=True, attribute="row.issue.version",
                              metadata={"description": "乐观锁版本号,办理时可回传"})
     created_at = UtcDateTime(required=True, attribute="row.issue.created_at")

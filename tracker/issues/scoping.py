@@ -1,15 +1,18 @@
 """Who sees which issues: one rule for every list, page, count, export and mail."""
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional
 
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.accounts.models import User
 from tracker.core import permissions
+from tracker.core.enums import EventKind
 from tracker.core.extensions import DbSession
-from tracker.issues.models import Issue, IssueUnit
+from tracker.core.labels import HIDDEN_ISSUE_LABEL
+from tracker.issues.models import Event, Issue, IssueUnit
 
 
 def visible_issues(user: User) -> ColumnElement[bool]:
@@ -52,3 +55,49 @@ def can_see(session: DbSession, user: User, issue: Issue) -> bool:
     if permissions.acts_for_unit(user):
         return unit_relation(session, user, issue) is not None
     return True
+
+
+def visible_among(session: DbSession, user: User, issue_ids: Iterable[Optional[int]]) -> set[int]:
+    """Which of these issues `user` may see: one query, by the same rule as `visible_issues`."""
+    wanted = {i for i in issue_ids if i is not None}
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Issue.id).where(Issue.id.in_(wanted), visible_issues(user))))
+
+
+class ShownEvent:
+    """A timeline entry as one viewer sees it: the stored event, with its comment reworded when it
+    names a merge partner the viewer may not see (the history itself is never edited)."""
+
+    def __init__(self, event: Event, comment: Optional[str]):
+        self._event = event
+        self.comment = comment
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._event, name)
+
+
+def shown_events(session: DbSession, user: User, issue: Issue, events: Sequence[Event]) -> list[Any]:
+    """The issue's events for `user`: a merge entry naming a partner issue outside the viewer's scope
+    says "其他单位牵头的问题" instead of its code (ASVS 4.2.1). One query for the partners."""
+    merge_kinds = (EventKind.MERGE, EventKind.MERGED_IN)
+    if not any(e.action in merge_kinds for e in events):
+        return list(events)
+    partners = session.execute(
+        select(Issue.code, visible_issues(user).label("visible"))
+        .where(or_(Issue.id == issue.merged_into_id, Issue.merged_into_id == issue.id))
+    ).all()
+    hidden = sorted((code for code, visible in partners if not visible), key=len, reverse=True)
+    if not hidden:
+        return list(events)
+    shown: list[Any] = []
+    for event in events:
+        comment = event.comment
+        if event.action in merge_kinds and comment:
+            for code in hidden:
+                if event.action == EventKind.MERGE and comment.startswith(f"与 {code} 合并整改"):
+                    comment = f"与{HIDDEN_ISSUE_LABEL}合并整改" + comment[len(f"与 {code} 合并整改"):]
+                elif event.action == EventKind.MERGED_IN and comment.startswith(f"{code} 并入本问题"):
+                    comment = HIDDEN_ISSUE_LABEL + comment[len(code) + 1:]
+        shown.append(ShownEvent(event, comment) if comment != event.comment else event)
+    return shown

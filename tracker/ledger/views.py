@@ -162,6 +162,8 @@ def _render_preview(sha256: str, round_id: Optional[int], page: ledger_import.Pr
 @login_required
 def import_confirm(sha256: str):
     """Apply a kept ledger whose preview has no errors, then show the issue list."""
+    # Refuse (403) before anything else, as the upload does; the services check again.
+    permissions.require(current_user, Permission.MANAGE_ISSUES, doing="导入整改台账")
     form = LedgerConfirmForm()
     if not form.validate_on_submit():
         flash("页面已过期,请重新确认导入。", "danger")
