@@ -1,0 +1,120 @@
+"""Password fields and password storage (ASVS 4.0.3 V2.1.8, V2.1.11, V2.1.12, V2.4.1, V2.4.2, V2.4.6):
+every password field has a show/hide button, new-password fields carry a strength meter whose script
+(zxcvbn-ts, served from static/, never from elsewhere) is on the page, nothing blocks pasting or
+password managers, and passwords are stored as salted scrypt hashes with N >= 2**16."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.factories import make_user
+from tracker.accounts.models import User
+
+INPUT = re.compile(r"<input\b[^>]*>", re.S)
+ATTR = re.compile(r'([\w-]+)(?:="([^"]*)")?')
+
+
+def password_inputs(html: str) -> list[dict[str, str]]:
+    """The attributes of each password input on a page."""
+    found = []
+    for tag in INPUT.findall(html):
+        attrs = {name.lower(): value for name, value in ATTR.findall(tag[len("<input"):])}
+        if attrs.get("type") == "password":
+            found.append(attrs)
+    return found
+
+
+@pytest.fixture
+def pages(client, session, login_as):
+    """The pages with password fields, as the people who open them see them."""
+    target = make_user("leader", username="target")
+    admin = make_user("admin", username="root")
+    session.commit()
+
+    def get(path: str, user=None) -> str:
+        client.post("/logout") if user is None else login_as(user)
+        response = client.get(path)
+        assert response.status_code == 200, path
+        return response.get_data(as_text=True)
+
+    return {
+        "login": get("/login"),
+        "password": get("/password", admin),
+        "create_user": get("/admin/users", admin),
+        "reset_password": get(f"/admin/users/{target.id}/edit", admin),
+    }
+
+
+# (page, id of each password field, the ones with a strength meter, autocomplete of each)
+EXPECTED = [
+    ("login", {"password": "current-password"}, set()),
+    ("password", {"current": "current-password", "new": "new-password", "confirm": "new-password"}, {"new"}),
+    ("create_user", {"password": "new-password"}, {"password"}),
+    ("reset_password", {"password": "new-password", "confirm": "new-password"}, {"password"}),
+]
+
+
+@pytest.mark.parametrize(("page", "fields", "meters"), EXPECTED, ids=[row[0] for row in EXPECTED])
+def test_every_password_field_has_a_show_button_and_new_ones_a_strength_meter(pages, page, fields, meters):
+    html = pages[page]
+    inputs = password_inputs(html)
+    assert {attrs["id"] for attrs in inputs} == set(fields)
+    for field_id in fields:
+        # V2.1.12: a button that shows the typed password, tied to its field.
+        assert re.search(rf'<button[^>]*data-password-toggle[^>]*aria-controls="{field_id}"', html), field_id
+    for field_id in set(fields) - meters:
+        assert f'data-password-meter-for="{field_id}"' not in html
+    for field_id in meters:
+        # V2.1.8: a strength meter under each new password.
+        assert f'data-password-meter-for="{field_id}"' in html
+    assert 'src="/static/password.js"' in html
+    scripts = re.findall(r'<script\b[^>]*src="([^"]+)"', html)
+    if meters:
+        core, common = "/static/vendor/zxcvbn-ts/core.js", "/static/vendor/zxcvbn-ts/language-common.js"
+        assert scripts.index(core) < scripts.index("/static/password.js")
+        assert scripts.index(common) < scripts.index("/static/password.js")
+    # Every script comes from this site (no CDN).
+    assert all(src.startswith("/static/") for src in scripts), scripts
+
+
+@pytest.mark.parametrize(("page", "fields", "meters"), EXPECTED, ids=[row[0] for row in EXPECTED])
+def test_password_fields_allow_paste_and_password_managers(pages, page, fields, meters):
+    html = pages[page]
+    # V2.1.11: no script attribute blocks paste, copy or drop anywhere on the page, ...
+    assert not re.search(r"\bon(paste|copy|cut|drop|contextmenu)\s*=", html, re.I)
+    assert "preventDefault" not in html
+    for attrs in password_inputs(html):
+        # ... and each field tells a password manager what it holds instead of turning it away.
+        assert attrs.get("autocomplete") == fields[attrs["id"]], attrs
+        assert "readonly" not in attrs and "disabled" not in attrs
+        # V2.1.2: long passphrases fit (a pasted 64-character one is not cut short).
+        assert int(attrs.get("maxlength", "128")) >= 64
+
+
+def test_the_meter_and_toggle_scripts_are_served_and_block_no_paste(client):
+    core = client.get("/static/vendor/zxcvbn-ts/core.js")
+    common = client.get("/static/vendor/zxcvbn-ts/language-common.js")
+    script = client.get("/static/password.js")
+    assert core.status_code == common.status_code == script.status_code == 200
+    assert b"ZxcvbnFactory" in core.data and b'this.zxcvbnts["language-common"]' in common.data
+    text = script.get_data(as_text=True)
+    assert "data-password-toggle" in text and "data-password-meter-for" in text and "ZxcvbnFactory" in text
+    assert "paste" not in text and "preventDefault" not in text
+
+
+def test_passwords_are_stored_as_salted_scrypt_hashes_of_cost_2_16(session):
+    first, second = make_user("leader", username="a"), make_user("leader", username="b")
+    first.set_password("correct horse battery staple")
+    second.set_password("correct horse battery staple")
+    session.commit()
+    method, salt, digest = first.password_hash.split("$")
+    # V2.4.6: scrypt with N = 2**16, r = 8, p = 1.
+    assert method == "scrypt:65536:8:1"
+    # V2.4.2: a salt of at least 32 bits (16 characters of 62), unique per credential.
+    assert len(salt) >= 16 and salt != second.password_hash.split("$")[1]
+    assert digest != second.password_hash.split("$")[2]
+    # V2.4.1: the stored form is a one-way hash that still checks the password.
+    assert "correct horse" not in first.password_hash
+    stored = session.get(User, first.id)
+    assert stored.check_password("correct horse battery staple") and not stored.check_password("correct horse")
