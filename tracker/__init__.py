@@ -77,6 +77,10 @@ def _register_headers(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
         )
+        # An API answer is data, never a page: a browser that opens it directly saves it instead of
+        # rendering it (ASVS 14.4.2). Downloads name their own file.
+        if _wants_json() and "Content-Disposition" not in response.headers:
+            response.headers["Content-Disposition"] = 'attachment; filename="api.json"'
         return response
 
 
@@ -113,7 +117,7 @@ def _register_errors(app: Flask) -> None:
         def handler(err, status=status, message=message):
             if status >= 500:
                 db.session.rollback()
-            elif status in (401, 403, 404):
+            elif status in (401, 403, 404, 405):  # 405: a method the app does not use (ASVS 14.5.1)
                 log.warning("refused %s %s: %s", request.method, request.path, status)
             if _wants_json():
                 return jsonify(error=message), status
