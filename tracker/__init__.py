@@ -1,11 +1,13 @@
 """The tracker: rectification of inspection feedback issues (督察反馈问题整改)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any, Optional
 
 from flask import Flask, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 
 from tracker.config import instance_secret, load_config
@@ -16,6 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("tracker")
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, signed with HMAC-SHA-256 rather than Flask's default SHA-1
+    (ASVS 6.2.5: no SHA-1). Cookies signed the old way no longer verify: people sign in once again."""
+
+    digest_method = staticmethod(hashlib.sha256)
+
+
 def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     """Build the application; `config` overrides what the environment gives."""
     app = Flask(
@@ -24,6 +33,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.session_interface = SessionInterface()
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)

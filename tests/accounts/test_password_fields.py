@@ -118,3 +118,46 @@ def test_passwords_are_stored_as_salted_scrypt_hashes_of_cost_2_16(session):
     assert "correct horse" not in first.password_hash
     stored = session.get(User, first.id)
     assert stored.check_password("correct horse battery staple") and not stored.check_password("correct horse")
+
+
+def test_a_hash_made_with_older_parameters_still_verifies(session):
+    # V6.2.4: the method and its cost live in each hash, so the cost can be raised at any time.
+    from werkzeug.security import generate_password_hash
+
+    user = make_user("leader", username="old")
+    user.password_hash = generate_password_hash("an older passphrase", method="scrypt:32768:8:1")
+    session.commit()
+    assert session.get(User, user.id).check_password("an older passphrase")
+
+
+@pytest.mark.parametrize("new", [
+    "我的密码 有空格 也有表情 😀🌏",            # V2.1.4: any printable Unicode, spaces and emoji
+    "lanzhouyellowriverironbridge",             # V2.1.9: lower-case letters only, no composition rule
+    "x" * 80 + "the tail matters",              # V2.1.2, V2.1.3: long ones kept whole
+], ids=["unicode", "letters-only", "long"])
+def test_any_password_is_accepted_whole_and_signs_in(client, session, login_as, new):
+    from tests.support.factories import PASSWORD
+
+    user = make_user("leader", username="changer")
+    session.commit()
+    login_as(user)
+    response = client.post("/password", data={"current": PASSWORD, "new": new, "confirm": new})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    stored = session.get(User, user.id)
+    session.refresh(stored)
+    assert stored.check_password(new)
+    # No truncation: the same password with its last character changed does not sign in.
+    assert not stored.check_password(new[:-1] + "?")
+    if len(new) > 72:  # bcrypt's limit, the classic place of silent truncation
+        assert not stored.check_password(new[:72])
+
+
+def test_no_password_expires_and_no_change_is_forced(client, session, login_as):
+    # V2.1.10: a years-old account signs straight in to the home page; nothing asks for a new password.
+    from datetime import datetime
+
+    user = make_user("leader", username="veteran", created_at=datetime(2010, 1, 1))
+    session.commit()
+    response = login_as(user).get("/")
+    assert response.status_code == 200
+    assert "修改密码" not in response.get_data(as_text=True).split("<main")[1]

@@ -93,6 +93,36 @@ def test_the_session_cookie_is_httponly_and_samesite(client, session):
     assert "path=/" in flags
 
 
+def test_the_session_cookie_is_signed_with_hmac_sha256(client, app, session):
+    # V6.2.5, V3.2.4: the cookie's signature is HMAC-SHA-256 (Flask's default would be SHA-1).
+    import hashlib
+
+    from flask.sessions import TaggedJSONSerializer
+    from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+    make_user("supervisor", username="sup")
+    session.commit()
+    assert login(client, "sup").status_code == 302
+    value = client.get_cookie("session").value
+
+    def reader(digest):
+        return URLSafeTimedSerializer(app.secret_key, salt="cookie-session", serializer=TaggedJSONSerializer(),
+                                      signer_kwargs={"key_derivation": "hmac", "digest_method": digest})
+
+    assert "_user_id" in reader(hashlib.sha256).loads(value)
+    with pytest.raises(BadSignature):
+        reader(hashlib.sha1).loads(value)
+
+
+def test_api_tokens_are_never_read_from_the_url(client, session):
+    # V13.1.3, V3.1.1: a token in the query string opens nothing (only the Authorization header does).
+    make_user("supervisor", username="sup")
+    session.commit()
+    token = token_for(client, "sup")
+    for name in ("token", "access_token", "api_key", "auth"):
+        assert client.get(f"/api/v1/issues?{name}={token}").status_code == 401, name
+
+
 def test_signing_in_issues_a_new_session_cookie_and_the_old_one_stays_signed_out(client, app, session):
     # V3.2.1: a cookie planted before sign-in is not the one that is signed in.
     make_user("supervisor", username="sup")
