@@ -161,3 +161,21 @@ def test_no_password_expires_and_no_change_is_forced(client, session, login_as):
     response = login_as(user).get("/")
     assert response.status_code == 200
     assert "修改密码" not in response.get_data(as_text=True).split("<main")[1]
+
+
+def test_a_fresh_database_has_no_account(tmp_path):
+    # V2.5.4: `tracker db upgrade` brings no user at all (no admin/admin); the first administrator is
+    # made with `tracker users create`, demo accounts only by the explicit `tracker demo`.
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from tracker import create_app
+    from tracker.core.extensions import db
+
+    fresh = create_app({"TESTING": True, "SECRET_KEY": "test",
+                        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    with fresh.app_context():
+        upgrade()
+        assert db.session.scalar(select(func.count(User.id))) == 0
+        db.session.remove()
+        db.engine.dispose()

@@ -79,3 +79,17 @@ def test_no_query_is_built_by_pasting_text_into_sql():
     offenders = [f"{path.relative_to(root)}:{n}" for path in root.rglob("*.py")
                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pasted.search(line)]
     assert offenders == []
+
+
+@pytest.mark.parametrize(("content", "name"), [
+    (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "图.svg"),
+    (b"<html><script>alert(1)</script></html>", "页面.html"),
+    (b"<html><script>alert(1)</script></html>", "伪装.pdf"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "伪装.png"),
+], ids=["svg", "html", "html-as-pdf", "svg-as-png"])
+def test_scriptable_files_are_refused_as_evidence(app, world, content, name):
+    # V5.2.7, V12.2.1: SVG and HTML are never accepted, whatever their name says.
+    api = api_for(app.test_client(), world["staff"])
+    response = api.upload(world["issue"].id, content, name)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "error" in response.get_json()
