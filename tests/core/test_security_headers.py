@@ -192,6 +192,7 @@ def test_an_unexpected_error_shows_a_generic_page_and_no_details(app, client, ca
     text = page.get_data(as_text=True)
     assert "服务器出错了" in text and "secret detail" not in text and "Traceback" not in text
     api = client.get("/api/v1/__explode")
-    assert api.status_code == 500 and api.get_json() == {"error": "服务器出错了,请稍后再试;如果反复出现,请联系系统管理员。"}
+    assert api.status_code == 500
+    assert api.get_json() == {"error": "服务器出错了,请稍后再试;如果反复出现,请联系系统管理员。"}
     # The details go to the log instead, for the administrator.
     assert "secret detail" in caplog.text
