@@ -93,3 +93,23 @@ def test_scriptable_files_are_refused_as_evidence(app, world, content, name):
     response = api.upload(world["issue"].id, content, name)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert "error" in response.get_json()
+
+
+def test_repeated_parameters_neither_widen_the_scope_nor_lift_the_limits(app, world, session):
+    # V5.1.1 (HTTP parameter pollution): a parameter given twice is read one way only (the first), and
+    # neither order reaches another unit's issues or pages past the cap; the body is never read as a
+    # query or the other way round.
+    make_issue(lead_unit=world["other"], code="Z-OTHER")
+    session.commit()
+    client = app.test_client()
+    staff = api_for(client, world["staff"])
+    for query in ("unit=OTHER&unit=LEAD", "unit=LEAD&unit=OTHER"):
+        codes = [item["code"] for item in staff.get(f"/issues?{query}").get_json()["items"]]
+        assert "Z-OTHER" not in codes, query
+    office = api_for(client, world["supervisor"])
+    first = office.get("/issues?per_page=1&per_page=1000")
+    assert first.status_code == 200 and first.get_json()["per_page"] == 1
+    assert office.get("/issues?per_page=1000&per_page=1").status_code == 400
+    # The web list reads the same way.
+    page = client_for(app, world["staff"]).get("/issues/?unit=OTHER&unit=LEAD")
+    assert page.status_code == 200 and "Z-OTHER" not in page.get_data(as_text=True)
