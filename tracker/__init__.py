@@ -1,11 +1,13 @@
 """The tracker: rectification of inspection feedback issues (督察反馈问题整改)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any, Optional
 
 from flask import Flask, g, jsonify, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -21,6 +23,13 @@ UPLOAD_ENVELOPE_BYTES = 1024 * 1024
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, signed with HMAC-SHA-256 rather than Flask's default SHA-1
+    (ASVS 6.2.5: no SHA-1). Cookies signed the old way no longer verify: people sign in once again."""
+
+    digest_method = staticmethod(hashlib.sha256)
+
+
 def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     """Build the application; `config` overrides what the environment gives."""
     app = Flask(
@@ -29,6 +38,7 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.session_interface = SessionInterface()
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
@@ -108,6 +118,10 @@ def _register_headers(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
         )
+        # An API answer is data, never a page: a browser that opens it directly saves it instead of
+        # rendering it (ASVS 14.4.2). Downloads name their own file.
+        if _wants_json() and "Content-Disposition" not in response.headers:
+            response.headers["Content-Disposition"] = 'attachment; filename="api.json"'
         return response
 
 
@@ -169,7 +183,7 @@ def _register_errors(app: Flask) -> None:
                 db.session.rollback()
             elif status == 413:
                 _too_large()
-            elif status in (401, 403, 404):
+            elif status in (401, 403, 404, 405):  # 405: a method the app does not use (ASVS 14.5.1)
                 log.warning("refused %s %s: %s", request.method, request.path, status)
             if _wants_json():
                 return jsonify(error=message), status

@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select, text
 from werkzeug.security import generate_password_hash
 
-from tracker.accounts.models import User
+from tracker.accounts.models import PASSWORD_HASH_METHOD, User
 from tracker.core import clock, enums, labels, workflow
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession, db
@@ -104,7 +104,7 @@ def _password_hash(password: str) -> str:
     """Hash the demo password once per process: scrypt is slow on purpose, and every
     demo login shares the one printed password anyway."""
     if password not in _hash_cache:
-        _hash_cache[password] = generate_password_hash(password, method="scrypt")
+        _hash_cache[password] = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
     return _hash_cache[password]
 
 

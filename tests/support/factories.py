@@ -9,7 +9,7 @@ from typing import Optional
 
 from werkzeug.security import generate_password_hash
 
-from tracker.accounts.models import User
+from tracker.accounts.models import PASSWORD_HASH_METHOD, User
 from tracker.core.extensions import db
 from tracker.issues.models import Attachment, Issue, IssueUnit, ProgressReport
 from tracker.rounds.models import Round
@@ -24,7 +24,7 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @functools.lru_cache(maxsize=1)
 def _default_hash() -> str:
-    return generate_password_hash(PASSWORD, method="scrypt")
+    return generate_password_hash(PASSWORD, method=PASSWORD_HASH_METHOD)
 
 
 def make_unit(code: Optional[str] = None, name: Optional[str] = None, parent: Optional[Unit] = None,

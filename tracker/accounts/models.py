@@ -23,6 +23,10 @@ from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import string_enum
 from tracker.units.models import Unit
 
+# scrypt with N=2**16, r=8, p=1: ASVS 4.0.3 V2.4.6's floor (Werkzeug's plain "scrypt" is N=2**15).
+# Hashes made with other parameters still verify: each hash names its own.
+PASSWORD_HASH_METHOD = "scrypt:65536:8:1"
+
 
 class User(UserMixin, Base):
     """A person who signs in; unit roles carry their unit."""
@@ -44,8 +48,8 @@ class User(UserMixin, Base):
     unit: Mapped[Optional[Unit]] = relationship()
 
     def set_password(self, password: str) -> None:
-        """Hash and store a password (scrypt, Werkzeug's default)."""
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        """Hash and store a password (scrypt with a random 16-character salt, PASSWORD_HASH_METHOD)."""
+        self.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
 
     def check_password(self, password: str) -> bool:
         """Return whether the password matches the stored hash."""
