@@ -143,6 +143,16 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/admin/users/<int:user_id>/edit", "GET"): only(A),
     ("/admin/users/<int:user_id>/edit", "POST"): only(A),
     ("/admin/users/<int:user_id>/password", "POST"): only(A),
+    # The admin revokes any user's API tokens (here another user's) from the user's page.
+    ("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke", "POST"): only(A),
+    ("/admin/users/<int:user_id>/tokens/revoke-all", "POST"): only(A),
+    # Everyone lists and revokes their own tokens; someone else's token is 404.
+    ("/account/tokens", "GET"): SIGNED_IN,
+    ("/account/tokens/<int:token_id>/revoke", "POST"): OWNER,
+    ("/account/tokens/revoke-all", "POST"): SIGNED_IN,
+    ("/api/v1/auth/tokens", "GET"): SIGNED_IN,
+    ("/api/v1/auth/tokens", "DELETE"): SIGNED_IN,
+    ("/api/v1/auth/tokens/<int:token_id>", "DELETE"): OWNER,
     ("/api/v1/auth/token", "POST"): PUBLIC,
     ("/api/v1/auth/token", "DELETE"): SIGNED_IN,
     ("/api/v1/imports/ledger", "POST"): only(S),
@@ -277,6 +287,13 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
         kind = "job" if name == "job_id" else "notice"
         owner = "other" if variant == "other" or who == ANON else who
         return world[f"{kind}s"][owner].id
+    if name == "token_id":
+        # A fresh live token each time (an allowed call revokes it): the caller's own for "own", else
+        # another user's (the admin's user pages are about world["other_user"]).
+        owner = world["users"][who] if variant == "own" and who != ANON else world["other_user"]
+        _token, row = accounts.issue_token(db.session, owner, NOW)
+        db.session.commit()
+        return row.id
     fixed = {"outbox_id": world["outbox"].id, "unit_id": world["unit"].id, "user_id": world["other_user"].id,
              "round_id": world["round"].id, "sha256": world["kept_sha256"], "filename": "app.css"}
     if name not in fixed:
@@ -435,7 +452,7 @@ class Callers:
         if who == ANON:
             return {}
         if who not in self.tokens:
-            self.tokens[who] = accounts.issue_token(db.session, self.world["users"][who], NOW)
+            self.tokens[who], _row = accounts.issue_token(db.session, self.world["users"][who], NOW)
             db.session.commit()
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
@@ -483,8 +500,9 @@ def test_matrix(matrix, callers, rule, method):
             kwargs = body(world, who, variant) if body else ({"json": {}} if api else {"data": {}}) if changing else {}
             client = callers.client(who)
             headers = callers.headers(who) if api else {}
+            url = _url(world, rule, who, variant)  # before the fingerprint: it may seed a token
             before = fingerprint() if changing and expected != OK else None
-            response = client.open(_url(world, rule, who, variant), method=method, headers=headers, **kwargs)
+            response = client.open(url, method=method, headers=headers, **kwargs)
             g.pop("_login_user", None)
             text = response.get_data().decode(errors="replace")  # read and close: a streamed export holds its request
             response.close()
@@ -518,8 +536,9 @@ def test_every_page_form_needs_a_csrf_token(matrix, database_url):
     for rule, method in sorted(TABLE):
         if rule.startswith("/api/") or method not in STATE_CHANGING:
             continue
+        url = _url(world, rule, Role.ADMIN, "in")
         before = fingerprint()
-        response = client.open(_url(world, rule, Role.ADMIN, "in"), method=method, data={})
+        response = client.open(url, method=method, data={})
         response.close()
         if response.status_code != 400 or fingerprint() != before:
             wrong.append(f"{method} {rule}: {response.status_code}")

@@ -97,9 +97,15 @@ def tokens():
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke_token(token_id: int):
-    """Revoke one of one's own tokens."""
-    attempt(lambda: accounts.revoke_user_token(db.session, current_user, current_user, token_id, clock.now()),
-            form=RevokeForm(), done="已撤销该访问令牌。")
+    """Revoke one of one's own tokens; someone else's (or a dead one) is the 404 page, as for notices."""
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        flash("页面已过期,请刷新后重试。", "danger")
+        return redirect(url_for("auth.tokens"))
+    # not_found propagates: the error page (404) undoes and logs it.
+    accounts.revoke_user_token(db.session, current_user, current_user, token_id, clock.now())
+    db.session.commit()
+    flash("已撤销该访问令牌。", "success")
     return redirect(url_for("auth.tokens"))
 
 
