@@ -12,6 +12,8 @@ import ssl
 import statistics
 import time
 
+import pytest
+
 from tests.support.deploy import exchange, head, read_response
 from tests.support.factories import PASSWORD
 from tests.support.web import csrf_token
@@ -110,6 +112,48 @@ def test_https_sign_in_through_nginx_gets_a_secure_host_cookie_and_hsts(stack):
     set_cookie = headers["set-cookie"]
     assert "__Host-session=" in set_cookie and "Secure" in set_cookie and "HttpOnly" in set_cookie
     assert headers["cache-control"] == "no-store"
+
+
+def _handshake(stack, configure) -> ssl.SSLSocket:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    configure(context)
+    raw = socket.create_connection(("127.0.0.1", stack.https_port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_tls_1_2_offers_only_forward_secret_aead_suites(stack):
+    """ASVS 9.1.2: a client offering only suites without forward secrecy (RSA key exchange, in OpenSSL's
+    "HIGH" that nginx uses by default) is turned away; an ordinary TLS 1.2 client gets an ECDHE AEAD suite."""
+    def weak(context: ssl.SSLContext) -> None:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers("AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA:@SECLEVEL=0")
+
+    with pytest.raises(ssl.SSLError):
+        _handshake(stack, weak).close()
+
+    def ordinary(context: ssl.SSLContext) -> None:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+
+    with _handshake(stack, ordinary) as sock:
+        name, version, _bits = sock.cipher()
+    assert version == "TLSv1.2" and name.startswith("ECDHE-") and ("GCM" in name or "CHACHA20" in name)
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+def test_tls_below_1_2_is_refused_and_1_3_is_offered(stack):
+    """ASVS 9.1.3: TLS 1.0 and 1.1 are refused; TLS 1.3 is what a current client gets."""
+    def old(context: ssl.SSLContext) -> None:
+        # Deprecated in Python on purpose: here they are the attacker's (or an old client's) choice.
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+        context.set_ciphers("ALL:@SECLEVEL=0")
+
+    with pytest.raises(ssl.SSLError):
+        _handshake(stack, old).close()
+    with _handshake(stack, lambda context: None) as sock:
+        assert sock.version() == "TLSv1.3"
 
 
 def test_plain_http_is_redirected_to_https(stack):
