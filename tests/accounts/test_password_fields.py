@@ -51,7 +51,9 @@ EXPECTED = [
     ("login", {"password": "current-password"}, set()),
     ("password", {"current": "current-password", "new": "new-password", "confirm": "new-password"}, {"new"}),
     ("create_user", {"password": "new-password"}, {"password"}),
-    ("reset_password", {"password": "new-password", "confirm": "new-password"}, {"password"}),
+    # The user page holds two forms asking for the admin's own password (edit, reset): two ids.
+    ("reset_password", {"password": "new-password", "confirm": "new-password", "admin_password": "current-password",
+                        "reset-admin_password": "current-password"}, {"password"}),
 ]
 
 

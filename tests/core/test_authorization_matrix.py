@@ -40,7 +40,7 @@ from tests.support.factories import PASSWORD, PDF_BYTES, make_issue, make_round,
 from tests.support.web import csrf_token, forget_cached_user
 from tracker import create_app
 from tracker.accounts import services as accounts
-from tracker.accounts.models import User
+from tracker.accounts.models import User, UserSession
 from tracker.core import files
 from tracker.core.enums import Role
 from tracker.core.extensions import db
@@ -148,6 +148,10 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/admin/users/<int:user_id>/tokens/revoke-all", "POST"): only(A),
     # Everyone lists and revokes their own tokens; someone else's token is 404.
     ("/account/tokens", "GET"): SIGNED_IN,
+    # Everyone sees and ends their own page sessions (password again); someone else's is 404.
+    ("/account/sessions", "GET"): SIGNED_IN,
+    ("/account/sessions/<int:session_id>/end", "POST"): OWNER,
+    ("/account/sessions/end-others", "POST"): SIGNED_IN,
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWNER,
     ("/account/tokens/revoke-all", "POST"): SIGNED_IN,
     ("/api/v1/auth/tokens", "GET"): SIGNED_IN,
@@ -245,6 +249,8 @@ def _transition(world: World, who: str, variant: str) -> dict[str, Any]:
 # Request bodies (keyword arguments for the test client) where an empty one would be refused by the
 # form or schema before the permission is asked. Default: an empty form (pages) or {} (API).
 BODIES: dict[tuple[str, str], Body] = {
+    ("/account/sessions/<int:session_id>/end", "POST"): lambda w, who, v: {"data": {"password": PASSWORD}},
+    ("/account/sessions/end-others", "POST"): lambda w, who, v: {"data": {"password": PASSWORD}},
     ("/api/v1/auth/token", "POST"): lambda w, who, v: {"json": {
         "username": w["users"][Role.LEADER if who == ANON else who].username, "password": PASSWORD}},
     ("/api/v1/imports/ledger", "POST"): lambda w, who, v: {"data": {
@@ -294,6 +300,13 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
         _token, row = accounts.issue_token(db.session, owner, NOW)
         db.session.commit()
         return row.id
+    if name == "session_id":
+        # A fresh session row each time (an allowed call ends it), the caller's own or another user's.
+        owner = world["users"][who] if variant == "own" and who != ANON else world["other_user"]
+        accounts.start_user_session(db.session, owner, NOW, "127.0.0.1", "matrix")
+        db.session.commit()
+        return db.session.scalar(select(UserSession.id).where(UserSession.user_id == owner.id)
+                                 .order_by(UserSession.id.desc()).limit(1))
     fixed = {"outbox_id": world["outbox"].id, "unit_id": world["unit"].id, "user_id": world["other_user"].id,
              "round_id": world["round"].id, "sha256": world["kept_sha256"], "filename": "app.css"}
     if name not in fixed:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from flask import Flask
+from flask import session as flask_session
+from sqlalchemy import select
 
 from tracker.core.extensions import db, login_manager
 
@@ -11,6 +13,7 @@ from tracker.core.extensions import db, login_manager
 def init_app(app: Flask) -> None:
     """Wire Flask-Login (the user loader checks the session version), the sessions' timeouts, the pages,
     the API and the CLI."""
+    from tracker.accounts import services as accounts
     from tracker.accounts import sessions
     from tracker.accounts.api import blp as api_blp  # importing it also registers the token loader
     from tracker.accounts.cli import users
@@ -30,7 +33,10 @@ def init_app(app: Flask) -> None:
             user_id, version = (int(part) for part in identity.split(":", 1))
         except (ValueError, AttributeError):
             return None
-        user = db.session.get(User, user_id)
+        # One query: the user, if this browser's session (its id in the signed cookie) was not ended
+        # by its owner on the sessions page (ASVS 3.3.4).
+        user = db.session.scalar(select(User).where(
+            User.id == user_id, accounts.session_not_ended(user_id, flask_session.get(sessions.SID))))
         if user is None or not user.active or user.session_version != version:
             return None
         return user

@@ -29,3 +29,9 @@ class LogoutForm(FlaskForm):
 
 class RevokeForm(FlaskForm):
     """A revoke button: nothing but the CSRF token."""
+
+
+class EndSessionsForm(FlaskForm):
+    """Ending a session (or every other one) needs the user's password again (ASVS 3.3.4)."""
+
+    password = PasswordField("当前密码", validators=[DataRequired("请输入您的当前密码。"), Length(max=MAX_LENGTH)])

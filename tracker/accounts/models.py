@@ -99,3 +99,25 @@ class ApiToken(Base):
     label: Mapped[Optional[str]] = mapped_column(String(200))
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(Base):
+    """A page session (a signed-in browser), so that its owner can see where they are signed in and
+    end any of them (ASVS 3.3.4). Only the SHA-256 of the session's random id is kept; the id itself
+    rides in the signed session cookie.
+
+    A session is live while it has not been ended, was begun under the user's current session version
+    (logout, a password change or reset, and deactivation bump it and so end every session at once)
+    and is younger than the absolute limit. The user loader refuses a cookie whose session is ended.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    session_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ip: Mapped[Optional[str]] = mapped_column(String(45))
+    user_agent: Mapped[Optional[str]] = mapped_column(String(200))
+    ended_at: Mapped[Optional[datetime]] = mapped_column(DateTime)

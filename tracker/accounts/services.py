@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import exists, false, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import generate_password_hash
 
 from tracker.accounts import passwords
-from tracker.accounts.models import ApiToken, User
+from tracker.accounts.models import ApiToken, User, UserSession
 from tracker.core import permissions
 from tracker.core.addresses import checked_email
 from tracker.core.clock import utcnow
@@ -310,3 +310,66 @@ def user_by_username(session: DbSession, username: Any) -> User:
     if user is None:
         raise Refusal("not_found", f"用户「{username}」不存在。")
     return user
+
+
+# ---- page sessions (ASVS 3.3.4) ------------------------------------------------------------
+
+
+def _hash_sid(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def start_user_session(session: DbSession, user: User, now: datetime, ip: Optional[str],
+                       user_agent: Optional[str]) -> str:
+    """Record a sign-in and return the new session's random id (kept in the signed cookie; only its
+    hash is stored)."""
+    sid = secrets.token_urlsafe(24)
+    session.add(UserSession(user_id=user.id, sid_hash=_hash_sid(sid), session_version=user.session_version,
+                            created_at=now, ip=(ip or "")[:45] or None,
+                            user_agent=(user_agent or "").strip()[:200] or None))
+    session.flush()
+    return sid
+
+
+def session_not_ended(user_id: int, sid: Optional[str]) -> Any:
+    """The SQL condition that this browser's session of `user_id` exists and was not ended by its
+    owner (the user loader adds it to its one query, so checking costs no extra statement)."""
+    if not sid:
+        return false()
+    return exists().where(UserSession.sid_hash == _hash_sid(sid), UserSession.user_id == user_id,
+                          UserSession.ended_at.is_(None))
+
+
+def live_sessions(session: DbSession, user: User, now: datetime, max_hours: int) -> list[UserSession]:
+    """The user's sessions that may still be signed in: not ended, begun under the current session
+    version and within the absolute limit; newest first. (One idle too long is ended at its next
+    request, which the server cannot know before: it is listed until then.)"""
+    return list(session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+                                  UserSession.session_version == user.session_version,
+                                  UserSession.created_at > now - timedelta(hours=max_hours))
+        .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+    ).all())
+
+
+def end_user_sessions(session: DbSession, user: User, password: Any, now: datetime, *,
+                      session_id: Optional[int] = None, keep_sid: Optional[str] = None) -> int:
+    """End one of the user's sessions (`session_id`) or every other one (all but `keep_sid`, this
+    browser's), after the user re-enters their password (ASVS 3.3.4); return how many ended. Someone
+    else's session, or one already ended, is not found."""
+    query = select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if session_id is not None:
+        query = query.where(UserSession.id == session_id)
+    elif keep_sid:
+        query = query.where(UserSession.sid_hash != _hash_sid(keep_sid))
+    rows = list(session.scalars(query).all())
+    # Not found before the password is asked: someone else's session is not theirs to probe.
+    if session_id is not None and not rows:
+        raise Refusal("not_found", "该登录不存在或已结束。")
+    confirm_password(user, password, "end_sessions")
+    for row in rows:
+        row.ended_at = now
+    session.flush()
+    security_event("sessions_ended", user=user.username, count=len(rows),
+                   session_id=session_id if session_id is not None else "others")
+    return len(rows)

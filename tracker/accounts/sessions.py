@@ -23,6 +23,8 @@ from tracker.core import clock
 from tracker.core.security_log import security_event
 
 SIGNED_IN_AT = "_signed_in_at"
+# The session's random id (its row in user_sessions, which its owner can end: ASVS 3.3.4).
+SID = "_sid"
 LAST_SEEN = "_last_seen"
 # Flask-Login's key for the signed-in identity ("<user id>:<session version>").
 USER_KEY = "_user_id"
@@ -54,10 +56,20 @@ def expiry_reason(now: datetime, signed_in_at: Optional[datetime], last_seen: Op
 def start_session(_sender: Any, user: Any = None, **_extra: Any) -> None:
     """On every sign-in (Flask-Login's `user_logged_in`): a permanent session whose cookie lives no
     longer than the absolute limit, with the sign-in and last-seen times set to now."""
-    now = _stamp(clock.now())
+    from tracker.accounts import services as accounts
+    from tracker.core.extensions import db
+
+    moment = clock.now()
+    now = _stamp(moment)
     session.permanent = True
     session[SIGNED_IN_AT] = now
     session[LAST_SEEN] = now
+    if user is not None:
+        session[SID] = accounts.start_user_session(db.session, user, moment, request.remote_addr,
+                                                   request.headers.get("User-Agent"))
+        # Committed here, whoever signed the user in: a sign-in is done when its session is on record
+        # (the user loader refuses a cookie whose session row is missing).
+        db.session.commit()
 
 
 def check_session() -> Optional[Response]:

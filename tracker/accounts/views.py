@@ -1,15 +1,29 @@
 """Views of sign-in, sign-out, password change and one's own API tokens."""
 from __future__ import annotations
 
+import hashlib
 import logging
+from typing import Optional
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker.accounts import services as accounts
 from tracker.accounts import signin
-from tracker.accounts.forms import LoginForm, LogoutForm, PasswordForm, RevokeForm
+from tracker.accounts.forms import EndSessionsForm, LoginForm, LogoutForm, PasswordForm, RevokeForm
+from tracker.accounts.sessions import SID
 from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.core.security_log import security_event
@@ -84,6 +98,55 @@ def change_password():
             return redirect(url_for("main.home"))
     # The form again, with the reason beside the field it concerns (answered 200, as it always was).
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/sessions")
+@login_required
+def sessions_page():
+    """Where one is signed in (this browser marked), with a form to end one or every other session."""
+    rows = accounts.live_sessions(db.session, current_user, clock.now(), current_app.config["SESSION_MAX_HOURS"])
+    return render_template("auth/sessions.html", rows=rows, form=EndSessionsForm(),
+                           current_hash=_current_sid_hash())
+
+
+def _current_sid_hash() -> Optional[str]:
+    sid = session.get(SID)
+    return hashlib.sha256(sid.encode()).hexdigest() if isinstance(sid, str) else None
+
+
+@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    """End one of one's sessions (password again); someone else's is the 404 page."""
+    form = EndSessionsForm()
+    outcome = attempt(lambda: accounts.end_user_sessions(db.session, current_user, form.password.data,
+                                                         clock.now(), session_id=session_id),
+                      form=form, done="已结束该登录。", fields={"admin_password": "password"})
+    if outcome.status == 404:
+        get_flashed_messages()  # the error page says it; no stale message on the next page
+        abort(404)
+    if not outcome.done:
+        return _sessions_again(form, outcome.status)
+    return redirect(url_for("auth.sessions_page"))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    """End every session but this browser's (password again)."""
+    form = EndSessionsForm()
+    outcome = attempt(lambda: accounts.end_user_sessions(db.session, current_user, form.password.data,
+                                                         clock.now(), keep_sid=session.get(SID)),
+                      form=form, done=lambda count: f"已结束其他 {count} 处登录。",
+                      fields={"admin_password": "password"})
+    if not outcome.done:
+        return _sessions_again(form, outcome.status)
+    return redirect(url_for("auth.sessions_page"))
+
+
+def _sessions_again(form: EndSessionsForm, status: int):
+    rows = accounts.live_sessions(db.session, current_user, clock.now(), current_app.config["SESSION_MAX_HOURS"])
+    return render_template("auth/sessions.html", rows=rows, form=form, current_hash=_current_sid_hash()), status
 
 
 @bp.route("/account/tokens")
