@@ -27,6 +27,8 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load
 from werkzeug.datastructures import FileStorage
 
+from tracker.core.bounds import DB_INT_MAX, DB_INT_MIN, MAX_PAGE, signed_number
+
 BAD_REQUEST = "请求格式不正确。"
 
 
@@ -67,14 +69,23 @@ class Str(BodyField, fields.String):
 
 
 class Int(BodyField, fields.Integer):
-    """A JSON integer; `true`/`false` are refused although Python counts them as ints."""
+    """A JSON integer; `true`/`false` are refused although Python counts them as ints, and so is
+    one outside the database's integer range (400, documented as the field's minimum and maximum
+    unless the field documents narrower bounds, which its service checks)."""
 
-    default_error_messages = {"invalid": "字段 {name} 应为整数。"}
+    default_error_messages = {"invalid": "字段 {name} 应为整数。",
+                              "range": f"字段 {{name}} 应为 {DB_INT_MIN} 到 {DB_INT_MAX} 的整数。"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"minimum": DB_INT_MIN, "maximum": DB_INT_MAX, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
+        if not DB_INT_MIN <= value <= DB_INT_MAX:
+            raise self.make_error("range")
         return value
 
 
@@ -120,25 +131,26 @@ class TextArg(fields.String):
 
 
 class IntArg(NamedField, fields.Integer):
-    """A whole-number query argument with bounds."""
+    """A whole-number query argument with bounds: at most the database's integer range (an id), or
+    `MAX_PAGE` for a page number (`page=True`). Only ASCII digits with an optional minus count:
+    Python's int() would also take "+1", "1_000" and other scripts' digits."""
 
     default_error_messages = {"invalid": "参数 {name} 应为整数。", "range": "参数 {name} 应为{bounds}的整数。"}
 
-    def __init__(self, *, minimum: int, maximum: Optional[int] = None, **kwargs: Any) -> None:
-        bounds = {"minimum": minimum, **({"maximum": maximum} if maximum is not None else {})}
-        kwargs["metadata"] = {**bounds, **kwargs.get("metadata", {})}
+    def __init__(self, *, minimum: int, maximum: Optional[int] = None, page: bool = False, **kwargs: Any) -> None:
+        ceiling = MAX_PAGE if page else DB_INT_MAX
+        maximum = ceiling if maximum is None else min(maximum, ceiling)
+        kwargs["metadata"] = {"minimum": minimum, "maximum": maximum, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.minimum, self.maximum = minimum, maximum
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise self.make_error("invalid") from None
-        if number < self.minimum or (self.maximum is not None and number > self.maximum):
-            bounds = f"{self.minimum} 到 {self.maximum}" if self.maximum is not None else f"不小于 {self.minimum}"
-            raise self.make_error("range", bounds=bounds)
+        number = signed_number(value) if isinstance(value, str) else None
+        if number is None:
+            raise self.make_error("invalid")
+        if not self.minimum <= number <= self.maximum:
+            raise self.make_error("range", bounds=f"{self.minimum} 到 {self.maximum}")
         return number
 
 
@@ -203,15 +215,23 @@ class FormFlag(NamedField, fields.Boolean):
 
 
 class FormInt(NamedField, fields.Integer):
-    """A form field of decimal digits."""
+    """A form field of ASCII decimal digits, at most the database's integer range."""
 
-    default_error_messages = {"invalid": "字段 {name} 应为整数。"}
+    default_error_messages = {"invalid": "字段 {name} 应为整数。",
+                              "range": f"字段 {{name}} 应为 0 到 {DB_INT_MAX} 的整数。"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"minimum": 0, "maximum": DB_INT_MAX, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
-        if not isinstance(value, str) or not value.isdigit():
+        number = signed_number(value) if isinstance(value, str) else None
+        if number is None:
             raise self.make_error("invalid")
-        return int(value)
+        if not 0 <= number <= DB_INT_MAX:
+            raise self.make_error("range")
+        return number
 
 
 # --- response fields -----------------------------------------------------------

@@ -85,7 +85,7 @@ class IssueFilterSchema(Query):
 class IssueListQuerySchema(IssueFilterSchema):
     """GET /issues' query string: the filters and the page (the export checks the page too, and ignores it)."""
 
-    page = IntArg(minimum=1, load_default=1, metadata={"description": "页码"})
+    page = IntArg(minimum=1, page=True, load_default=1, metadata={"description": "页码"})
     per_page = IntArg(minimum=1, maximum=MAX_PER_PAGE, load_default=DEFAULT_PER_PAGE,
                       metadata={"description": "每页条数"})
 

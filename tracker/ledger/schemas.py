@@ -32,7 +32,7 @@ class ExportQuerySchema(IssueListQuerySchema):
     """GET /issues/export.xlsx: the issue list's filters. An export has no pages, but page and
     per_page are checked as on the list (the export has always refused what the list refuses)."""
 
-    page = IntArg(minimum=1, load_default=1, metadata={"description": "导出不分页;仅检查取值"})
+    page = IntArg(minimum=1, page=True, load_default=1, metadata={"description": "导出不分页;仅检查取值"})
     per_page = IntArg(minimum=1, maximum=MAX_PER_PAGE, load_default=20,
                       metadata={"description": "导出不分页;仅检查取值"})
 
