@@ -9,8 +9,9 @@ answered 500. Here, in one place for pages and API alike:
   says `maximum: 2147483647` for every id in a path).
 - Numbers in query strings: `whole_number` (ASCII digits, bounded) and `page_number` (1 to
   `MAX_PAGE`); the API's query schemas bound their integers the same way.
-- Query strings: control characters (NUL included) are removed from every argument by
-  `TrackerRequest`, so a search for "a\\x00b" looks for "ab" on SQLite and PostgreSQL alike.
+- Query strings and paths: a control character (NUL included) anywhere in them is refused with
+  400 and a Chinese message before any view runs (`refuse_control_characters`), on SQLite and
+  PostgreSQL alike; the API document says so with a pattern on every free-text query argument.
 - JSON bodies: at most `MAX_JSON_DEPTH` levels of arrays and objects (`json_depth`).
 """
 from __future__ import annotations
@@ -18,10 +19,10 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from flask import Flask, Request
-from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map
-from werkzeug.utils import cached_property
+
+from tracker.core.errors import Refusal
 
 # PostgreSQL's `integer`: every id and count column of the tracker is one.
 DB_INT_MIN = -(2**31)
@@ -35,12 +36,16 @@ MAX_PAGE = 100_000
 MAX_JSON_DEPTH = 32
 
 PAGE_MESSAGE = f"页码应为 1 到 {MAX_PAGE} 的整数。"
+CONTROL_MESSAGE = "网址中含有控制字符(如 NUL),请检查链接或查询条件后重试。"
 TOO_DEEP_MESSAGE = f"请求体嵌套层数过多(不能超过 {MAX_JSON_DEPTH} 层)。"
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _SIGNED = re.compile(r"-?[0-9]+", re.ASCII)
 # C0 controls and DEL: nothing a person types into a search box or a link; PostgreSQL refuses NUL.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f"
+_CONTROLS = re.compile(f"[{CONTROL_CHARACTERS}]")
+# A JSON Schema pattern for text without them (the API's free-text query arguments).
+NO_CONTROLS_PATTERN = f"^[^{CONTROL_CHARACTERS}]*$"
 
 
 def digits_upto(limit: int) -> str:
@@ -96,11 +101,6 @@ def page_number(raw: Optional[str]) -> Optional[int]:
     return whole_number(raw, minimum=1, maximum=MAX_PAGE)
 
 
-def clean_arg(value: str) -> str:
-    """A query-string value without control characters (NUL, newlines, escapes ...)."""
-    return _CONTROLS.sub("", value)
-
-
 def json_depth(data: Any) -> int:
     """How deeply arrays and objects nest in parsed JSON (a scalar is 0); counted without recursion."""
     deepest = 0
@@ -120,18 +120,16 @@ def json_depth(data: Any) -> int:
     return deepest
 
 
-class TrackerRequest(Request):
-    """Flask's request, with control characters removed from every query argument (names and values),
-    for every view: pages, the API and the forms' GET arguments alike."""
-
-    @cached_property
-    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
-        """The query string's arguments, cleaned (see `clean_arg`)."""
-        raw = super().args
-        return ImmutableMultiDict([(clean_arg(key), clean_arg(value)) for key, value in raw.items(multi=True)])
+def refuse_control_characters() -> None:
+    """The app's first `before_request`: refuse (400) a path or query argument with a control
+    character. Nobody types one into a search box or a link; PostgreSQL refuses NUL in a string."""
+    args = request.args
+    if _CONTROLS.search(request.path) or any(
+            _CONTROLS.search(key) or _CONTROLS.search(value) for key, value in args.items(multi=True)):
+        raise Refusal("bad_request", CONTROL_MESSAGE)
 
 
 def init_app(app: Flask) -> None:
-    """Bound the app's `int` URL converter and clean its query strings; before any route is added."""
+    """Bound the app's `int` URL converter and refuse control characters; before any route is added."""
     app.url_map.converters["int"] = IdConverter
-    app.request_class = TrackerRequest
+    app.before_request(refuse_control_characters)

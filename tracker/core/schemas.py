@@ -27,7 +27,7 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load
 from werkzeug.datastructures import FileStorage
 
-from tracker.core.bounds import DB_INT_MAX, DB_INT_MIN, MAX_PAGE, signed_number
+from tracker.core.bounds import DB_INT_MAX, DB_INT_MIN, MAX_PAGE, NO_CONTROLS_PATTERN, signed_number
 
 BAD_REQUEST = "请求格式不正确。"
 
@@ -63,9 +63,15 @@ class BodyField(NamedField):
 # --- JSON body fields ----------------------------------------------------------
 
 class Str(BodyField, fields.String):
-    """A JSON string."""
+    """A JSON string, without NUL characters: PostgreSQL cannot store them (a string with one
+    answered 500), and no text the tracker keeps means anything by one."""
 
     default_error_messages = {"invalid": "字段 {name} 应为字符串。", "invalid_utf8": "字段 {name} 应为字符串。"}
+
+    def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
+                     **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.replace("\x00", "") if isinstance(text, str) else text
 
 
 class Int(BodyField, fields.Integer):
@@ -101,7 +107,7 @@ class StrList(BodyField, fields.List):  # type: ignore[type-arg]
                      **kwargs: Any) -> list[Any]:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise self.make_error("invalid")
-        return list(value)
+        return [item.replace("\x00", "") for item in value]  # as `Str`
 
 
 class Flag(BodyField, fields.Boolean):
@@ -127,7 +133,12 @@ class Flag(BodyField, fields.Boolean):
 # --- query-string fields -------------------------------------------------------
 
 class TextArg(fields.String):
-    """A free-text query argument (stripped; empty counts as absent)."""
+    """A free-text query argument (stripped; empty counts as absent). Documented without control
+    characters, which the app refuses in any query string (`tracker.core.bounds`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": NO_CONTROLS_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
 
 class IntArg(NamedField, fields.Integer):

@@ -94,7 +94,8 @@ class UnitMap(BodyField, fields.Dict):
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                   for k, v in value.items()):
             raise self.make_error("invalid")
-        return dict(value)
+        # Without NUL characters, as every JSON string the API reads (`Str`).
+        return {k.replace("\x00", ""): v.replace("\x00", "") for k, v in value.items()}
 
 
 class PlanImportSchema(Inline, Body):
