@@ -137,6 +137,23 @@ def _gist(text: str) -> str:
     return f"{'; '.join(kinds) or lines[0][:120]} {statuses[0] if statuses else ''}"
 
 
+def _runner(operation, mode, role: str, failures: dict[str, str]):
+    """A Hypothesis test sending `operation`'s cases of one generation mode; each distinct failure
+    is kept in `failures` and the run goes on."""
+
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case):
+        CASES[role] += 1
+        try:
+            case.call_and_validate(checks=CHECKS)
+        except (Exception, BaseExceptionGroup) as exc:  # list every failure, not only the first
+            text = str(exc).strip()
+            failures.setdefault(f"{operation.label} [{mode.value}] {_gist(text)}", text[:1500])
+
+    return run
+
+
 def fuzz(app, user, clock, role: str) -> tuple[list[str], int]:
     """Run every operation of the live document, in both generation modes, as `user`: the distinct
     failures, and how many operations there were."""
@@ -153,19 +170,7 @@ def fuzz(app, user, clock, role: str) -> tuple[list[str], int]:
         operation = result.ok()
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @FUZZ_SETTINGS
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case, operation=operation, mode=mode):
-                CASES[role] += 1
-                try:
-                    case.call_and_validate(checks=CHECKS)
-                except (Exception, BaseExceptionGroup) as exc:  # list every failure, not only the first
-                    text = str(exc).strip()
-                    key = f"{operation.label} [{mode.value}] {_gist(text)}"
-                    failures.setdefault(key, text[:1500])
-
-            run()
+            _runner(operation, mode, role, failures)()
     return [f"{key}\n{text}" for key, text in sorted(failures.items())], operations
 
 

@@ -107,7 +107,7 @@ def test_the_issue_list_names_the_page_number_it_ignored(client, login_as, peopl
     login_as(people["supervisor"])
     response = client.get(f"/issues/?page={HUGE}")
     assert response.status_code == 200
-    assert f"页码(应为 1 到 {MAX_PAGE})「{HUGE}」无效,已忽略。" in response.get_data(as_text=True)
+    assert f"页码「{HUGE}」无效,已忽略。" in response.get_data(as_text=True)
     assert "污水直排" in response.get_data(as_text=True)  # page 1 is shown
 
 

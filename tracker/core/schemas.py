@@ -150,6 +150,9 @@ class IntArg(NamedField, fields.Integer):
 
     def __init__(self, *, minimum: int, maximum: Optional[int] = None, page: bool = False, **kwargs: Any) -> None:
         ceiling = MAX_PAGE if page else DB_INT_MAX
+        # Below the minimum of an argument without a maximum of its own, the message stays the one
+        # the API has always given ("不小于 1").
+        self.open_ended = maximum is None
         maximum = ceiling if maximum is None else min(maximum, ceiling)
         kwargs["metadata"] = {"minimum": minimum, "maximum": maximum, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
@@ -160,6 +163,8 @@ class IntArg(NamedField, fields.Integer):
         number = signed_number(value) if isinstance(value, str) else None
         if number is None:
             raise self.make_error("invalid")
+        if number < self.minimum and self.open_ended:
+            raise self.make_error("range", bounds=f"不小于 {self.minimum}")
         if not self.minimum <= number <= self.maximum:
             raise self.make_error("range", bounds=f"{self.minimum} 到 {self.maximum}")
         return number
@@ -237,12 +242,11 @@ class FormInt(NamedField, fields.Integer):
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
-        number = signed_number(value) if isinstance(value, str) else None
-        if number is None:
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
             raise self.make_error("invalid")
-        if not 0 <= number <= DB_INT_MAX:
+        if len(value.lstrip("0")) > len(str(DB_INT_MAX)) or int(value) > DB_INT_MAX:
             raise self.make_error("range")
-        return number
+        return int(value)
 
 
 # --- response fields -----------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Optional
 
 from tracker.core import labels
-from tracker.core.bounds import MAX_PAGE, page_number, whole_number
+from tracker.core.bounds import page_number, whole_number
 from tracker.core.labels import LIGHT_LABELS
 from tracker.issues.figures import FLAGS
 from tracker.issues.queries import SORT_LABELS, SORTS, IssueFilters
@@ -180,5 +180,5 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
         if page is not None:
             out.page = page
         else:
-            bad(f"页码(应为 1 到 {MAX_PAGE})", raw)
+            bad("页码", raw)
     return out
