@@ -9,9 +9,10 @@ answered 500. Here, in one place for pages and API alike:
   says `maximum: 2147483647` for every id in a path).
 - Numbers in query strings: `whole_number` (ASCII digits, bounded) and `page_number` (1 to
   `MAX_PAGE`); the API's query schemas bound their integers the same way.
-- Query strings and paths: a control character (NUL included) anywhere in them is refused with
-  400 and a Chinese message before any view runs (`refuse_control_characters`), on SQLite and
-  PostgreSQL alike; the API document says so with a pattern on every free-text query argument.
+- Query strings and paths: a control character (NUL included) in a query argument is refused with
+  400 and a Chinese message before any view runs, and one in a path answers 404
+  (`refuse_control_characters`), on SQLite and PostgreSQL alike; the API document says so with a
+  pattern on every free-text query argument.
 - JSON bodies: at most `MAX_JSON_DEPTH` levels of arrays and objects (`json_depth`).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter, Map
 
 from tracker.core.errors import Refusal
@@ -121,11 +122,12 @@ def json_depth(data: Any) -> int:
 
 
 def refuse_control_characters() -> None:
-    """The app's first `before_request`: refuse (400) a path or query argument with a control
-    character. Nobody types one into a search box or a link; PostgreSQL refuses NUL in a string."""
-    args = request.args
-    if _CONTROLS.search(request.path) or any(
-            _CONTROLS.search(key) or _CONTROLS.search(value) for key, value in args.items(multi=True)):
+    """The app's first `before_request`: a path with a control character names nothing (404); a
+    query argument with one is refused (400). Nobody types one into a search box or a link, and
+    PostgreSQL refuses NUL in a string."""
+    if _CONTROLS.search(request.path):
+        abort(404)
+    if any(_CONTROLS.search(key) or _CONTROLS.search(value) for key, value in request.args.items(multi=True)):
         raise Refusal("bad_request", CONTROL_MESSAGE)
 
 

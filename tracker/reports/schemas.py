@@ -58,7 +58,8 @@ class StatsQuerySchema(Query):
 class MonthlyQuerySchema(Query):
     """GET /reports/monthly: the month (checked by the report's service)."""
 
-    month = TextArg(metadata={"pattern": "^\\d{4}-(0[1-9]|1[0-2])$",
+    # Years from FIRST_YEAR (2000): an earlier month is refused whatever the data.
+    month = TextArg(metadata={"pattern": "^2\\d{3}-(0[1-9]|1[0-2])$",
                               "description": "月份 YYYY-MM(缺省为上个月;不能晚于本月)"})
 
 
