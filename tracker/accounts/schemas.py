@@ -14,8 +14,9 @@ CREDENTIALS_MISSING = "请提供 username 和 password。"
 class CredentialsSchema(Body):
     """POST /auth/token: a username and its password."""
 
-    username = Str(required=True, metadata={"minLength": 1})
-    password = Str(required=True, metadata={"format": "password", "minLength": 1})
+    # Not nullable: a null is absent, and signing in refuses that with 400 (below).
+    username = Str(required=True, allow_none=False, metadata={"minLength": 1})
+    password = Str(required=True, allow_none=False, metadata={"format": "password", "minLength": 1})
 
     @validates_schema
     def _both_given(self, data: dict[str, Any], **kwargs: Any) -> None:

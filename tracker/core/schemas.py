@@ -52,7 +52,12 @@ class NamedField(fields.Field[Any]):
 
 class BodyField(NamedField):
     """A JSON body field: `required` is documented, not enforced here. A missing value reaches
-    the service, whose 422 says in Chinese what to fill in."""
+    the service, whose 422 says in Chinese what to fill in. A JSON null counts as absent (`Body`),
+    so the document calls the field `nullable`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(*args, **kwargs)
 
     def _validate_missing(self, value: Any) -> None:
         if value is missing:
@@ -120,6 +125,7 @@ class Flag(BodyField, fields.Boolean):
     default_error_messages = {"invalid": "字段 {name} 应为 true 或 false。", "null": "字段 {name} 应为 true 或 false。"}
 
     def __init__(self, *, null_is_absent: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", null_is_absent)
         super().__init__(**kwargs)
         self.null_is_absent = null_is_absent
 
