@@ -20,8 +20,9 @@ Reproducible and bounded: `derandomize=True` (the same cases on every run), no d
 are slow and shared), no shrinking, and `MAX_EXAMPLES` cases per operation and generation mode.
 Background jobs run inline (no worker threads outliving an example).
 
-A token the fuzzer revokes (DELETE /auth/token, or any later operation that revokes tokens) is noticed
-after the call and replaced, whatever operation did it.
+Authentication is schemathesis's auth provider (`Caller`), so the negative cases that leave out or
+spoil the Authorization header keep it that way. A token the fuzzer revoked (DELETE /auth/token, or
+any operation that revokes tokens) is noticed before the next case and replaced, whatever did it.
 """
 from __future__ import annotations
 

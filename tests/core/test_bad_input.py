@@ -8,6 +8,7 @@ PostgreSQL: integer out of range, or NUL refused in a string).
 """
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
@@ -264,8 +265,6 @@ def test_api_refuses_json_integers_past_the_database_range(client, people, path,
 
 
 def test_api_refuses_a_form_round_id_past_the_database_range(client, people):
-    import io
-
     api = api_for(client, people["supervisor"])
     response = api.post("/imports/ledger", data={"file": (io.BytesIO(PDF_BYTES), "台账.xlsx"), "round_id": HUGE},
                         content_type="multipart/form-data")
