@@ -71,6 +71,10 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
     if app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
 
+    from tracker.core import bounds
+
+    # Before any route: ids in paths are bounded to the database's integer range.
+    bounds.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)

@@ -14,8 +14,10 @@ CREDENTIALS_MISSING = "请提供 username 和 password。"
 class CredentialsSchema(Body):
     """POST /auth/token: a username and its password."""
 
-    username = Str(required=True)
-    password = Str(required=True, clean=False, metadata={"format": "password"})
+    # Not nullable: a null is absent, and signing in refuses that with 400 (below). The password is
+    # taken exactly as sent (compared, never shown or stored).
+    username = Str(required=True, allow_none=False, metadata={"minLength": 1})
+    password = Str(required=True, clean=False, allow_none=False, metadata={"format": "password", "minLength": 1})
 
     @validates_schema
     def _both_given(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from tracker.admin.forms import RetryForm
 from tracker.admin.views import bp
 from tracker.core import clock, permissions
+from tracker.core.bounds import page_number
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
@@ -38,8 +39,7 @@ def mail_log():
     if status and status not in outbox.STATUS_LABELS:
         notes.append(f"邮件状态「{status[:20]}」无效,已显示全部邮件。")
         status = None
-    raw_page = (request.args.get("page") or "1").strip()
-    page = int(raw_page) if raw_page.isdigit() and int(raw_page) >= 1 else 1
+    page = page_number(request.args.get("page")) or 1
     rows, total = outbox.list_mail(db.session, current_user, status=status, page=page, per_page=PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
     return render_template(

@@ -32,7 +32,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from tracker.core import clock, openapi
+from tracker.core import bounds, clock, openapi
 from tracker.core import tasks as jobs
 from tracker.core.errors import STALE_MESSAGE, Refusal
 from tracker.core.extensions import DbSession, csrf, db
@@ -230,8 +230,12 @@ class ApiParser(FlaskParser):
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise bad_request(INVALID_JSON) from None
+        except RecursionError:  # nesting deeper than the interpreter's stack
+            raise bad_request(bounds.TOO_DEEP_MESSAGE) from None
         if not isinstance(data, dict):
             raise bad_request(NOT_AN_OBJECT)
+        if bounds.json_depth(data) > bounds.MAX_JSON_DEPTH:
+            raise bad_request(bounds.TOO_DEEP_MESSAGE)
         return data
 
     def load_multipart(self, req: Request, schema: Schema) -> MultiDict[str, Any]:

@@ -146,7 +146,18 @@ class TrackerApi(Api):
             while self._undocumented:
                 blp = self._undocumented.pop(0)
                 blp.register_views_in_doc(self, self._app, self.spec, name=blp.name, parameters=None)
-            return self.spec.to_dict()
+            return allow_empty_query_values(self.spec.to_dict())
+
+
+def allow_empty_query_values(document: dict[str, Any]) -> dict[str, Any]:
+    """Mark every query argument `allowEmptyValue`: the query schemas (`tracker.core.schemas.Query`)
+    read an empty argument (`?state=`) as absent, so the document must not call it invalid."""
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query":
+                    parameter["allowEmptyValue"] = True
+    return document
 
 
 def init_app(app: Flask) -> TrackerApi:

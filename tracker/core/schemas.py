@@ -27,6 +27,7 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, missing, pre_load
 from werkzeug.datastructures import FileStorage
 
+from tracker.core.bounds import DB_INT_MAX, DB_INT_MIN, MAX_PAGE, NO_CONTROLS_PATTERN, signed_number
 from tracker.core.text import clean_text
 
 BAD_REQUEST = "请求格式不正确。"
@@ -52,7 +53,12 @@ class NamedField(fields.Field[Any]):
 
 class BodyField(NamedField):
     """A JSON body field: `required` is documented, not enforced here. A missing value reaches
-    the service, whose 422 says in Chinese what to fill in."""
+    the service, whose 422 says in Chinese what to fill in. A JSON null counts as absent (`Body`),
+    so the document calls the field `nullable`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(*args, **kwargs)
 
     def _validate_missing(self, value: Any) -> None:
         if value is missing:
@@ -79,14 +85,23 @@ class Str(BodyField, fields.String):
 
 
 class Int(BodyField, fields.Integer):
-    """A JSON integer; `true`/`false` are refused although Python counts them as ints."""
+    """A JSON integer; `true`/`false` are refused although Python counts them as ints, and so is
+    one outside the database's integer range (400, documented as the field's minimum and maximum
+    unless the field documents narrower bounds, which its service checks)."""
 
-    default_error_messages = {"invalid": "字段 {name} 应为整数。"}
+    default_error_messages = {"invalid": "字段 {name} 应为整数。",
+                              "range": f"字段 {{name}} 应为 {DB_INT_MIN} 到 {DB_INT_MAX} 的整数。"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"minimum": DB_INT_MIN, "maximum": DB_INT_MAX, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
+        if not DB_INT_MIN <= value <= DB_INT_MAX:
+            raise self.make_error("range")
         return value
 
 
@@ -115,6 +130,7 @@ class Flag(BodyField, fields.Boolean):
     default_error_messages = {"invalid": "字段 {name} 应为 true 或 false。", "null": "字段 {name} 应为 true 或 false。"}
 
     def __init__(self, *, null_is_absent: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", null_is_absent)
         super().__init__(**kwargs)
         self.null_is_absent = null_is_absent
 
@@ -128,7 +144,13 @@ class Flag(BodyField, fields.Boolean):
 # --- query-string fields -------------------------------------------------------
 
 class TextArg(fields.String):
-    """A free-text query argument (stripped; empty counts as absent; cleaned like every text)."""
+    """A free-text query argument (stripped; empty counts as absent; cleaned like every text).
+    Documented without control characters, which the app refuses in any query string
+    (`tracker.core.bounds`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"pattern": NO_CONTROLS_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> Any:
@@ -136,25 +158,31 @@ class TextArg(fields.String):
 
 
 class IntArg(NamedField, fields.Integer):
-    """A whole-number query argument with bounds."""
+    """A whole-number query argument with bounds: at most the database's integer range (an id), or
+    `MAX_PAGE` for a page number (`page=True`). Only ASCII digits with an optional minus count:
+    Python's int() would also take "+1", "1_000" and other scripts' digits."""
 
     default_error_messages = {"invalid": "参数 {name} 应为整数。", "range": "参数 {name} 应为{bounds}的整数。"}
 
-    def __init__(self, *, minimum: int, maximum: Optional[int] = None, **kwargs: Any) -> None:
-        bounds = {"minimum": minimum, **({"maximum": maximum} if maximum is not None else {})}
-        kwargs["metadata"] = {**bounds, **kwargs.get("metadata", {})}
+    def __init__(self, *, minimum: int, maximum: Optional[int] = None, page: bool = False, **kwargs: Any) -> None:
+        ceiling = MAX_PAGE if page else DB_INT_MAX
+        # Below the minimum of an argument without a maximum of its own, the message stays the one
+        # the API has always given ("不小于 1").
+        self.open_ended = maximum is None
+        maximum = ceiling if maximum is None else min(maximum, ceiling)
+        kwargs["metadata"] = {"minimum": minimum, "maximum": maximum, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.minimum, self.maximum = minimum, maximum
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise self.make_error("invalid") from None
-        if number < self.minimum or (self.maximum is not None and number > self.maximum):
-            bounds = f"{self.minimum} 到 {self.maximum}" if self.maximum is not None else f"不小于 {self.minimum}"
-            raise self.make_error("range", bounds=bounds)
+        number = signed_number(value) if isinstance(value, str) else None
+        if number is None:
+            raise self.make_error("invalid")
+        if number < self.minimum and self.open_ended:
+            raise self.make_error("range", bounds=f"不小于 {self.minimum}")
+        if not self.minimum <= number <= self.maximum:
+            raise self.make_error("range", bounds=f"{self.minimum} 到 {self.maximum}")
         return number
 
 
@@ -219,14 +247,21 @@ class FormFlag(NamedField, fields.Boolean):
 
 
 class FormInt(NamedField, fields.Integer):
-    """A form field of decimal digits."""
+    """A form field of ASCII decimal digits, at most the database's integer range."""
 
-    default_error_messages = {"invalid": "字段 {name} 应为整数。"}
+    default_error_messages = {"invalid": "字段 {name} 应为整数。",
+                              "range": f"字段 {{name}} 应为 0 到 {DB_INT_MAX} 的整数。"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"minimum": 0, "maximum": DB_INT_MAX, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
                      **kwargs: Any) -> int:
-        if not isinstance(value, str) or not value.isdigit():
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit():
             raise self.make_error("invalid")
+        if len(value.lstrip("0")) > len(str(DB_INT_MAX)) or int(value) > DB_INT_MAX:
+            raise self.make_error("range")
         return int(value)
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Optional
 
 from tracker.core import labels
+from tracker.core.bounds import page_number, whole_number
 from tracker.core.labels import LIGHT_LABELS
 from tracker.issues.figures import FLAGS
 from tracker.issues.queries import SORT_LABELS, SORTS, IssueFilters
@@ -68,8 +69,9 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
     raw = get("round") or get("round_id")
     if raw:
         ids = {r.id for r in rounds}
-        if raw.isdigit() and int(raw) in ids:
-            f.round_id = int(raw)
+        round_id = whole_number(raw)
+        if round_id in ids:
+            f.round_id = round_id
             out.values["round"] = raw
         else:
             bad("督察轮次", raw)
@@ -174,8 +176,9 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
 
     raw = get("page")
     if raw:
-        if raw.isdigit() and int(raw) >= 1:
-            out.page = int(raw)
+        page = page_number(raw)
+        if page is not None:
+            out.page = page
         else:
             bad("页码", raw)
     return out

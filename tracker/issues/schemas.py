@@ -10,6 +10,7 @@ from marshmallow import ValidationError, fields, post_load, validates_schema
 from sqlalchemy import select
 
 from tracker.core import enums, labels, workflow
+from tracker.core.bounds import NO_CONTROLS_PATTERN
 from tracker.core.extensions import db
 from tracker.core.schemas import (
     DATE_META,
@@ -74,7 +75,8 @@ class IssueQuery:
 class IssueFilterSchema(Query):
     """The issue list's filters (also those of the ledger export), in the order they are checked."""
 
-    unit = UnitArg(data_key="unit", attribute="unit_id", metadata={"description": "单位编码:牵头或配合"})
+    unit = UnitArg(data_key="unit", attribute="unit_id", metadata={"description": "单位编码:牵头或配合",
+                                                                   "pattern": NO_CONTROLS_PATTERN})
     round_id = IntArg(minimum=1, metadata={"description": "督察轮次 id"})
     state = ChoiceArg(STATE_FILTERS, metadata={"description": "状态;open 为未销号,merged 为合并整改"})
     light = ChoiceArg(LIGHTS, metadata={"description": "红黄绿灯"})
@@ -85,7 +87,7 @@ class IssueFilterSchema(Query):
 class IssueListQuerySchema(IssueFilterSchema):
     """GET /issues' query string: the filters and the page (the export checks the page too, and ignores it)."""
 
-    page = IntArg(minimum=1, load_default=1, metadata={"description": "页码"})
+    page = IntArg(minimum=1, page=True, load_default=1, metadata={"description": "页码"})
     per_page = IntArg(minimum=1, maximum=MAX_PER_PAGE, load_default=DEFAULT_PER_PAGE,
                       metadata={"description": "每页条数"})
 

@@ -33,7 +33,7 @@ class ExportQuerySchema(IssueListQuerySchema):
     """GET /issues/export.xlsx: the issue list's filters. An export has no pages, but page and
     per_page are checked as on the list (the export has always refused what the list refuses)."""
 
-    page = IntArg(minimum=1, load_default=1, metadata={"description": "导出不分页;仅检查取值"})
+    page = IntArg(minimum=1, page=True, load_default=1, metadata={"description": "导出不分页;仅检查取值"})
     per_page = IntArg(minimum=1, maximum=MAX_PER_PAGE, load_default=20,
                       metadata={"description": "导出不分页;仅检查取值"})
 
@@ -105,9 +105,13 @@ class PlanImportSchema(Inline, Body):
     year = Int(allow_none=True, metadata={
         "description": "方案年份;缺省时从标题或落款日期识别,用于“6月底前”“年底前”"})
     round_id = Int(allow_none=True, metadata={"description": "督察轮次 id"})
-    category = Str(load_default=plan_import.DEFAULT_CATEGORY, metadata={"enum": values(labels.CATEGORY_LABELS)})
+    # The values are listed, not an `enum`: the service checks them, and an unknown one is a row of
+    # the preview's errors (200), or 422 with `confirm` - not a malformed request.
+    category = Str(load_default=plan_import.DEFAULT_CATEGORY, metadata={
+        "description": "问题类别:" + "、".join(values(labels.CATEGORY_LABELS)) + ";其他值列为错误"})
     rectify_type = Str(load_default=plan_import.DEFAULT_RECTIFY_TYPE, metadata={
-        "enum": values(labels.RECTIFY_TYPE_LABELS), "description": "有时限任务的整改类型;无时限的任务为 long_term"})
+        "description": "有时限任务的整改类型:" + "、".join(values(labels.RECTIFY_TYPE_LABELS))
+                       + ";无时限的任务为 long_term;其他值列为错误"})
     assigned_on = Str(metadata={"format": "date", **DATE_META,
                                 "description": "交办日期;缺省为方案落款日期,否则方案年份的 1 月 1 日"})
     default_deadline = Str(metadata={"format": "date", **DATE_META,

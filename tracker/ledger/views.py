@@ -32,6 +32,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker.core import clock, permissions, tasks
+from tracker.core.bounds import whole_number
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.files import archive_limits
@@ -100,8 +101,7 @@ PREVIEW_ROWS = ledger_import.PREVIEW_ROWS  # rows shown in the preview table
 
 
 def _round_arg(value: Optional[str]) -> Optional[int]:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return whole_number(value)
 
 
 def _limits() -> ledger_import.ImportLimits:
@@ -210,8 +210,7 @@ def _require_importer() -> None:
 
 
 def _int(value: Optional[str]) -> Optional[int]:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
+    return whole_number(value)
 
 
 def _preset(unknown: list[str], suggestions: dict[str, str], chosen: dict[str, str]) -> dict[str, str]:
@@ -248,7 +247,7 @@ def import_plan():
         return render_template("issues/plan_import.html", form=form), 422
     year_text = (form.year.data or "").strip()
     try:
-        if year_text and not year_text.isdigit():
+        if year_text and whole_number(year_text) is None:
             raise Refusal("invalid", "方案年份应为四位数字,如 2020。", "year")
         text = form.text.data or ""
         upload = form.file.data

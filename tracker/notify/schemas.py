@@ -20,7 +20,7 @@ class NoticeListQuerySchema(Query):
     """GET /notices' query string: unread only or all, and the page."""
 
     unread = BoolArg(load_default=False, metadata={"description": "只列未读通知(true / false)"})
-    page = IntArg(minimum=1, load_default=1, metadata={"description": "页码"})
+    page = IntArg(minimum=1, page=True, load_default=1, metadata={"description": "页码"})
     per_page = IntArg(minimum=1, maximum=MAX_PER_PAGE, load_default=DEFAULT_PER_PAGE,
                       metadata={"description": "每页条数"})
 

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.core import clock
+from tracker.core.bounds import page_number
 from tracker.core.extensions import db
 from tracker.core.labels import ACTION_MAIL_LABELS, DIGEST_LABELS
 from tracker.core.labels import MAIL_KIND_LABELS as KIND_LABELS
@@ -43,8 +44,7 @@ def unread_badge() -> dict:
 
 
 def _page() -> int:
-    raw = (request.args.get("page") or "1").strip()
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    return page_number(request.args.get("page")) or 1
 
 
 @bp.route("/")

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from tracker.core import clock, permissions
+from tracker.core.bounds import page_number, whole_number
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import attempt
@@ -24,8 +25,8 @@ def index():
     """The closed issues marked public, by round, 20 a page; 404 while an admin has it off."""
     if not public.is_enabled(db.session):
         return render_template("public/index.html", closed_message=CLOSED_MESSAGE), 404
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    round_id = request.args.get("round", type=int)
+    page = page_number(request.args.get("page")) or 1
+    round_id = whole_number(request.args.get("round"))
     rounds = public.public_rounds(db.session)
     rows, total = public.public_issues(db.session, round_id=round_id, page=page, per_page=public.PER_PAGE)
     pages = max(1, math.ceil(total / public.PER_PAGE))

@@ -58,7 +58,7 @@ CLOSURE_MONTHS = 12
 # The earliest month a report may be asked for.
 FIRST_YEAR = 2000
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 
 
 # --- months ------------------------------------------------------------------
@@ -89,9 +89,10 @@ def parse_month(raw: Optional[str], today: date) -> date:
     match = _MONTH.match(raw)
     if not match or not 1 <= int(match[2]) <= 12:
         raise Refusal("bad_request", f"月份“{raw[:20]}”格式不正确,应为“年-月”,例如 2020-06。", "month")
-    start = date(int(match[1]), int(match[2]), 1)
-    if start.year < FIRST_YEAR:
+    # Checked before building the date: year 0000 is no date at all (ValueError).
+    if int(match[1]) < FIRST_YEAR:
         raise Refusal("bad_request", f"月份 {raw} 太早,最早可查看 {FIRST_YEAR}-01。", "month")
+    start = date(int(match[1]), int(match[2]), 1)
     if start > month_start(today):
         raise Refusal("bad_request", f"月份 {raw} 尚未开始,只能查看本月及以前的月报。", "month")
     return start

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from marshmallow import ValidationError, fields
 
+from tracker.core.bounds import DB_INT_MAX, signed_number
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.schemas import DATE_META, Figure, Inline, Query, Reply, TextArg
@@ -26,11 +27,10 @@ def parse_round_id(raw: Optional[str]) -> Optional[int]:
     raw = (raw or "").strip()
     if not raw:
         return None
-    try:
-        round_id = int(raw)
-    except ValueError:
-        raise Refusal("bad_request", "参数 round_id 应为整数。", "round_id") from None
-    if round_id < 1 or not stats.round_exists(db.session, round_id):
+    round_id = signed_number(raw)
+    if round_id is None:
+        raise Refusal("bad_request", "参数 round_id 应为整数。", "round_id")
+    if not 1 <= round_id <= DB_INT_MAX or not stats.round_exists(db.session, round_id):
         raise Refusal("bad_request", f"督察轮次 {raw} 不存在。", "round_id")
     return round_id
 
@@ -52,13 +52,14 @@ class RoundArg(fields.Integer):
 class StatsQuerySchema(Query):
     """GET /stats and /stats/scorecard: optionally one round."""
 
-    round_id = RoundArg(metadata={"minimum": 1, "description": "督察轮次 id(缺省为全部轮次)"})
+    round_id = RoundArg(metadata={"minimum": 1, "maximum": DB_INT_MAX, "description": "督察轮次 id(缺省为全部轮次)"})
 
 
 class MonthlyQuerySchema(Query):
     """GET /reports/monthly: the month (checked by the report's service)."""
 
-    month = TextArg(metadata={"pattern": "^\\d{4}-(0[1-9]|1[0-2])$",
+    # Years from FIRST_YEAR (2000): an earlier month is refused whatever the data.
+    month = TextArg(metadata={"pattern": "^2\\d{3}-(0[1-9]|1[0-2])$",
                               "description": "月份 YYYY-MM(缺省为上个月;不能晚于本月)"})
 
 
