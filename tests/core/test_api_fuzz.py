@@ -114,7 +114,7 @@ class Caller:
     def _mint(self) -> str:
         # Through the service, not POST /auth/token: the fuzzer's own failed sign-ins must not
         # lock the caller out.
-        token = accounts.issue_token(db.session, self.user, self.clock())
+        token, _row = accounts.issue_token(db.session, self.user, self.clock())
         db.session.commit()
         return token
 
