@@ -126,7 +126,7 @@ def test_two_api_calls_at_once_exactly_one_wins(app, clock):
     supervisors = [make_user("supervisor"), make_user("supervisor")]
     issue = submitted_issue()
     issue_id, version = issue.id, issue.version
-    tokens = [accounts.issue_token(db.session, user, clock()) for user in supervisors]
+    tokens = [accounts.issue_token(db.session, user, clock())[0] for user in supervisors]
     db.session.commit()
     bodies = [{"action": "verify", "version": version},
               {"action": "return", "comment": "材料不全,退回补充", "version": version}]

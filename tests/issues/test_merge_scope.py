@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tests.support.factories import make_issue, make_round, make_unit, make_user
 from tests.support.queries import count_queries
 from tracker.accounts import services as accounts
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.issues import services as issue_svc
 from tracker.issues.models import Issue
@@ -37,7 +38,8 @@ def merged(request, session):
 
 
 def _api(client, session, user):
-    token = accounts.issue_token(session, user, NOW)
+    # Issued at the test clock's now, so that it is live whatever day the fixture's clock says.
+    token, _row = accounts.issue_token(session, user, clock.now())
     session.commit()
     return lambda path: client.get(path, headers={"Authorization": f"Bearer {token}"})
 
@@ -88,7 +90,7 @@ def test_the_list_asks_scope_once_however_many_issues_are_merged(session, client
     mine, theirs = make_unit(), make_unit()
     round_ = make_round()
     staff = make_user("unit_staff", mine)
-    token = accounts.issue_token(session, staff, NOW)
+    token, _row = accounts.issue_token(session, staff, clock.now())
     target = make_issue(theirs, round_)
     ids = {"mine": mine.id, "round": round_.id, "target": target.id}
     session.commit()
