@@ -9,9 +9,9 @@ from tracker.core.extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
-    """Wire Flask-Login (the user loader checks the session version), the sessions' timeouts, the pages,
-    the API and the CLI."""
-    from tracker.accounts import sessions
+    """Wire Flask-Login (the user loader checks the session version), the sessions' timeouts, the
+    must-change-password rule, the pages, the API and the CLI."""
+    from tracker.accounts import must_change, sessions
     from tracker.accounts.api import blp as api_blp  # importing it also registers the token loader
     from tracker.accounts.cli import users
     from tracker.accounts.forms import LogoutForm
@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         return {"logout_form": LogoutForm}
 
     sessions.init_app(app)
+    must_change.init_app(app)
     app.register_blueprint(bp)
     register_api(app, api_blp)
     app.cli.add_command(users)
