@@ -7,8 +7,8 @@ from typing import Any, Optional
 
 from flask import Response, current_app, jsonify, request
 
-from tracker.accounts import services as accounts
 from tracker.accounts import must_change, signin
+from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.accounts.schemas import (
     CredentialsSchema,
