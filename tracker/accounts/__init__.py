@@ -40,7 +40,7 @@ def init_app(app: Flask) -> None:
         return {"logout_form": LogoutForm}
 
     sessions.init_app(app)
-    must_change.init_app(app)
+    must_change.init_app(app, load_user)
     app.register_blueprint(bp)
     register_api(app, api_blp)
     app.cli.add_command(users)

@@ -9,10 +9,10 @@ take the admin's password as its own for good; the tokens they had were revoked 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Optional
 
-from flask import Flask, flash, redirect, request, url_for
-from flask_login import current_user
+from flask import Flask, flash, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from tracker.core.security_log import security_event
@@ -28,19 +28,30 @@ def must_change(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "must_change_password", False))
 
 
-def require_password_change() -> Optional[Response]:
+# Flask-Login's key for the signed-in identity ("<user id>:<session version>").
+USER_KEY = "_user_id"
+
+
+def require_password_change(load_user: Callable[[str], Any]) -> Optional[Response]:
     """`before_request`: send a user who must change their password to the password page, from any
-    page but the open ones; the API is left to its own rule (no token is issued to them)."""
+    page but the open ones; the API is left to its own rule (no token is issued to them).
+
+    The user comes from Flask-Login's own loader (`load_user`, which checks activity and session
+    version), not from `current_user`: the row is then in the session's identity map, so the view's
+    own `current_user` costs no second query, and nothing is cached in `g` ahead of the view.
+    """
     if request.path.startswith("/api/") or request.endpoint in OPEN_ENDPOINTS:
         return None
-    if not must_change(current_user):
+    identity = session.get(USER_KEY)
+    user = load_user(identity) if isinstance(identity, str) else None
+    if user is None or not must_change(user):
         return None
     if request.method != "GET":
-        security_event("must_change_password_refused", user=current_user.username, path=request.path)
+        security_event("must_change_password_refused", user=user.username, path=request.path)
     flash(PAGE_MESSAGE, "warning")
     return redirect(url_for("auth.change_password"))
 
 
-def init_app(app: Flask) -> None:
-    """Check every page request (after the session's own timeouts)."""
-    app.before_request(require_password_change)
+def init_app(app: Flask, load_user: Callable[[str], Any]) -> None:
+    """Check every page request (after the session's own timeouts) with Flask-Login's user loader."""
+    app.before_request(lambda: require_password_change(load_user))
