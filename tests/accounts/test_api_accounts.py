@@ -116,8 +116,9 @@ def test_admin_creates_user_without_exposing_the_hash(client, world):
     assert body["display_name"] == "张三" and body["active"] is True
     text = response.get_data(as_text=True)
     assert "password" not in text and "scrypt" not in text and "s3cret" not in text
-    # The new user can sign in to the API at once.
-    assert token_for(client, "clerk2", "s3cret-pass-phrase")
+    # The new user must first replace the password the admin chose (ASVS 2.3.1): no token until then.
+    refused = client.post("/api/v1/auth/token", json={"username": "clerk2", "password": "s3cret-pass-phrase"})
+    assert refused.status_code == 403 and refused.get_json() == {"error": "须先在网页上修改初始密码。"}
 
 
 @pytest.mark.parametrize("who, body, status, fragment", [

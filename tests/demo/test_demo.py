@@ -86,6 +86,7 @@ def test_every_role_has_a_demo_user_who_can_sign_in(app):
     _, lines = _load()
     users = list(db.session.scalars(select(User)))
     assert {u.role for u in users} >= set(ROLES)
+    assert not any(u.must_change_password for u in users)  # hashes set directly: nobody is made to change
     for code in ("HLGL-STHJ", "HLGL-ZJ", "ZB-HBB"):
         roles = {u.role for u in users if u.unit and u.unit.code == code}
         assert roles >= {"unit_staff", "unit_head"}, code

@@ -3,18 +3,21 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from flask import session as flask_session
 from sqlalchemy import select
 
 from tracker.core.extensions import db, login_manager
 
+# The user the loader found for this request's cookie (see load_user).
+LOADED_KEY = "tracker.loaded_user"
+
 
 def init_app(app: Flask) -> None:
-    """Wire Flask-Login (the user loader checks the session version), the sessions' timeouts, the pages,
-    the API and the CLI."""
+    """Wire Flask-Login (the user loader checks the session version and that the session was not
+    ended), the sessions' timeouts, the must-change-password rule, the pages, the API and the CLI."""
+    from tracker.accounts import must_change, sessions
     from tracker.accounts import services as accounts
-    from tracker.accounts import sessions
     from tracker.accounts.api import blp as api_blp  # importing it also registers the token loader
     from tracker.accounts.cli import users
     from tracker.accounts.forms import LogoutForm
@@ -33,12 +36,21 @@ def init_app(app: Flask) -> None:
             user_id, version = (int(part) for part in identity.split(":", 1))
         except (ValueError, AttributeError):
             return None
+        sid = flask_session.get(sessions.SID)
+        # Asked twice in a request (the must-change check, then the view's current_user): answered
+        # once, kept on the request itself (not in `g`, which may outlive a request).
+        key = (identity, sid)
+        known = request.environ.get(LOADED_KEY) if has_request_context() else None
+        if known is not None and known[0] == key:
+            return known[1]
         # One query: the user, if this browser's session (its id in the signed cookie) was not ended
         # by its owner on the sessions page (ASVS 3.3.4).
-        user = db.session.scalar(select(User).where(
-            User.id == user_id, accounts.session_not_ended(user_id, flask_session.get(sessions.SID))))
+        user = db.session.scalar(select(User).where(User.id == user_id,
+                                                    accounts.session_not_ended(user_id, sid)))
         if user is None or not user.active or user.session_version != version:
-            return None
+            user = None
+        if has_request_context():
+            request.environ[LOADED_KEY] = (key, user)
         return user
 
     @app.context_processor
@@ -46,6 +58,7 @@ def init_app(app: Flask) -> None:
         return {"logout_form": LogoutForm}
 
     sessions.init_app(app)
+    must_change.init_app(app, load_user)
     app.register_blueprint(bp)
     register_api(app, api_blp)
     app.cli.add_command(users)

@@ -2,12 +2,13 @@
 tokens (GET/DELETE /api/v1/auth/tokens, DELETE /api/v1/auth/tokens/{id}), POST /api/v1/users."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 from flask import Response, current_app, jsonify, request
 
+from tracker.accounts import must_change, signin
 from tracker.accounts import services as accounts
-from tracker.accounts import signin
 from tracker.accounts.models import User
 from tracker.accounts.schemas import (
     CredentialsSchema,
@@ -19,6 +20,7 @@ from tracker.accounts.schemas import (
 from tracker.core import clock
 from tracker.core.api import ApiBlueprint, current_api_token, current_api_user, public, token_loader, unauthorized
 from tracker.core.extensions import DbSession, db
+from tracker.core.security_log import security_event
 
 blp = ApiBlueprint("accounts_api", __name__, tag="auth", description="访问令牌与用户")
 
@@ -41,10 +43,12 @@ def user_for_token(session: DbSession, token: str) -> Optional[User]:
 
 
 @blp.post("/auth/token")
-@blp.operation("createToken", "用用户名和密码换取访问令牌", errors=(400, 401, 429),
+@blp.operation("createToken", "用用户名和密码换取访问令牌", errors=(400, 401, 403, 429),
                description="同一账号连续登录失败(默认 1 分钟内 5 次、15 分钟内 10 次、1 小时内 20 次)"
                            "或同一地址失败过多后,须等待一段时间才能再试:期间即使密码正确也答 429,"
-                           "Retry-After 给出须等待的秒数。")
+                           "Retry-After 给出须等待的秒数。密码由系统管理员设置(新增用户或重置密码)、"
+                           "本人尚未修改的账号答 403 `{\"error\": \"须先在网页上修改初始密码。\"}`,"
+                           "不发令牌:须先在网页上登录并修改密码。")
 @public
 @blp.arguments(CredentialsSchema)
 @blp.response(200, TokenSchema, description="访问令牌")
@@ -57,6 +61,10 @@ def create_token(data: dict[str, Any]) -> Any:
         return response, 429
     if result.user is None:
         return unauthorized(result.message)
+    if must_change.must_change(result.user):
+        security_event("token_refused", level=logging.WARNING, user=result.user.username,
+                       reason="must_change_password", ip=request.remote_addr)
+        return jsonify(error=must_change.API_MESSAGE), 403
     token, row = accounts.issue_token(db.session, result.user, clock.now(), hours=current_app.config["TOKEN_HOURS"],
                                       label=request.headers.get("User-Agent"), ip=request.remote_addr)
     db.session.commit()

@@ -40,14 +40,17 @@ def create_user(username: str, role: str, unit_code: Optional[str], email: Optio
 @users.command("set-password")
 @click.argument("username")
 @click.option("--password", default=None, help="prompted for (twice, hidden) when not given")
-def set_password(username: str, password: Optional[str]) -> None:
-    """Set a user's password (the password policy applies); their sessions end and their API tokens
-    are revoked. The way back in for an admin who lost theirs."""
+@click.option("--must-change", is_flag=True, default=False,
+              help="the user must change this password at their next sign-in (for a password handed to someone)")
+def set_password(username: str, password: Optional[str], must_change: bool) -> None:
+    """Set a user's password (the password policy applies); their sessions end, their API tokens
+    are revoked and they are told (mail and notice). The way back in for an admin who lost theirs,
+    so not a password to change at first use unless --must-change."""
     if password is None:
         password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
     try:
         user = accounts.user_by_username(db.session, username)
-        accounts.reset_password(db.session, None, user, password, now=clock.now())
+        accounts.reset_password(db.session, None, user, password, now=clock.now(), must_change=must_change)
     except Refusal as refusal:
         db.session.rollback()
         raise click.ClickException(refusal.message) from None

@@ -43,6 +43,9 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # Bumped on logout and password change, so that old session cookies stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # An initial or reset password an admin chose (ASVS 2.3.1): the user must replace it at first
+    # use, and can do nothing else until they have (tracker.accounts.must_change).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     unit: Mapped[Optional[Unit]] = relationship()

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import exists, false, select
+from sqlalchemy import exists, false, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import generate_password_hash
 
 from tracker.accounts import passwords
+from tracker.accounts.events import ADMIN, CLI, SELF, CredentialsChanged
 from tracker.accounts.models import ApiToken, User, UserSession
-from tracker.core import permissions
+from tracker.core import events, permissions
 from tracker.core.addresses import checked_email
 from tracker.core.clock import utcnow
 from tracker.core.enums import ROLES, UNIT_ROLES
@@ -31,7 +32,12 @@ MIN_PASSWORD = passwords.MIN_LENGTH
 
 def create_user(session: DbSession, actor: Optional[User], username: Any, password: Any, role: Any,
                 unit_code: Any = None, email: Any = None, display_name: Any = None) -> User:
-    """Add a user (admin); unit roles need a unit. `actor=None` is the command line."""
+    """Add a user (admin); unit roles need a unit. `actor=None` is the command line.
+
+    A user an admin adds (page or API) must change the password at first sign-in (ASVS 2.3.1): the
+    admin chose it and handed it over. One added on the command line is not flagged: that is the
+    operator setting up an account, the first admin's own included, at the server itself.
+    """
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     username = str(username or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{2,80}", username):
@@ -47,6 +53,7 @@ def create_user(session: DbSession, actor: Optional[User], username: Any, passwo
     user = User(username=username, role=role, unit_id=unit.id if unit else None,
                 email=checked_email(email), display_name=(str(display_name).strip()[:100] if display_name else None))
     user.set_password(str(password))
+    user.must_change_password = actor is not None
     session.add(user)
     session.flush()
     return user
@@ -91,17 +98,21 @@ def authenticate(session: DbSession, username: Any, password: Any) -> Optional[U
 
 
 def change_password(session: DbSession, user: User, current: str, new: str, *,
-                    now: Optional[datetime] = None) -> None:
-    """Change a password after checking the current one; other sessions end, every API token is revoked."""
+                    now: Optional[datetime] = None, ip: Optional[str] = None) -> None:
+    """Change a password after checking the current one; other sessions end, every API token is revoked,
+    a must-change flag clears, and the user is told (mail and notice; `ip` is where the change came from)."""
     if not user.check_password(current or ""):
         security_event("reauth_failed", level=logging.WARNING, user=user.username, doing="change_password")
         raise Refusal("invalid", "当前密码不正确。", "current")
     _check_password(new, "new", user.username)
     user.set_password(new)
+    user.must_change_password = False
     end_sessions(user)
-    revoke_all_tokens(session, user, now or utcnow(), reason="password_changed", by=user)
+    now = now or utcnow()
+    revoke_all_tokens(session, user, now, reason="password_changed", by=user)
     security_event("password_changed", user=user.username)
     session.flush()
+    _announce_password(session, user, user, SELF, now, ip)
 
 
 def end_sessions(user: User) -> None:
@@ -220,10 +231,21 @@ def revoke_all_tokens(session: DbSession, user: User, now: datetime, *, reason: 
     return live
 
 
-def revoke_own_tokens(session: DbSession, actor: User, owner: User, now: datetime) -> int:
-    """Revoke every live token of `owner`, asked for by the owner or an admin."""
+def revoke_own_tokens(session: DbSession, actor: User, owner: User, now: datetime, *,
+                      ip: Optional[str] = None) -> int:
+    """Revoke every live token of `owner`, asked for by the owner or an admin; when it was an admin
+    and a live token went, the owner is told (mail and notice; `ip` is the admin's address)."""
     _may_manage_tokens(actor, owner)
-    return revoke_all_tokens(session, owner, now, reason="owner" if actor.id == owner.id else "admin", by=actor)
+    if actor.id == owner.id:
+        return revoke_all_tokens(session, owner, now, reason="owner", by=actor)
+    # The newest token revoked now names this revocation (a token is revoked once): the notice's key.
+    newest = session.scalar(select(func.max(ApiToken.id)).where(ApiToken.user_id == owner.id,
+                                                                ApiToken.revoked_at.is_(None)))
+    live = revoke_all_tokens(session, owner, now, reason="admin", by=actor)
+    if live:
+        events.publish(session, CredentialsChanged(at=now, actor_id=actor.id, user_id=owner.id, what="tokens",
+                                                   how=ADMIN, ref=f"tokens:{newest}", ip=ip, tokens=live))
+    return live
 
 
 REAUTH_FIELD = "admin_password"
@@ -288,20 +310,39 @@ def update_user(session: DbSession, actor: User, user: User, role: Any, unit_cod
 
 
 def reset_password(session: DbSession, actor: Optional[User], user: User, password: Any, *,
-                   admin_password: Any = None, now: Optional[datetime] = None) -> None:
+                   admin_password: Any = None, now: Optional[datetime] = None, ip: Optional[str] = None,
+                   must_change: Optional[bool] = None) -> None:
     """Set a new password for a user (an admin, who confirms with their own current password
-    `admin_password`; `actor=None` is the command line): every session of that user ends and
-    every API token of theirs is revoked."""
+    `admin_password`; `actor=None` is the command line): every session of that user ends, every
+    API token of theirs is revoked, and they are told (mail and notice; `ip` is the admin's address).
+
+    The user must change an admin-set password at first use (ASVS 2.3.1); one set on the command
+    line (or by an admin for themself) is not flagged unless `must_change` says so: that is the
+    operator's way back into their own account, with a password they chose themself.
+    """
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理用户。")
     if actor is not None:
         confirm_password(actor, admin_password, "reset_password")
     _check_password(password, username=user.username)
     user.set_password(str(password))
+    if must_change is None:  # an admin resetting their own password chose it for themself
+        must_change = actor is not None and actor.id != user.id
+    user.must_change_password = bool(must_change)
     end_sessions(user)
-    revoke_all_tokens(session, user, now or utcnow(), reason="password_reset", by=actor)
+    now = now or utcnow()
+    revoke_all_tokens(session, user, now, reason="password_reset", by=actor)
     security_event("password_reset", by=actor.username if actor is not None else "command line",
                    user=user.username)
     session.flush()
+    _announce_password(session, user, actor, ADMIN if actor is not None else CLI, now, ip)
+
+
+def _announce_password(session: DbSession, user: User, actor: Optional[User], how: str, now: datetime,
+                       ip: Optional[str]) -> None:
+    # The session version was just bumped, and only ever grows: it names this change for the user.
+    events.publish(session, CredentialsChanged(at=now, actor_id=actor.id if actor is not None else None,
+                                               user_id=user.id, what="password", how=how,
+                                               ref=f"password:v{user.session_version}", ip=ip))
 
 
 def user_by_username(session: DbSession, username: Any) -> User:

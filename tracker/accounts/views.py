@@ -91,7 +91,8 @@ def change_password():
     form = PasswordForm()
     if form.is_submitted():
         outcome = attempt(lambda: accounts.change_password(db.session, current_user, form.current.data,
-                                                           form.new.data, now=clock.now()),
+                                                           form.new.data, now=clock.now(),
+                                                           ip=request.remote_addr),
                           form=form, done="密码已修改,其他设备上的登录已失效。")
         if outcome.done:
             login_user(current_user._get_current_object())  # keep this session; the others have ended

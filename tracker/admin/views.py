@@ -183,7 +183,8 @@ def reset_password(user_id: int):
     user = _get(User, user_id)
     form = ResetPasswordForm()
     outcome = attempt(lambda: accounts.reset_password(db.session, current_user, user, form.password.data,
-                                                      admin_password=form.admin_password.data, now=clock.now()),
+                                                      admin_password=form.admin_password.data, now=clock.now(),
+                                                      ip=request.remote_addr),
                       form=form, done=f"已重置用户「{user.username}」的密码,其登录和访问令牌已失效。")
     if outcome.done:
         return redirect(url_for("admin.users"))
@@ -207,7 +208,7 @@ def revoke_all_tokens(user_id: int):
     """Revoke every API token of a user."""
     _admin_only()
     user = _get(User, user_id)
-    attempt(lambda: accounts.revoke_own_tokens(db.session, current_user, user, clock.now()),
+    attempt(lambda: accounts.revoke_own_tokens(db.session, current_user, user, clock.now(), ip=request.remote_addr),
             form=TokenRevokeForm(), done=lambda count: f"已撤销用户「{user.username}」的全部 {count} 个访问令牌。")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 

@@ -194,6 +194,9 @@ class NoticeKind(StrEnum):
     DEADLINE_CHANGED = "deadline_changed"
     # The lines of action notices a user takes in the daily digest, in one mail.
     ACTION_DIGEST = "action_digest"
+    # Account security (ASVS 2.2.3, 2.5.5): always mailed at once, whatever the user's preferences.
+    PASSWORD_CHANGED = "password_changed"
+    TOKENS_REVOKED = "tokens_revoked"
 
 
 class MailStatus(StrEnum):

@@ -120,6 +120,8 @@ MAIL_KIND_LABELS: dict[str, str] = {
     NoticeKind.REOPENED: "重新打开",
     NoticeKind.DEADLINE_CHANGED: "整改时限调整",
     NoticeKind.ACTION_DIGEST: "办理通知汇总",
+    NoticeKind.PASSWORD_CHANGED: "密码已修改",
+    NoticeKind.TOKENS_REVOKED: "访问令牌已撤销",
 }
 
 TASK_STATE_LABELS: dict[str, str] = {TaskState.QUEUED: "排队中", TaskState.RUNNING: "进行中", TaskState.DONE: "已完成",

@@ -5,6 +5,7 @@ and who receives what.
 - `dispatcher`: claim due rows, send them by SMTP, back off and give up.
 - `message`, `render`, `smtpurl`: header-safe messages, the mail layout, TRACKER_SMTP_URL.
 - `notices`, `prefs`: a user's in-app notices and digest preference; `recipients`: who is who.
+- `security`: the notice and mail telling a user their password or API tokens changed (never off).
 - `services`: what the mail log pages read; `api`, `schemas`: the notices API.
 """
 from __future__ import annotations
@@ -13,10 +14,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Subscribe to the issues' events; register the notice pages, the header's unread badge and
+    """Subscribe to the issues' and accounts' events; register the notice pages, the header's unread badge and
     the notices API."""
     from tracker.core.api import register
-    from tracker.notify import subscribers  # noqa: F401  (subscribes on import)
+    from tracker.notify import security, subscribers  # noqa: F401  (subscribe on import)
     from tracker.notify.api import blp
     from tracker.notify.views import bp
 
