@@ -1,6 +1,6 @@
 """The supply chain (ASVS 14.2.1, 14.2.5): the SBOM's parts, on this project, and the dependency audit.
 
-`./run sbom` (in .ci/run) writes sbom.cdx.json from `tracker.core.supply`; these tests check that every
+`./run sbom` (in .ci/run) writes sbom.cdx.json with `tools/supply.py`; these tests check that every
 vendored front-end file is in it with its package's version, that the Python part is the runtime's
 (not the test tools), that the result is valid CycloneDX, and how the audit reads PyPI's answers.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.core import supply
+from tools import supply
 
 VENDOR = supply.VENDOR
 NOT_COMPONENT_FILES = {"components.json"}
@@ -155,5 +155,5 @@ def test_installed_versions_cover_this_environment():
 def test_the_run_script_and_ci_use_the_supply_commands():
     root = Path(supply.ROOT)
     run, ci = (root / "run").read_text(), (root / ".ci" / "run").read_text()
-    assert "tracker.core.supply sbom" in run and "tracker.core.supply audit" in run
+    assert "tools.supply sbom" in run and "tools.supply audit" in run
     assert "./run audit" in ci and "./run sbom sbom.cdx.json" in ci

@@ -1,13 +1,14 @@
 """The supply chain (ASVS 14.2.1, 14.2.5): a software bill of materials and a known-vulnerability audit.
 
-Run from the project's virtualenv, never by the app (`./run sbom`, `./run audit`, both in .ci/run):
+Run from the project's virtualenv and folder, never by the app (it lives outside the `tracker` package,
+so the app's own rules, no HTTP client and no subprocess, are kept) (`./run sbom`, `./run audit`, both in .ci/run):
 
-- `python -m tracker.core.supply sbom [FILE]` writes a CycloneDX JSON SBOM (default sbom.cdx.json) of
+- `python -m tools.supply sbom [FILE]` writes a CycloneDX JSON SBOM (default sbom.cdx.json) of
   what runs in production: the Python distributions the tracker needs at run time (its dependencies
   and theirs, without the `test` extra's tools), as `cyclonedx-py environment` describes them, and
   the npm packages copied under static/vendor (static/vendor/components.json), each with the
   SHA-256 of the files taken from it.
-- `python -m tracker.core.supply audit` checks every distribution installed in the virtualenv against
+- `python -m tools.supply audit` checks every distribution installed in the virtualenv against
   PyPI's advisories with pip-audit (`-s pypi`). Where PyPI's per-release JSON does not answer (some
   mirrors and proxies serve only the project's JSON, where pip-audit reports "Dependency not found"),
   the project's JSON is asked instead: its `vulnerabilities` are those of the latest release, so they
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT / "static" / "vendor"
 MANIFEST = VENDOR / "components.json"
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"
@@ -260,11 +261,11 @@ def main(argv: list[str]) -> int:
     if command == "sbom":
         out = Path(argv[1] if len(argv) > 1 else "sbom.cdx.json")
         sbom = write_sbom(out)
-        print(f"{out}: {len(sbom['components'])} components (CycloneDX {sbom['specVersion']})")
+        print(f"{out}: {len(sbom['components'])} components, valid CycloneDX {sbom['specVersion']}")
         return 0
     if command == "audit":
         return print_audit(audit(pip_audit(sys.executable), installed_versions()))
-    print("usage: python -m tracker.core.supply sbom [FILE] | audit", file=sys.stderr)
+    print("usage: python -m tools.supply sbom [FILE] | audit", file=sys.stderr)
     return 2
 
 
