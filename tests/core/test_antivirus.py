@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,11 +52,16 @@ def clamd() -> Iterator[Clamd]:
             pytest.fail(missing)
         pytest.skip(missing)
     folder = clamd_folder()
-    daemon = start_clamd(folder)
+    try:
+        daemon = start_clamd(folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         yield daemon
     finally:
         stop_clamd(daemon.process)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
