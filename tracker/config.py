@@ -64,6 +64,10 @@ def load_config(instance_path: str) -> dict:
         "ARCHIVE_MAX_MEMBERS": int(env.get("TRACKER_ARCHIVE_MAX_MEMBERS", "10000")),
         # Evidence a user may upload per (local) day, all issues together.
         "UPLOAD_QUOTA_BYTES_PER_DAY": int(env.get("TRACKER_UPLOAD_QUOTA_MB_PER_DAY", "500")) * 1024 * 1024,
+        # Uploads are scanned by clamd at this address (unix:///path or tcp://host:port) before they are
+        # kept, and refused when it cannot scan them; unset, nothing is scanned (ASVS 12.4.2).
+        "CLAMD_URL": env.get("TRACKER_CLAMD_URL") or None,
+        "CLAMD_TIMEOUT": float(env.get("TRACKER_CLAMD_TIMEOUT", "30")),
         # Lagging margin in percentage points and the due-soon window in days.
         "LAGGING_MARGIN": int(env.get("TRACKER_LAGGING_MARGIN", "20")),
         "DUE_SOON_DAYS": int(env.get("TRACKER_DUE_SOON_DAYS", "7")),

@@ -56,10 +56,11 @@ def test_secrets_come_from_the_cryptographic_generator():
 
 
 def test_the_application_calls_no_one_but_its_mail_server():
-    # V10.2.1: no HTTP client library; the only outbound connection is SMTP to TRACKER_SMTP_URL.
+    # V10.2.1: no HTTP client library; the only outbound connections are SMTP to TRACKER_SMTP_URL and
+    # the antivirus daemon at TRACKER_CLAMD_URL (tracker/core/antivirus.py, which scans uploads).
     assert offenders(PYTHON, r"\b(import|from)\s+(requests|httpx|urllib\.request|urllib3|http\.client|aiohttp)\b") == []
-    # `socket` only names the host in a scheduler lease.
-    assert offenders(PYTHON, r"\bsocket\.(?!gethostname\b)") == []
+    # `socket` only names the host in a scheduler lease, and reaches clamd.
+    assert offenders(PYTHON, r"\bsocket\.(?!gethostname\b)", skip=("antivirus.py",)) == []
 
 
 def test_every_script_and_stylesheet_comes_from_this_site():

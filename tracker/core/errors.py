@@ -19,6 +19,8 @@ class Refusal(Exception):
         "unsupported_media_type": 415,
         "invalid": 422,
         "over_quota": 429,
+        # A service the action needs is down (the upload scanner): nothing was kept, try again later.
+        "unavailable": 503,
     }
 
     def __init__(self, kind: str, message: str, field: Optional[str] = None):

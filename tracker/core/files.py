@@ -12,10 +12,11 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any, Optional, Union
 
 import filetype
 
+from tracker.core.antivirus import ClamdScanner, check_upload
 from tracker.core.errors import Refusal
 from tracker.core.security_log import security_event
 
@@ -83,8 +84,10 @@ def path_for(upload_dir: str, sha256: str) -> Path:
     return Path(upload_dir) / sha256[:2] / sha256
 
 
-def store(upload_dir: str, stream: IO[bytes], filename: str, max_bytes: int) -> StoredFile:
-    """Check and store an upload; raise Refusal for a refused type or size."""
+def store(upload_dir: str, stream: IO[bytes], filename: str, max_bytes: int,
+          scanner: Optional[ClamdScanner] = None, user: Optional[str] = None) -> StoredFile:
+    """Check and store an upload; raise Refusal for a refused type or size, and, with a `scanner`,
+    for a file clamd finds infected or cannot scan (`tracker.core.antivirus.check_upload`)."""
     name = safe_filename(filename or "")
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in ALLOWED:
@@ -114,6 +117,8 @@ def store(upload_dir: str, stream: IO[bytes], filename: str, max_bytes: int) -> 
                 f"文件内容与扩展名「.{ext}」不符(检测为 {found or '未知类型'}),只接受{ALLOWED_TEXT}。",
                 "file",
             )
+        with open(tmp, "rb") as written:  # scanned as written, before it is kept under its hash
+            check_upload(scanner, written, name, user=user)
         sha = digest.hexdigest()
         final = path_for(upload_dir, sha)
         final.parent.mkdir(parents=True, exist_ok=True)

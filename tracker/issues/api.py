@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tracker.core import clock
+from tracker.core.antivirus import scanner_from_config
 from tracker.core.api import ApiBlueprint, current_api_user
 from tracker.core.extensions import db
 from tracker.issues import services as issue_service
@@ -158,7 +159,7 @@ def report_progress(data: dict[str, Any], issue: Issue) -> ProgressReport:
 @blp.operation("addAttachment", "上传佐证材料(PDF、图片、Office 文档或 ZIP)",
                description="每人每日上传总量有上限(TRACKER_UPLOAD_QUOTA_MB_PER_DAY,默认 500 MB):"
                            "超出时返回 429,不保存文件,次日(本地时间零点后)可再上传。",
-               errors=(400, 401, 403, 404, 409, 413, 422, 429))
+               errors=(400, 401, 403, 404, 409, 413, 422, 429, 503))
 @visible_issue
 @blp.arguments(EvidenceUploadSchema, location="multipart")
 @blp.response(201, AttachmentSchema, description="保存的材料")
@@ -170,6 +171,7 @@ def add_attachment(form: dict[str, Any], issue: Issue) -> Attachment:
         current_app.config["UPLOAD_DIR"], current_app.config["MAX_UPLOAD_BYTES"],
         quota_bytes=current_app.config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
         timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
+        scanner=scanner_from_config(current_app.config),
     )
     db.session.commit()
     return attachment

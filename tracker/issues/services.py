@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.accounts.models import User
 from tracker.core import enums, events, files, labels, permissions, workflow
+from tracker.core.antivirus import ClamdScanner
 from tracker.core.clock import local_day_start
 from tracker.core.enums import EventKind
 from tracker.core.errors import STALE_MESSAGE, Refusal
@@ -352,12 +353,14 @@ def add_evidence(
     max_bytes: int,
     quota_bytes: Optional[int] = None,
     timezone: str = "Asia/Shanghai",
+    scanner: Optional[ClamdScanner] = None,
 ) -> Attachment:
     """Store an evidence file for the issue and record it on the timeline.
 
     With `quota_bytes`, the actor's uploads of the (local) day may not exceed it together
     (ASVS 12.1.3): refused (429 `over_quota`) before anything is written when the quota is used
     up, and while streaming when this file would pass it (the partial file is removed).
+    With a `scanner` (TRACKER_CLAMD_URL), the file is scanned before it is kept (ASVS 12.4.2).
     """
     _require_reporter(session, actor, issue)
     limit, used = max_bytes, 0
@@ -368,7 +371,7 @@ def add_evidence(
             raise _quota_refusal(quota_bytes, used)
         limit = min(max_bytes, quota_bytes - used)
     try:
-        stored = files.store(upload_dir, stream, filename, limit)
+        stored = files.store(upload_dir, stream, filename, limit, scanner=scanner, user=actor.username)
     except Refusal as refusal:
         if refusal.kind == "too_large" and limit < max_bytes:
             security_event("upload_quota_exceeded", user=actor.username, used=used, quota=quota_bytes)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker.core import clock, files, labels, permissions, workflow
+from tracker.core.antivirus import scanner_from_config
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
 from tracker.core.labels import LIGHT_LABELS
@@ -255,7 +256,8 @@ def upload(issue_id: int):
             db.session, current_user, clock.now(), issue, upload.filename or "", upload.stream,
             current_app.config["UPLOAD_DIR"], current_app.config["MAX_UPLOAD_BYTES"],
             quota_bytes=current_app.config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
-            timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"))
+            timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
+            scanner=scanner_from_config(current_app.config))
         return f"佐证材料「{attachment.filename}」已上传。"
 
     return _run(issue_id, form, call)

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from tracker.accounts.models import User
 from tracker.core import clock, tasks
+from tracker.core.antivirus import scanner_from_config
 from tracker.core.api import FILE, ApiBlueprint, accepted, accepted_response, current_api_user
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
@@ -63,7 +64,7 @@ LEDGER_RESULT = LedgerResultSchema()
 
 @blp.post("/imports/ledger")
 @blp.operation("importLedger", "导入整改台账(Excel):预览每行的错误;确认后登记新问题、更新已有问题(督察整改办)",
-               errors=(400, 401, 403, 413, 422))
+               errors=(400, 401, 403, 413, 422, 503))
 @blp.arguments(LedgerUploadSchema, location="multipart")
 @blp.response(200, LedgerResultSchema, description="预览(未写入任何数据)或导入结果")
 @blp.alt_response(202, **accepted_response("文件超过 PREVIEW_INLINE_MAX_BYTES:预览或导入已转为后台任务,按 Location "
@@ -78,6 +79,7 @@ def import_ledger(form: dict[str, Any]) -> Any:
     if tasks.runs_in_background(ledger_tasks.PREVIEW, size, current_app.config):
         return _in_background(upload.stream, user, round_id, confirm)
     preview = ledger_import.read_ledger(upload.stream, db.session, actor=user, round_id=round_id,
+                                        scanner=scanner_from_config(current_app.config),
                                         **ledger_import.limits(current_app.config))
     body = {"rows": len(preview.rows), "errors": preview.errors, "warnings": preview.warnings,
             **preview.counts()}
@@ -101,7 +103,7 @@ def _in_background(stream: IO[bytes], user: User, round_id: Optional[int], confi
     app = app_object()
     upload_dir = app.config["UPLOAD_DIR"]
     sha256 = ledger_import.keep_upload(upload_dir, stream, user, app.config["MAX_UPLOAD_BYTES"],
-                                       archive_limits(app.config))
+                                       archive_limits(app.config), scanner_from_config(app.config))
     if confirm:
         # The job reads and checks the whole file again and writes nothing if it has an error.
         job = ledger_tasks.create_import_job(db.session, user, clock.now(), upload_dir, sha256, round_id, 0)

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from tracker.accounts.models import User
 from tracker.core import labels, permissions, workflow
+from tracker.core.antivirus import ClamdScanner, check_upload
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.files import ArchiveLimits, archive_limits, check_archive
@@ -312,12 +313,18 @@ class _Lookup:
         return None, f"未找到督察轮次「{name}」" + (f",是否为「{hint}」?" if hint else ",请先登记该轮次。")
 
 
-def _open_workbook(stream: IO[bytes], max_bytes: int, archive: Optional[ArchiveLimits] = None):
+# How an uploaded ledger is named in a scanner's refusal (its own name is not kept).
+LEDGER_FILENAME = "台账"
+
+
+def _open_workbook(stream: IO[bytes], max_bytes: int, archive: Optional[ArchiveLimits] = None,
+                   scanner: Optional[ClamdScanner] = None, user: Optional[str] = None):
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Refusal("too_large", f"文件过大:台账不能超过 {max_bytes // (1024 * 1024)} MB。", "file")
     if not data:
         raise Refusal("invalid", "上传的文件是空的,请选择台账文件。", "file")
+    check_upload(scanner, data, LEDGER_FILENAME, user=user)  # before any parser touches it (ASVS 12.4.2)
     # Before openpyxl unpacks anything: a small file may unpack to gigabytes (ASVS 12.1.2).
     check_archive(data, archive or ArchiveLimits())
     try:
@@ -362,7 +369,8 @@ def _estimated_rows(wb, ws) -> int:
 def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_MAX_ROWS,
                 round_id: Optional[int] = None, actor: Optional[User] = None,
                 max_bytes: int = DEFAULT_MAX_BYTES, archive: Optional[ArchiveLimits] = None,
-                progress: Optional[Callable[[int, int], None]] = None) -> Preview:
+                progress: Optional[Callable[[int, int], None]] = None,
+                scanner: Optional[ClamdScanner] = None) -> Preview:
     """Read an Excel ledger into a preview of what importing it would do; write nothing.
 
     Refuses (Refusal) a file that is not a workbook, one without the needed columns (问题编号,
@@ -373,6 +381,8 @@ def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_M
     register issues. Errors in the rows are collected, not raised.
     `progress`, when given, is called with (rows read after the header, estimated rows after the
     header or 0 if unknown) once the header is found, every PROGRESS_EVERY rows, and at the end.
+    With a `scanner` (TRACKER_CLAMD_URL), the file is scanned before it is parsed (an upload read
+    straight from the request; a kept file was scanned when it was kept).
     """
     if actor is not None:
         _require_importer(actor)
@@ -382,7 +392,7 @@ def read_ledger(stream: IO[bytes], session: DbSession, max_rows: int = DEFAULT_M
         default_round = lookup.round_by_id.get(int(round_id))
         if default_round is None:
             raise Refusal("invalid", "请选择存在的督察轮次。", "round_id")
-    wb = _open_workbook(stream, max_bytes, archive)
+    wb = _open_workbook(stream, max_bytes, archive, scanner, actor.username if actor is not None else None)
     try:
         ws, header_row, mapping = _find_header(wb)
         needed = list(REQUIRED) + ([] if default_round else ["round"])
@@ -658,12 +668,13 @@ def _require_importer(actor: User) -> None:
 
 
 def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int = DEFAULT_MAX_BYTES,
-                archive: Optional[ArchiveLimits] = None) -> str:
+                archive: Optional[ArchiveLimits] = None, scanner: Optional[ClamdScanner] = None) -> str:
     """Store an uploaded ledger under UPLOAD_DIR/imports/<sha256> and return the sha256.
 
     The confirmation reads the file back from here, so what is applied is exactly what was
-    previewed, never a copy the browser sends again. Refuses an empty or too large file, and one
-    that would unpack beyond `archive`.
+    previewed, never a copy the browser sends again. Refuses an empty or too large file, one
+    that would unpack beyond `archive`, and, with a `scanner`, one clamd finds infected or cannot
+    scan (`tracker.core.antivirus.check_upload`).
     """
     _require_importer(actor)
     data = stream.read(max_bytes + 1)
@@ -674,6 +685,7 @@ def keep_upload(upload_dir: str, stream: IO[bytes], actor: User, max_bytes: int 
     if not data.startswith(b"PK\x03\x04"):  # every .xlsx is a zip: refuse anything else before keeping it
         raise Refusal("invalid", NOT_A_WORKBOOK, "file")
     check_archive(data, archive or ArchiveLimits())  # a bomb is not even kept
+    check_upload(scanner, data, LEDGER_FILENAME, user=actor.username)  # nor is malware (ASVS 12.4.2)
     sha256 = hashlib.sha256(data).hexdigest()
     path = _import_path(upload_dir, sha256)
     if not path.exists():

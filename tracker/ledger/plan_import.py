@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from tracker.accounts.models import User
 from tracker.core import labels, permissions
+from tracker.core.antivirus import ClamdScanner, check_upload
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.files import ArchiveLimits, check_archive
@@ -105,14 +106,17 @@ def _require_importer(actor: User) -> None:
 
 
 def read_plan_file(stream: IO[bytes], filename: str, max_bytes: int = MAX_PLAN_BYTES,
-                   archive: Optional[ArchiveLimits] = None) -> str:
+                   archive: Optional[ArchiveLimits] = None, scanner: Optional[ClamdScanner] = None,
+                   user: Optional[str] = None) -> str:
     """The text of an uploaded plan, cleaned (`clean_text`): a .txt file (UTF-8 or GB18030) or a
-    .docx document; a .docx that would unpack beyond `archive` is refused before it is parsed."""
+    .docx document; a .docx that would unpack beyond `archive` is refused before it is parsed, and,
+    with a `scanner`, any file clamd finds infected or cannot scan (ASVS 12.4.2)."""
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Refusal("too_large", f"文件过大:不能超过 {max_bytes // (1024 * 1024)} MB。", "file")
     if not data.strip():
         raise Refusal("invalid", "上传的文件是空的。", "file")
+    check_upload(scanner, data, filename, user=user)
     if data[:4] == b"PK\x03\x04":
         # python-docx loads every part of the package into memory: check what they unpack to first.
         check_archive(data, archive or ArchiveLimits())

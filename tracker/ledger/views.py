@@ -32,6 +32,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker.core import clock, permissions, tasks
+from tracker.core.antivirus import scanner_from_config
 from tracker.core.bounds import whole_number
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
@@ -121,7 +122,8 @@ def import_ledger():
     if request.method == "POST":
         outcome = attempt(lambda: ledger_import.keep_upload(current_app.config["UPLOAD_DIR"], form.file.data.stream,
                                                             current_user, _limits()["max_bytes"],
-                                                            _limits()["archive"]), form=form)
+                                                            _limits()["archive"],
+                                                            scanner_from_config(current_app.config)), form=form)
         if outcome.done:
             return redirect(url_for("ledger.import_preview", sha256=outcome.result,
                                     round_id=_round_arg(form.round_id.data)))
@@ -253,7 +255,9 @@ def import_plan():
         upload = form.file.data
         if upload and getattr(upload, "filename", ""):
             text = plan_import.read_plan_file(upload.stream, upload.filename,
-                                              archive=archive_limits(current_app.config))
+                                              archive=archive_limits(current_app.config),
+                                              scanner=scanner_from_config(current_app.config),
+                                              user=current_user.username)
         prefix = plan_import.check_code_prefix(form.code_prefix.data) if form.code_prefix.data else None
         assigned_on = plan_import.read_date(form.assigned_on.data, "assigned_on", "交办日期")
         fallback = plan_import.read_date(form.default_deadline.data, "default_deadline", "默认整改时限")
