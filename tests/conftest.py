@@ -120,8 +120,9 @@ def app(_schema, database_url, clock, tmp_path):
         **LONG_LIFETIMES,
     })
     # The test's app context outlives each request, so Flask-Login's cached user in `g`
-    # would carry over between requests and clients: load it from each request's cookie.
-    app.before_request(forget_cached_user)
+    # would carry over between requests and clients: load it from each request's cookie, before
+    # any of the app's own hooks looks at it (the second factor's enrolment rule does).
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
     with app.app_context():
         yield app
         db.session.remove()

@@ -9,9 +9,9 @@ from tracker.core.extensions import db, login_manager
 
 
 def init_app(app: Flask) -> None:
-    """Wire Flask-Login (the user loader checks the session version), the sessions' timeouts, the pages,
-    the API and the CLI."""
-    from tracker.accounts import sessions
+    """Wire Flask-Login (the user loader checks the session version), the sessions' timeouts, the second
+    factor's enrolment rule, the pages, the API and the CLI."""
+    from tracker.accounts import mfa_views, sessions
     from tracker.accounts.api import blp as api_blp  # importing it also registers the token loader
     from tracker.accounts.cli import users
     from tracker.accounts.forms import LogoutForm
@@ -40,6 +40,8 @@ def init_app(app: Flask) -> None:
         return {"logout_form": LogoutForm}
 
     sessions.init_app(app)
+    app.before_request(mfa_views.enforce_enrolment)  # after the session checks: on a live session only
     app.register_blueprint(bp)
+    app.register_blueprint(mfa_views.bp)
     register_api(app, api_blp)
     app.cli.add_command(users)

@@ -6,6 +6,7 @@ from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -43,6 +44,11 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # Bumped on logout and password change, so that old session cookies stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # The TOTP second factor (RFC 6238, tracker.accounts.mfa): the base32 secret, kept as is (the
+    # server must read it back to check a code; see mfa.py), and the last time step a code was
+    # accepted for, so that a code is never accepted twice (ASVS 2.8.4).
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     unit: Mapped[Optional[Unit]] = relationship()
