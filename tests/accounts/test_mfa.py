@@ -90,7 +90,7 @@ def test_wrong_code_refused_counted_and_logged_without_the_code(client, people, 
     assert response.status_code == 200 and mfa.WRONG_CODE in response.get_data(as_text=True)
     assert not signed_in(client)
     [failed] = events(caplog, "mfa_failed")
-    assert "user='guarded'" in failed
+    assert "user='guarded'" in failed and "reason='wrong'" in failed
     assert wrong not in caplog.text and OTHER_SECRET not in caplog.text
 
 
@@ -106,7 +106,8 @@ def test_wrong_codes_count_toward_the_sign_in_throttle(client, people):
     assert reload(people["guarded"]).totp_last_step is None
 
 
-def test_a_code_is_never_accepted_twice(client, app, people):
+def test_a_code_is_never_accepted_twice(client, app, people, caplog):
+    caplog.set_level(logging.INFO, logger="tracker.security")
     password_step(client, "guarded")
     code = totp_code(OTHER_SECRET)
     assert client.post("/login/verify", data={"code": code}).status_code == 302
@@ -115,6 +116,8 @@ def test_a_code_is_never_accepted_twice(client, app, people):
     response = other.post("/login/verify", data={"code": code})
     assert response.status_code == 200 and mfa.WRONG_CODE in response.get_data(as_text=True)
     assert not signed_in(other)
+    [reused] = events(caplog, "mfa_failed")
+    assert "reason='reused'" in reused and code not in caplog.text
     # Nor an earlier step's code (within the window) once a later one was used.
     assert other.post("/login/verify", data={"code": totp_code(OTHER_SECRET, steps=-1)}).status_code == 200
     assert other.post("/login/verify", data={"code": totp_code(OTHER_SECRET, steps=1)}).status_code == 302

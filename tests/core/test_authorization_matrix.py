@@ -288,7 +288,9 @@ def _credentials(world: World, who: str) -> dict[str, Any]:
     if user.totp_secret:
         user.totp_last_step = None  # the matrix signs in many times at one pinned time
         db.session.commit()
-        body["totp"] = totp_code(user.totp_secret, NOW)
+        # The next step's code (within the window): the page sign-in that may come between this body
+        # and the call uses the current step's.
+        body["totp"] = totp_code(user.totp_secret, NOW, steps=1)
     return body
 
 

@@ -83,10 +83,12 @@ def second_factor(user: User, code: Any) -> Optional[tuple[Response, int]]:
         return None
     if not code:
         return unauthorized(MFA_NEEDED)
-    if not mfa.check_code(user, code, clock.now()):
+    now = clock.now()
+    if not mfa.check_code(user, code, now):
+        reason = mfa.failure_reason(user, code, now)
         db.session.rollback()
         signin.count_failure(user.username, ip)
-        security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="api")
+        security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="api", reason=reason)
         return unauthorized(mfa.WRONG_CODE)
     security_event("mfa_ok", user=user.username, ip=ip, via="api")
     return None

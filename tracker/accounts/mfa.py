@@ -90,7 +90,8 @@ def matching_step(secret: str, code: Any, now: datetime, last_step: Optional[int
 def check_code(user: User, code: Any, now: datetime) -> bool:
     """Check the user's code and, when it is right, record its step so that it cannot be used again.
 
-    The caller logs the outcome, counts a failure and commits."""
+    The caller logs the outcome (`failure_reason` says why a code was refused), counts a failure and
+    commits."""
     if not user.totp_secret:
         return False
     step = matching_step(user.totp_secret, code, now, user.totp_last_step)
@@ -98,6 +99,14 @@ def check_code(user: User, code: Any, now: datetime) -> bool:
         return False
     user.totp_last_step = step
     return True
+
+
+def failure_reason(user: User, code: Any, now: datetime) -> str:
+    """Why `check_code` refused this code, for the security log: "reused" (a right code of a step
+    already used: ASVS 2.8.5) or "wrong"."""
+    if user.totp_secret and user.totp_last_step is not None and matching_step(user.totp_secret, code, now):
+        return "reused"
+    return "wrong"
 
 
 def enrol(session: DbSession, user: User, secret: Any, code: Any, now: datetime) -> None:
@@ -126,7 +135,8 @@ def disable(session: DbSession, user: User, password: Any, code: Any, now: datet
         security_event("reauth_failed", level=logging.WARNING, user=user.username, doing="mfa_disable")
         raise Refusal("invalid", "当前密码不正确。", "password")
     if not check_code(user, code, now):
-        security_event("mfa_failed", level=logging.WARNING, user=user.username, doing="disable")
+        security_event("mfa_failed", level=logging.WARNING, user=user.username, doing="disable",
+                       reason=failure_reason(user, code, now))
         raise Refusal("invalid", WRONG_CODE, "code")
     user.totp_secret = None
     user.totp_last_step = None

@@ -82,9 +82,10 @@ def verify():
             login_user(user)
             security_event("mfa_ok", user=user.username, ip=ip, via="page")
             return redirect(target)
+        reason = mfa.failure_reason(user, form.code.data, now)
         db.session.rollback()
         signin.count_failure(user.username, ip)
-        security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="page")
+        security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="page", reason=reason)
         form.code.errors = [mfa.WRONG_CODE]
         return render_template("auth/verify.html", form=form), 200
     return render_template("auth/verify.html", form=form)
