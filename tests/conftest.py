@@ -303,11 +303,14 @@ def fresh_login_per_request(app):
 
     The `app` fixture keeps one app context open for the whole test, so Flask's `g`
     (where Flask-Login caches the current user) would outlive a request; these tests
-    switch between people's clients, as separate requests in production would.
+    switch between people's clients, as separate requests in production would. (The `app` fixture
+    now does the same first thing in every request; this stays for the modules that ask for it.)
     """
-    @app.before_request
     def _forget_cached_user():
         g.pop("_login_user", None)
+
+    # First, before the app's own hooks load the user: popping it after them would load it twice.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
 
 
 @pytest.fixture

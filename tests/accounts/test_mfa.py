@@ -277,3 +277,11 @@ def test_api_refuses_an_admin_without_second_factor(client, people, session):
 
 def test_api_without_second_factor_unchanged(client, people):
     assert token_call(client, "sup").status_code == 200
+
+
+def test_second_step_and_enrolment_pages_are_not_cached(client, people, login_as):
+    response = password_step(client, "guarded")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert client.get("/login/verify").headers["Cache-Control"] == "no-store"
+    login_as(people["staff"])
+    assert client.get("/account/mfa").headers["Cache-Control"] == "no-store"

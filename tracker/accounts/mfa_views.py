@@ -39,7 +39,14 @@ def start_pending(user: User, next_url: str) -> Response:
     ask for the code. `next_url` is already checked to be local."""
     session[PENDING] = {"user": user.id, "version": user.session_version,
                         "at": clock.now().isoformat(timespec="seconds"), "next": next_url}
-    return redirect(url_for("mfa.verify"))
+    return _no_store(redirect(url_for("mfa.verify")))
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # A half-signed-in step and the enrolment page (with its secret): never kept by a browser or proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _pending_user(now: datetime) -> Optional[User]:
