@@ -120,8 +120,9 @@ def app(_schema, database_url, clock, tmp_path):
         **LONG_LIFETIMES,
     })
     # The test's app context outlives each request, so Flask-Login's cached user in `g`
-    # would carry over between requests and clients: load it from each request's cookie.
-    app.before_request(forget_cached_user)
+    # would carry over between requests and clients: load it from each request's cookie, before
+    # any of the app's own hooks looks at it (the second factor's enrolment rule does).
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
     with app.app_context():
         yield app
         db.session.remove()
@@ -302,11 +303,14 @@ def fresh_login_per_request(app):
 
     The `app` fixture keeps one app context open for the whole test, so Flask's `g`
     (where Flask-Login caches the current user) would outlive a request; these tests
-    switch between people's clients, as separate requests in production would.
+    switch between people's clients, as separate requests in production would. (The `app` fixture
+    now does the same first thing in every request; this stays for the modules that ask for it.)
     """
-    @app.before_request
     def _forget_cached_user():
         g.pop("_login_user", None)
+
+    # First, before the app's own hooks load the user: popping it after them would load it twice.
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
 
 
 @pytest.fixture

@@ -797,6 +797,8 @@ def _print_summary(echo: Echo, demo: _Demo, counts: dict) -> None:
     widths = [max(_width(r[i]) for r in rows) + 2 for i in range(4)]
     for row in rows:
         echo("  " + "".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    # Admins must have a second factor (tracker.accounts.mfa): the demo's admin enrols at first sign-in.
+    echo("  系统管理员首次登录后须先启用双因素认证:用手机验证器应用扫描页面上的二维码并输入动态验证码。")
     if counts["synthetic"]:
         echo(f"  (另有模拟单位负责人账号 syn-u001 … syn-u{SYN_PARENTS * SYN_UNITS_PER_PARENT:03d},"
              f"密码同为 {demo.password})")

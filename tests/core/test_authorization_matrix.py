@@ -36,8 +36,8 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from tests.support.factories import PASSWORD, PDF_BYTES, make_issue, make_round, make_unit, make_user
-from tests.support.web import csrf_token, forget_cached_user
+from tests.support.factories import PASSWORD, PDF_BYTES, make_issue, make_round, make_unit, make_user, totp_code
+from tests.support.web import answer_second_step, csrf_token, forget_cached_user, login
 from tracker import create_app
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User, UserSession
@@ -142,11 +142,15 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/admin/users", "POST"): only(A),
     ("/admin/users/<int:user_id>/edit", "GET"): only(A),
     ("/admin/users/<int:user_id>/edit", "POST"): only(A),
+    ("/admin/users/<int:user_id>/mfa/reset", "POST"): only(A),
     ("/admin/users/<int:user_id>/password", "POST"): only(A),
     # The admin revokes any user's API tokens (here another user's) from the user's page.
     ("/admin/users/<int:user_id>/tokens/<int:token_id>/revoke", "POST"): only(A),
     ("/admin/users/<int:user_id>/tokens/revoke-all", "POST"): only(A),
     # Everyone lists and revokes their own tokens; someone else's token is 404.
+    ("/account/mfa", "GET"): SIGNED_IN,
+    ("/account/mfa", "POST"): SIGNED_IN,
+    ("/account/mfa/disable", "POST"): SIGNED_IN,
     ("/account/tokens", "GET"): SIGNED_IN,
     # Everyone sees and ends their own page sessions (password again); someone else's is 404.
     ("/account/sessions", "GET"): SIGNED_IN,
@@ -213,6 +217,8 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/jobs/<int:job_id>/status", "GET"): OWNER,
     ("/login", "GET"): PUBLIC,
     ("/login", "POST"): PUBLIC,
+    ("/login/verify", "GET"): PUBLIC,
+    ("/login/verify", "POST"): PUBLIC,
     ("/logout", "POST"): SIGNED_IN,
     ("/notices/", "GET"): SIGNED_IN,
     ("/notices/<int:notice_id>/read", "POST"): OWNER,
@@ -251,8 +257,7 @@ def _transition(world: World, who: str, variant: str) -> dict[str, Any]:
 BODIES: dict[tuple[str, str], Body] = {
     ("/account/sessions/<int:session_id>/end", "POST"): lambda w, who, v: {"data": {"password": PASSWORD}},
     ("/account/sessions/end-others", "POST"): lambda w, who, v: {"data": {"password": PASSWORD}},
-    ("/api/v1/auth/token", "POST"): lambda w, who, v: {"json": {
-        "username": w["users"][Role.LEADER if who == ANON else who].username, "password": PASSWORD}},
+    ("/api/v1/auth/token", "POST"): lambda w, who, v: {"json": _credentials(w, who)},
     ("/api/v1/imports/ledger", "POST"): lambda w, who, v: {"data": {
         "file": (io.BytesIO(w["ledger_bytes"]), "台账.xlsx"), "confirm": "false"}},
     ("/api/v1/imports/plan", "POST"): lambda w, who, v: {"json": {
@@ -280,6 +285,19 @@ BODIES: dict[tuple[str, str], Body] = {
         "public": "0", "version": str(_issue(w, v).version)}},
     ("/issues/<int:issue_id>/transition", "POST"): lambda w, who, v: {"data": _transition(w, who, v)},
 }
+
+
+def _credentials(world: World, who: str) -> dict[str, Any]:
+    """A username and password, and for a user with a second factor (the admin) a code not used before."""
+    user = world["users"][Role.LEADER if who == ANON else who]
+    body = {"username": user.username, "password": PASSWORD}
+    if user.totp_secret:
+        user.totp_last_step = None  # the matrix signs in many times at one pinned time
+        db.session.commit()
+        # The next step's code (within the window): the page sign-in that may come between this body
+        # and the call uses the current step's.
+        body["totp"] = totp_code(user.totp_secret, NOW, steps=1)
+    return body
 
 
 def _path_value(world: World, name: str, who: str, variant: str) -> Any:
@@ -365,7 +383,7 @@ def matrix(_schema, database_url, tmp_path_factory):
     upload_dir = tmp_path_factory.mktemp("matrix-uploads")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test",
                       "WTF_CSRF_ENABLED": False, "UPLOAD_DIR": str(upload_dir), "CLOCK": lambda: NOW})
-    app.before_request(forget_cached_user)
+    app.before_request_funcs.setdefault(None, []).insert(0, forget_cached_user)
     checked: dict[tuple[str, str], bool] = {}
     real_check = User.check_password
 
@@ -440,7 +458,7 @@ def _seed(app, upload_dir: str) -> World:
 
 
 def _login(client, username: str) -> None:
-    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    response = login(client, username)  # the admin answers the second step too
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
 
 
@@ -545,6 +563,7 @@ def test_every_page_form_needs_a_csrf_token(matrix, database_url):
     token = csrf_token(client.get("/login").get_data(as_text=True))
     admin = world["users"][Role.ADMIN].username
     assert client.post("/login", data={"username": admin, "password": PASSWORD, "csrf_token": token}).status_code == 302
+    assert answer_second_step(client, admin, {"csrf_token": token}).status_code == 302
     wrong = []
     for rule, method in sorted(TABLE):
         if rule.startswith("/api/") or method not in STATE_CHANGING:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.factories import PASSWORD, make_round, make_unit, make_user
+from tests.support.api import token_for
+from tests.support.factories import make_round, make_unit, make_user
 from tracker.core.extensions import db
 from tracker.issues.models import Event, Issue
 from tracker.units.models import Unit
@@ -20,9 +21,7 @@ ZHONGBEI = (FIXTURES / "zhongbei-2017-rectification-plan.txt").read_text(encodin
 
 def _headers(client, user) -> dict:
     db.session.commit()
-    response = client.post(f"{PREFIX}/auth/token", json={"username": user.username, "password": PASSWORD})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+    return {"Authorization": f"Bearer {token_for(client, user)}"}  # an admin gives the code too
 
 
 def _counts() -> tuple[int, int]:

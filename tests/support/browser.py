@@ -6,7 +6,11 @@ every module: never import them here or in a test module.
 """
 from __future__ import annotations
 
-from tests.support.factories import PASSWORD
+from sqlalchemy import select
+
+from tests.support.factories import PASSWORD, totp_code
+from tracker.accounts.models import User
+from tracker.core.extensions import db
 
 TIMEOUT_MS = 15_000
 # Every demo login shares this password (tracker/demo_data/users.json).
@@ -34,6 +38,14 @@ def log_in(page, base: str, username: str, password: str = PASSWORD) -> None:
     page.fill('input[name="password"]', password)
     with page.expect_navigation():
         page.get_by_role("button", name="登录").click()
+    if "/login/verify" in page.url:
+        # A user with a second factor (every admin): the code at the injected clock's time.
+        user = db.session.scalar(select(User).where(User.username == username))
+        user.totp_last_step = None  # as tests.support.web.answer_second_step
+        db.session.commit()
+        page.fill('input[name="code"]', totp_code(user.totp_secret))
+        with page.expect_navigation():
+            page.get_by_role("button", name="验证").click()
     expect()(page.get_by_role("button", name="退出")).to_be_visible()
 
 

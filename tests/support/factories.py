@@ -4,18 +4,23 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Optional
 
+import pyotp
 from werkzeug.security import generate_password_hash
 
 from tracker.accounts.models import PASSWORD_HASH_METHOD, User
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.issues.models import Attachment, Issue, IssueUnit, ProgressReport
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 
 PASSWORD = "password123"
+# The second factor every admin made here has (admins must have one); others may be given `totp_secret=`.
+# Codes come from `totp_code(secret, now)` at the injected clock's time, never the wall clock.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _seq = itertools.count(1)
 
 # The smallest well-formed PDF header filetype recognises.
@@ -40,8 +45,11 @@ def make_unit(code: Optional[str] = None, name: Optional[str] = None, parent: Op
 
 def make_user(role: str = "unit_staff", unit: Optional[Unit] = None, username: Optional[str] = None,
               password: str = PASSWORD, **fields) -> User:
-    """A user; unit roles get a new unit unless one is given."""
+    """A user; unit roles get a new unit unless one is given. Admins have the second factor TOTP_SECRET
+    unless `totp_secret` says otherwise (None: an admin who has not enrolled)."""
     n = next(_seq)
+    if role == "admin":
+        fields.setdefault("totp_secret", TOTP_SECRET)
     if role in ("unit_staff", "unit_head") and unit is None:
         unit = make_unit()
     user = User(username=username or f"{role}{n}", role=role, unit_id=unit.id if unit else None, **fields)
@@ -52,6 +60,14 @@ def make_user(role: str = "unit_staff", unit: Optional[Unit] = None, username: O
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def totp_code(secret: str = TOTP_SECRET, now: Optional[datetime] = None, steps: int = 0) -> str:
+    """The code of `secret` at `now` (the injected clock's naive-UTC time; default: the app's clock),
+    `steps` time steps later or earlier."""
+    moment = (now or clock.now()).replace(tzinfo=UTC)
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(moment) + steps)
 
 
 def make_round(name: Optional[str] = None, level: str = "central", kind: str = "regular",

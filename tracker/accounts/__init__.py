@@ -15,8 +15,9 @@ LOADED_KEY = "tracker.loaded_user"
 
 def init_app(app: Flask) -> None:
     """Wire Flask-Login (the user loader checks the session version and that the session was not
-    ended), the sessions' timeouts, the must-change-password rule, the pages, the API and the CLI."""
-    from tracker.accounts import must_change, sessions
+    ended), the sessions' timeouts, the must-change-password rule, the second factor's enrolment rule,
+    the pages, the API and the CLI."""
+    from tracker.accounts import mfa_views, must_change, sessions
     from tracker.accounts import services as accounts
     from tracker.accounts.api import blp as api_blp  # importing it also registers the token loader
     from tracker.accounts.cli import users
@@ -58,7 +59,10 @@ def init_app(app: Flask) -> None:
         return {"logout_form": LogoutForm}
 
     sessions.init_app(app)
+    # After the session checks (on a live session only): first a new password, then the second factor.
     must_change.init_app(app, load_user)
+    app.before_request(mfa_views.enforce_enrolment)
     app.register_blueprint(bp)
+    app.register_blueprint(mfa_views.bp)
     register_api(app, api_blp)
     app.cli.add_command(users)

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from flask import Response, current_app, jsonify, request
 
-from tracker.accounts import must_change, signin
+from tracker.accounts import mfa, must_change, signin
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.accounts.schemas import (
@@ -25,6 +25,7 @@ from tracker.core.security_log import security_event
 blp = ApiBlueprint("accounts_api", __name__, tag="auth", description="访问令牌与用户")
 
 
+MFA_NEEDED = "需要动态验证码。"
 TOKEN_ID = {"in": "path", "name": "token_id", "description": "令牌 id(见 GET /auth/tokens)"}
 
 
@@ -34,7 +35,8 @@ def user_for_token(session: DbSession, token: str) -> Optional[User]:
     as the token's last use, at most once a minute."""
     now = clock.now()
     row = accounts.live_token(session, token, now)
-    if row is None:
+    if row is None or mfa.needs_enrolment(row.user):
+        # An admin's rights only with two factors: a token of an admin without one does nothing.
         return None
     if accounts.touch_token(row, now):
         # Only the last use is pending here (the view has not run): a GET never commits otherwise.
@@ -46,8 +48,11 @@ def user_for_token(session: DbSession, token: str) -> Optional[User]:
 @blp.operation("createToken", "用用户名和密码换取访问令牌", errors=(400, 401, 403, 429),
                description="同一账号连续登录失败(默认 1 分钟内 5 次、15 分钟内 10 次、1 小时内 20 次)"
                            "或同一地址失败过多后,须等待一段时间才能再试:期间即使密码正确也答 429,"
-                           "Retry-After 给出须等待的秒数。密码由系统管理员设置(新增用户或重置密码)、"
-                           "本人尚未修改的账号答 403 `{\"error\": \"须先在网页上修改初始密码。\"}`,"
+                           "Retry-After 给出须等待的秒数。启用了双因素认证的用户还须在 totp 中给出"
+                           "验证器上的动态验证码:缺少答 401「需要动态验证码。」,不正确答 401 并计入上述失败次数;"
+                           "尚未启用双因素认证的系统管理员答 403,须先在网页上启用。"
+                           "密码由系统管理员设置(新增用户或重置密码)、本人尚未修改的账号"
+                           "答 403 `{\"error\": \"须先在网页上修改初始密码。\"}`,"
                            "不发令牌:须先在网页上登录并修改密码。")
 @public
 @blp.arguments(CredentialsSchema)
@@ -61,6 +66,9 @@ def create_token(data: dict[str, Any]) -> Any:
         return response, 429
     if result.user is None:
         return unauthorized(result.message)
+    refused = second_factor(result.user, data.get("totp"))
+    if refused is not None:
+        return refused
     if must_change.must_change(result.user):
         security_event("token_refused", level=logging.WARNING, user=result.user.username,
                        reason="must_change_password", ip=request.remote_addr)
@@ -69,6 +77,28 @@ def create_token(data: dict[str, Any]) -> Any:
                                       label=request.headers.get("User-Agent"), ip=request.remote_addr)
     db.session.commit()
     return {"token": token, "expires_at": row.expires_at}, {"Cache-Control": "no-store"}
+
+
+def second_factor(user: User, code: Any) -> Optional[tuple[Response, int]]:
+    """The API's second factor: None when the user may have a token, else the answer (401 without or with
+    a wrong code, which counts as a failed sign-in; 403 for an admin who has not enrolled)."""
+    ip = request.remote_addr
+    if mfa.needs_enrolment(user):
+        security_event("mfa_required", level=logging.WARNING, user=user.username, ip=ip, via="api")
+        return jsonify(error="系统管理员须先在网页上启用双因素认证(登录后按提示操作),才能使用 API。"), 403
+    if not mfa.enrolled(user):
+        return None
+    if not code:
+        return unauthorized(MFA_NEEDED)
+    now = clock.now()
+    if not mfa.check_code(user, code, now):
+        reason = mfa.failure_reason(user, code, now)
+        db.session.rollback()
+        signin.count_failure(user.username, ip)
+        security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="api", reason=reason)
+        return unauthorized(mfa.WRONG_CODE)
+    security_event("mfa_ok", user=user.username, ip=ip, via="api")
+    return None
 
 
 @blp.delete("/auth/token")

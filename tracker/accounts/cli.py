@@ -1,5 +1,6 @@
 """`tracker users create USERNAME --role ROLE [--unit CODE] ...`: add a user from the command line;
-`tracker users set-password USERNAME [--password PW]`: the admin's way back in."""
+`tracker users set-password USERNAME [--password PW]`: the admin's way back in;
+`tracker users reset-mfa USERNAME`: remove a user's second factor (a lost phone)."""
 from __future__ import annotations
 
 from typing import Optional
@@ -7,6 +8,7 @@ from typing import Optional
 import click
 from flask.cli import AppGroup
 
+from tracker.accounts import mfa
 from tracker.accounts import services as accounts
 from tracker.core import clock
 from tracker.core.enums import ROLES
@@ -56,3 +58,18 @@ def set_password(username: str, password: Optional[str], must_change: bool) -> N
         raise click.ClickException(refusal.message) from None
     db.session.commit()
     click.echo(f"password set for {user.username}; their sessions and API tokens have ended")
+
+
+@users.command("reset-mfa")
+@click.argument("username")
+def reset_mfa(username: str) -> None:
+    """Remove a user's second factor (TOTP); their sessions end. An admin then signs in with the
+    password alone and is led to enrol again: the way back in for an admin who lost their phone."""
+    try:
+        user = accounts.user_by_username(db.session, username)
+        mfa.reset(db.session, None, user)
+    except Refusal as refusal:
+        db.session.rollback()
+        raise click.ClickException(refusal.message) from None
+    db.session.commit()
+    click.echo(f"second factor removed for {user.username}; their sessions have ended")

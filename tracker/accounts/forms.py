@@ -1,4 +1,4 @@
-"""Forms of sign-in and password change."""
+"""Forms of sign-in, password change and the second factor."""
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -35,3 +35,16 @@ class EndSessionsForm(FlaskForm):
     """Ending a session (or every other one) needs the user's password again (ASVS 3.3.4)."""
 
     password = PasswordField("当前密码", validators=[DataRequired("请输入您的当前密码。"), Length(max=MAX_LENGTH)])
+
+
+class CodeForm(FlaskForm):
+    """The 6-digit code of the authenticator app (the second step of signing in, or enrolment)."""
+
+    code = StringField("动态验证码", validators=[DataRequired("请输入动态验证码。"), Length(max=10)])
+
+
+class DisableMfaForm(FlaskForm):
+    """Turning one's second factor off: the current password and a code."""
+
+    password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码。"), Length(max=128)])
+    code = StringField("动态验证码", validators=[DataRequired("请输入动态验证码。"), Length(max=10)])

@@ -6,6 +6,7 @@ from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -46,6 +47,11 @@ class User(UserMixin, Base):
     # An initial or reset password an admin chose (ASVS 2.3.1): the user must replace it at first
     # use, and can do nothing else until they have (tracker.accounts.must_change).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The TOTP second factor (RFC 6238, tracker.accounts.mfa): the base32 secret, kept as is (the
+    # server must read it back to check a code; see mfa.py), and the last time step a code was
+    # accepted for, so that a code is never accepted twice (ASVS 2.8.4).
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     unit: Mapped[Optional[Unit]] = relationship()

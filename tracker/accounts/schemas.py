@@ -12,12 +12,14 @@ CREDENTIALS_MISSING = "请提供 username 和 password。"
 
 
 class CredentialsSchema(Body):
-    """POST /auth/token: a username and its password."""
+    """POST /auth/token: a username and its password, and the code of the second factor if the user has one."""
 
     # Not nullable: a null is absent, and signing in refuses that with 400 (below). The password is
     # taken exactly as sent (compared, never shown or stored).
     username = Str(required=True, allow_none=False, metadata={"minLength": 1})
     password = Str(required=True, clean=False, allow_none=False, metadata={"format": "password", "minLength": 1})
+    totp = Str(allow_none=True, metadata={
+        "description": "动态验证码(6 位数字):启用了双因素认证的用户必填,缺少或不正确时答 401", "example": "123456"})
 
     @validates_schema
     def _both_given(self, data: dict[str, Any], **kwargs: Any) -> None:

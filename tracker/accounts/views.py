@@ -20,8 +20,8 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
+from tracker.accounts import mfa, mfa_views, signin
 from tracker.accounts import services as accounts
-from tracker.accounts import signin
 from tracker.accounts.forms import EndSessionsForm, LoginForm, LogoutForm, PasswordForm, RevokeForm
 from tracker.accounts.sessions import SID
 from tracker.core import clock
@@ -58,6 +58,9 @@ def login():
         if result.user is None:
             log.warning("refused login for %r from %s", form.username.data, request.remote_addr)
             flash(result.message, "danger")
+        elif mfa.enrolled(result.user):
+            # Not signed in yet: the code of the second factor first.
+            return mfa_views.start_pending(result.user, _safe_next(request.args.get("next")))
         else:
             login_user(result.user)
             return redirect(_safe_next(request.args.get("next")))

@@ -99,6 +99,13 @@ class ResetPasswordForm(FlaskForm):
                                                          Length(max=128, message="不能超过 128 个字符。")])
 
 
+class ResetMfaForm(FlaskForm):
+    """Removing a user's second factor: the admin's own current password."""
+
+    admin_password = PasswordField("您的当前密码", validators=[DataRequired("请输入您的当前密码。"),
+                                                         Length(max=128, message="不能超过 128 个字符。")])
+
+
 class TokenRevokeForm(FlaskForm):
     """A revoke button for a user's API tokens: nothing but the CSRF token."""
 

@@ -15,10 +15,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from tracker.accounts import mfa
 from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.admin import services as admin_service
 from tracker.admin.forms import (
+    ResetMfaForm,
     ResetPasswordForm,
     RoundForm,
     TokenRevokeForm,
@@ -143,7 +145,8 @@ def users():
 
 
 def _render_user(user: User, form: Optional[UserEditForm] = None,
-                 password_form: Optional[ResetPasswordForm] = None, status: int = 200):
+                 password_form: Optional[ResetPasswordForm] = None, status: int = 200,
+                 mfa_form: Optional[ResetMfaForm] = None):
     if form is None:
         form = UserEditForm(formdata=None, data={
             "role": user.role, "unit": user.unit.code if user.unit else "", "email": user.email or "",
@@ -152,7 +155,9 @@ def _render_user(user: User, form: Optional[UserEditForm] = None,
     return render_template("admin/user_edit.html", user=user, form=form,
                            password_form=password_form or ResetPasswordForm(formdata=None),
                            tokens=accounts.list_tokens(db.session, user, clock.now()),
-                           token_form=TokenRevokeForm()), status
+                           token_form=TokenRevokeForm(),
+                           mfa_form=mfa_form or ResetMfaForm(formdata=None, prefix="mfa"),
+                           mfa_enrolled=mfa.enrolled(user)), status
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -211,6 +216,21 @@ def revoke_all_tokens(user_id: int):
     attempt(lambda: accounts.revoke_own_tokens(db.session, current_user, user, clock.now(), ip=request.remote_addr),
             form=TokenRevokeForm(), done=lambda count: f"已撤销用户「{user.username}」的全部 {count} 个访问令牌。")
     return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/mfa/reset", methods=["POST"])
+@login_required
+def reset_mfa(user_id: int):
+    """Remove a user's second factor (confirmed with the admin's own password): they sign in again,
+    with the password alone, and an admin is then led to enrol anew."""
+    _admin_only()
+    user = _get(User, user_id)
+    form = ResetMfaForm(prefix="mfa")
+    outcome = attempt(lambda: mfa.reset(db.session, current_user, user, admin_password=form.admin_password.data),
+                      form=form, done=f"已重置用户「{user.username}」的双因素认证,其登录已失效。")
+    if outcome.done:
+        return redirect(url_for("admin.users"))
+    return _render_user(user, mfa_form=form, status=outcome.status)
 
 
 # ---- rounds --------------------------------------------------------------------------------

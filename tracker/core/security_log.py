@@ -16,7 +16,8 @@ from typing import Any
 log = logging.getLogger("tracker.security")
 
 # Keys that must never reach the log (a programming error if they do).
-_SECRET_KEYS = frozenset({"password", "new_password", "current", "token", "secret", "cookie", "password_hash"})
+_SECRET_KEYS = frozenset({"password", "new_password", "current", "token", "secret", "cookie", "password_hash",
+                          "totp", "totp_secret"})
 
 
 def security_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
