@@ -44,6 +44,11 @@ def create_app(config: Optional[dict[str, Any]] = None) -> Flask:
         app.config.update(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
+    if not app.config.get("FIELD_KEY"):
+        from cryptography.fernet import Fernet
+
+        app.config["FIELD_KEY"] = instance_secret(Path(app.instance_path), "field_key",
+                                                  lambda: Fernet.generate_key().decode())
     given = config or {}
     # Leave room for the multipart envelope around the largest allowed file. Flask defines the key
     # (None: no limit), so a setdefault here never took effect: set it unless the caller gave one.

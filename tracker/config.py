@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
 
-def instance_secret(instance_path: Path) -> str:
-    """Return the secret key kept in the instance folder, creating it once."""
-    path = instance_path / "secret_key"
+def instance_secret(instance_path: Path, name: str = "secret_key",
+                    make: Callable[[], str] = lambda: secrets.token_hex(32)) -> str:
+    """Return the key `name` kept in the instance folder (mode 0600), creating it once with `make`."""
+    path = instance_path / name
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
+    key = make()
     # Written with O_EXCL so that two workers starting together agree on one key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -50,6 +52,9 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # None: create_app reads (or creates) instance/secret_key, only if no key is given at all.
         "SECRET_KEY": env.get("TRACKER_SECRET_KEY") or None,
+        # Encrypts secrets kept in the database (the TOTP seeds, ASVS 2.8.2): a Fernet key, held outside
+        # the database; None: create_app reads (or creates) instance/field_key.
+        "FIELD_KEY": env.get("TRACKER_FIELD_KEY") or None,
         "UPLOAD_DIR": env.get("TRACKER_UPLOAD_DIR") or str(inst / "uploads"),
         "BASE_URL": base_url,
         # Without an SMTP URL nothing is sent: mail stays in the outbox, readable by admins.

@@ -10,13 +10,17 @@ import re
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import func, select, text
 
 from tests.support.api import PREFIX
 from tests.support.factories import PASSWORD, TOTP_SECRET, make_user, totp_code
 from tests.support.web import login
 from tracker.accounts import mfa
 from tracker.accounts.models import ApiToken, User
+from tracker.core.enums import NoticeKind
 from tracker.core.extensions import db
+from tracker.notify.models import Notice, Outbox
 
 OTHER_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 
@@ -121,6 +125,63 @@ def test_a_code_is_never_accepted_twice(client, app, people, caplog):
     # Nor an earlier step's code (within the window) once a later one was used.
     assert other.post("/login/verify", data={"code": totp_code(OTHER_SECRET, steps=-1)}).status_code == 200
     assert other.post("/login/verify", data={"code": totp_code(OTHER_SECRET, steps=1)}).status_code == 302
+
+
+def test_the_holder_is_told_once_when_a_used_code_is_given_again(client, app, people, session):
+    """ASVS 2.8.5: a reused code is refused, logged and its holder told (a notice, and a mail when they
+    have an address), once per time step however often it is tried."""
+    people["guarded"].email = "guarded@example.org"
+    session.commit()
+    password_step(client, "guarded")
+    code = totp_code(OTHER_SECRET)
+    assert client.post("/login/verify", data={"code": code}).status_code == 302
+    assert session.scalar(select(func.count()).select_from(Notice)) == 0
+    for _ in range(2):
+        other = app.test_client()
+        password_step(other, "guarded")
+        assert other.post("/login/verify", data={"code": code}).status_code == 200
+    notices = session.scalars(select(Notice).where(Notice.user_id == people["guarded"].id)).all()
+    assert [n.kind for n in notices] == [NoticeKind.MFA_CODE_REUSED]
+    assert "已经用过的动态验证码" in notices[0].body and code not in notices[0].body
+    mails = session.scalars(select(Outbox).where(Outbox.kind == NoticeKind.MFA_CODE_REUSED)).all()
+    assert [m.to_addr for m in mails] == ["guarded@example.org"] and code not in mails[0].body_text
+    # A wrong code (not a reused one) tells nobody.
+    stranger = app.test_client()
+    password_step(stranger, "guarded")
+    stranger.post("/login/verify", data={"code": "000000" if code != "000000" else "111111"})
+    assert session.scalar(select(func.count()).select_from(Notice)) == 1
+
+
+def test_a_reused_code_through_the_api_tells_the_holder_too(client, people, session):
+    body = {"username": "guarded", "password": PASSWORD, "totp": totp_code(OTHER_SECRET)}
+    assert client.post(f"{PREFIX}/auth/token", json=body).status_code == 200
+    assert client.post(f"{PREFIX}/auth/token", json=body).status_code == 401
+    kinds = session.scalars(select(Notice.kind).where(Notice.user_id == people["guarded"].id)).all()
+    assert kinds == [NoticeKind.MFA_CODE_REUSED]
+
+
+def test_seeds_are_kept_encrypted_under_a_key_outside_the_database(app, people, session):
+    """ASVS 2.8.2: the column holds a Fernet token, not the seed; the model reads the seed back with
+    FIELD_KEY; under another key it cannot be read at all (fails closed, never "no second factor")."""
+    stored = session.execute(text("SELECT totp_secret FROM users WHERE username = 'guarded'")).scalar_one()
+    assert stored.startswith("fernet:") and OTHER_SECRET not in stored
+    assert Fernet(app.config["FIELD_KEY"]).decrypt(stored[len("fernet:"):].encode()).decode() == OTHER_SECRET
+    assert reload(people["guarded"]).totp_secret == OTHER_SECRET
+    key = app.config["FIELD_KEY"]
+    app.config["FIELD_KEY"] = Fernet.generate_key().decode()
+    try:
+        db.session.expire_all()
+        with pytest.raises(InvalidToken):
+            db.session.get(User, people["guarded"].id).totp_secret  # noqa: B018
+    finally:
+        app.config["FIELD_KEY"] = key
+        db.session.rollback()
+
+
+def test_a_seed_written_before_encryption_is_still_read(people, session):
+    session.execute(text("UPDATE users SET totp_secret = :s WHERE username = 'guarded'"), {"s": OTHER_SECRET})
+    session.commit()
+    assert reload(people["guarded"]).totp_secret == OTHER_SECRET
 
 
 def test_codes_outside_the_window_are_refused(client, people):
@@ -285,3 +346,18 @@ def test_second_step_and_enrolment_pages_are_not_cached(client, people, login_as
     assert client.get("/login/verify").headers["Cache-Control"] == "no-store"
     login_as(people["staff"])
     assert client.get("/account/mfa").headers["Cache-Control"] == "no-store"
+
+
+def test_a_new_admin_replaces_the_given_password_first_then_enrols(client, people, session):
+    """An admin an admin created (must change the password, no second factor yet) is not sent back and
+    forth: the password page first, then enrolment."""
+    people["bare_admin"].must_change_password = True
+    session.commit()
+    assert login(client, "newboss").status_code == 302
+    assert client.get("/").headers["Location"] == "/password"
+    assert client.get("/password").status_code == 200
+    response = client.post("/password", data={"current": PASSWORD, "new": "brand-new-pass-1",
+                                              "confirm": "brand-new-pass-1"})
+    assert response.status_code == 302
+    assert client.get("/").headers["Location"] == "/account/mfa"
+    assert client.get("/password").headers["Location"] == "/account/mfa"

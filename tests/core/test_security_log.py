@@ -34,7 +34,7 @@ def test_a_username_cannot_forge_a_second_line_or_field(caplog):
 
 
 @pytest.mark.parametrize("key", ["password", "new_password", "current", "token", "secret", "cookie",
-                                 "password_hash"])
+                                 "password_hash", "totp", "totp_secret"])
 def test_secret_bearing_keys_are_refused_and_nothing_is_written(caplog, key):
     caplog.set_level(logging.DEBUG, logger="tracker.security")
     with pytest.raises(ValueError, match="secrets"):

@@ -95,6 +95,9 @@ def second_factor(user: User, code: Any) -> Optional[tuple[Response, int]]:
         reason = mfa.failure_reason(user, code, now)
         db.session.rollback()
         signin.count_failure(user.username, ip)
+        if reason == "reused":
+            mfa.report_reuse(db.session, user, now, ip)
+            db.session.commit()
         security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="api", reason=reason)
         return unauthorized(mfa.WRONG_CODE)
     security_event("mfa_ok", user=user.username, ip=ip, via="api")

@@ -14,8 +14,9 @@ SELF, ADMIN, CLI = "self", "admin", "cli"
 
 @dataclass(frozen=True)
 class CredentialsChanged(DomainEvent):
-    """A user's password was changed (`what` "password") or every API token of theirs was revoked
-    by someone else (`what` "tokens").
+    """A user's password was changed (`what` "password"), every API token of theirs was revoked
+    by someone else (`what` "tokens"), or a code of their second factor was given again after it had
+    been used (`what` "mfa_reused": someone else may be reading their codes, ASVS 2.8.5).
 
     `how` is SELF, ADMIN or CLI; `ip` the address the change came from, when known (None from the
     command line); `ref` names this change uniquely for the user (the notice's and mail's key);

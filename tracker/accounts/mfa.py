@@ -7,11 +7,11 @@ before the last one accepted (`totp_last_step`), so that a code seen over a shou
 within its window is refused (2.8.4). Times come from the caller (the app's clock), never the wall
 clock of this module, so that tests can pin them.
 
-The secret is kept as is (base32) in users.totp_secret, not encrypted: the server must read it back
-to check a code, so encrypting it with a key held by the same application (derived from SECRET_KEY)
-only helps against a leak of the database alone, and ties every enrolled factor to SECRET_KEY (a
-rotated key would lock every admin out). The database is the asset to protect in any case: it holds
-the password hashes beside it. It is never logged, shown again after enrolment, or sent by the API.
+The secret is kept encrypted in users.totp_secret (`tracker.core.sql.EncryptedText`, ASVS 2.8.2)
+under FIELD_KEY, a key of its own held outside the database (TRACKER_FIELD_KEY or
+instance/field_key, mode 0600) and not derived from SECRET_KEY, so that rotating the session key
+locks no one out and a copy of the database alone yields no seed. It is never logged, shown again
+after enrolment, or sent by the API.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import pyotp
 import segno
 
 from tracker.accounts import services as accounts
+from tracker.accounts.events import SELF, CredentialsChanged
 from tracker.accounts.models import User
-from tracker.core import permissions
+from tracker.core import events, permissions
 from tracker.core.enums import Role
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
@@ -107,6 +108,14 @@ def failure_reason(user: User, code: Any, now: datetime) -> str:
     if user.totp_secret and user.totp_last_step is not None and matching_step(user.totp_secret, code, now):
         return "reused"
     return "wrong"
+
+
+def report_reuse(session: DbSession, user: User, now: datetime, ip: Optional[str]) -> None:
+    """A right code was given again after its step had been used (ASVS 2.8.5): tell its holder (a
+    notice and a mail, through the CredentialsChanged event). The caller commits; one notice per time
+    step, however often the code is tried again."""
+    events.publish(session, CredentialsChanged(at=now, actor_id=None, user_id=user.id, what="mfa_reused",
+                                               how=SELF, ref=f"mfa-reused:{user.totp_last_step}", ip=ip))
 
 
 def enrol(session: DbSession, user: User, secret: Any, code: Any, now: datetime) -> None:

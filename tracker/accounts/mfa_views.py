@@ -30,9 +30,9 @@ bp = Blueprint("mfa", __name__)
 PENDING = "_mfa_pending"
 ENROLLING = "_mfa_enrolling"
 PENDING_MINUTES = 5
-# What an admin without a second factor may still reach: enrolment, signing out, the static files,
-# and the password page (an admin-set password is replaced first: tracker.accounts.must_change).
-OPEN_TO_UNENROLLED = {"mfa.enrol", "auth.logout", "static", "auth.change_password"}
+# What an admin without a second factor may still reach: enrolment, signing out, the static files
+# (and the password page while an admin-set password is to be replaced first: see enforce_enrolment).
+OPEN_TO_UNENROLLED = {"mfa.enrol", "auth.logout", "static"}
 
 
 def start_pending(user: User, next_url: str) -> Response:
@@ -93,6 +93,9 @@ def verify():
         reason = mfa.failure_reason(user, form.code.data, now)
         db.session.rollback()
         signin.count_failure(user.username, ip)
+        if reason == "reused":
+            mfa.report_reuse(db.session, user, now, ip)
+            db.session.commit()
         security_event("mfa_failed", level=logging.WARNING, user=user.username, ip=ip, via="page", reason=reason)
         form.code.errors = [mfa.WRONG_CODE]
         return render_template("auth/verify.html", form=form), 200
@@ -149,6 +152,8 @@ def enforce_enrolment() -> Optional[Response]:
     page but enrolment and signing out (ASVS 4.3.1); the API refuses their tokens (accounts.api)."""
     if request.path.startswith("/api/") or request.endpoint in OPEN_TO_UNENROLLED:
         return None
+    if request.endpoint == "auth.change_password" and getattr(current_user, "must_change_password", False):
+        return None  # the password first (tracker.accounts.must_change), else the two would send to each other
     if current_user.is_authenticated and mfa.needs_enrolment(current_user):
         flash("系统管理员必须先启用双因素认证,才能继续使用系统。", "warning")
         return redirect(url_for("mfa.enrol"))

@@ -21,7 +21,7 @@ from tracker.core.clock import utcnow
 from tracker.core.enums import UNIT_ROLES, Role
 from tracker.core.extensions import Base
 from tracker.core.labels import ROLE_LABELS
-from tracker.core.sql import string_enum
+from tracker.core.sql import EncryptedText, string_enum
 from tracker.units.models import Unit
 
 # scrypt with N=2**16, r=8, p=1: ASVS 4.0.3 V2.4.6's floor (Werkzeug's plain "scrypt" is N=2**15).
@@ -50,7 +50,7 @@ class User(UserMixin, Base):
     # The TOTP second factor (RFC 6238, tracker.accounts.mfa): the base32 secret, kept as is (the
     # server must read it back to check a code; see mfa.py), and the last time step a code was
     # accepted for, so that a code is never accepted twice (ASVS 2.8.4).
-    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_secret: Mapped[Optional[str]] = mapped_column(EncryptedText())
     totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -197,6 +197,8 @@ class NoticeKind(StrEnum):
     # Account security (ASVS 2.2.3, 2.5.5): always mailed at once, whatever the user's preferences.
     PASSWORD_CHANGED = "password_changed"
     TOKENS_REVOKED = "tokens_revoked"
+    # A right code of the second factor given again within its time (ASVS 2.8.5): someone may have it.
+    MFA_CODE_REUSED = "mfa_code_reused"
 
 
 class MailStatus(StrEnum):

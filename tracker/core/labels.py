@@ -122,6 +122,7 @@ MAIL_KIND_LABELS: dict[str, str] = {
     NoticeKind.ACTION_DIGEST: "办理通知汇总",
     NoticeKind.PASSWORD_CHANGED: "密码已修改",
     NoticeKind.TOKENS_REVOKED: "访问令牌已撤销",
+    NoticeKind.MFA_CODE_REUSED: "动态验证码被重复使用",
 }
 
 TASK_STATE_LABELS: dict[str, str] = {TaskState.QUEUED: "排队中", TaskState.RUNNING: "进行中", TaskState.DONE: "已完成",

@@ -100,3 +100,36 @@ def insert_ignore(session: DbSession, model: Any) -> Insert:
 
         return sqlite_insert(model).on_conflict_do_nothing()
     raise NotImplementedError(f"insert-or-ignore is not implemented for {dialect}")  # pragma: no cover
+
+
+class EncryptedText(sa.types.TypeDecorator[str]):
+    """A short secret kept encrypted in the database (ASVS 2.8.2, 6.1.x): Fernet (AES-128-CBC with
+    HMAC-SHA-256) under the app's FIELD_KEY, which lives outside the database (TRACKER_FIELD_KEY, or
+    instance/field_key with mode 0600). A copy of the database alone gives no secret away.
+
+    The model reads and writes plain text; the column holds "fernet:<token>". A value written before
+    encryption (no prefix) is read as it is and encrypted when next written. A key that cannot open a
+    value raises: losing the key must fail closed, never read as "no secret"."""
+
+    impl = String(255)
+    cache_ok = True
+    PREFIX = "fernet:"
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        """Encrypt on the way in."""
+        if value is None:
+            return None
+        return self.PREFIX + _fernet().encrypt(str(value).encode()).decode()
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        """Decrypt on the way out."""
+        if value is None or not str(value).startswith(self.PREFIX):
+            return value
+        return _fernet().decrypt(str(value)[len(self.PREFIX):].encode()).decode()
+
+
+def _fernet() -> Any:
+    from cryptography.fernet import Fernet
+    from flask import current_app
+
+    return Fernet(current_app.config["FIELD_KEY"])

@@ -1,6 +1,6 @@
-"""Account-security notices (ASVS 2.2.3, 2.5.5): a user is told when their password is changed (by
-themself), reset (by an admin, or on the command line), or every API token of theirs is revoked by
-someone else.
+"""Account-security notices (ASVS 2.2.3, 2.5.5, 2.8.5): a user is told when their password is changed
+(by themself), reset (by an admin, or on the command line), every API token of theirs is revoked by
+someone else, or a code of their second factor is given again after it was used.
 
 Each such change publishes `tracker.accounts.events.CredentialsChanged` in its own transaction;
 the subscriber below writes, in that transaction, an in-app notice and — when the user has an
@@ -52,6 +52,13 @@ def _content(session: DbSession, user: User, event: CredentialsChanged) -> tuple
     """(kind, subject, paragraphs, link, link label) of the notice of this change."""
     when = local_time(event.at, "%Y-%m-%d %H:%M")
     who = f"{_by(session, event)}{_where(event)}"
+    if event.what == "mfa_reused":
+        return (NoticeKind.MFA_CODE_REUSED, f"【{TAG}】有人重复使用了您的动态验证码", [
+            f"{when}(北京时间){_where(event)}有人用您的账号「{user.username}」登录时,输入了一个已经用过的"
+            "动态验证码;系统已拒绝该次登录。",
+            "这可能是您本人重复提交,也可能是他人看到或截获了您的密码和验证码。",
+            "如果这不是您本人的操作,请立即修改密码,并联系系统管理员重置双因素认证。"],
+            "/password", "修改密码")
     if event.what == "tokens":
         return (NoticeKind.TOKENS_REVOKED, f"【{TAG}】您的访问令牌已被撤销", [
             f"您的账号「{user.username}」的全部 {event.tokens} 个 API 访问令牌已于 {when}(北京时间)"
