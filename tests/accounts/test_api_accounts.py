@@ -27,6 +27,9 @@ def test_token_is_issued_for_good_credentials_and_stored_hashed(client, world):
 @pytest.mark.parametrize("body", [
     {"username": "staff", "password": "wrong-password"},
     {"username": "nobody", "password": PASSWORD},
+    # Given, but nothing left once control characters are cleaned away: it names nobody (401, not 400).
+    {"username": "\u0015", "password": PASSWORD},
+    {"username": "\u202e\x00", "password": PASSWORD},
 ])
 def test_wrong_credentials_get_401_and_no_token(client, world, body):
     assert_refused(client.post(f"{PREFIX}/auth/token", json=body), 401, "用户名或密码不正确")

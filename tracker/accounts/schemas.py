@@ -21,10 +21,13 @@ class CredentialsSchema(Body):
     totp = Str(allow_none=True, metadata={
         "description": "动态验证码(6 位数字):启用了双因素认证的用户必填,缺少或不正确时答 401", "example": "123456"})
 
-    @validates_schema
-    def _both_given(self, data: dict[str, Any], **kwargs: Any) -> None:
-        # Signing in answers 400 (not a service's 422) when either is missing or empty.
-        if not data.get("username") or not data.get("password"):
+    @validates_schema(pass_original=True)
+    def _both_given(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        # Signing in answers 400 (not a service's 422) when either is missing or empty as sent. A
+        # username that cleaning emptied (control characters only) was given: it names nobody, and
+        # signing in answers 401 as for any unknown user.
+        sent = original if isinstance(original, dict) else {}
+        if not sent.get("username") or not data.get("password"):
             raise ValidationError(CREDENTIALS_MISSING)
 
 
