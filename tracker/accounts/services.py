@@ -356,7 +356,8 @@ def user_by_username(session: DbSession, username: Any) -> User:
 # ---- page sessions (ASVS 3.3.4) ------------------------------------------------------------
 
 
-def _hash_sid(sid: str) -> str:
+def sid_hash(sid: str) -> str:
+    """How a page session's random id is stored (SHA-256, hex)."""
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
@@ -365,7 +366,7 @@ def start_user_session(session: DbSession, user: User, now: datetime, ip: Option
     """Record a sign-in and return the new session's random id (kept in the signed cookie; only its
     hash is stored)."""
     sid = secrets.token_urlsafe(24)
-    session.add(UserSession(user_id=user.id, sid_hash=_hash_sid(sid), session_version=user.session_version,
+    session.add(UserSession(user_id=user.id, sid_hash=sid_hash(sid), session_version=user.session_version,
                             created_at=now, ip=(ip or "")[:45] or None,
                             user_agent=(user_agent or "").strip()[:200] or None))
     session.flush()
@@ -377,7 +378,7 @@ def session_not_ended(user_id: int, sid: Optional[str]) -> Any:
     owner (the user loader adds it to its one query, so checking costs no extra statement)."""
     if not sid:
         return false()
-    return exists().where(UserSession.sid_hash == _hash_sid(sid), UserSession.user_id == user_id,
+    return exists().where(UserSession.sid_hash == sid_hash(sid), UserSession.user_id == user_id,
                           UserSession.ended_at.is_(None))
 
 
@@ -402,7 +403,7 @@ def end_user_sessions(session: DbSession, user: User, password: Any, now: dateti
     if session_id is not None:
         query = query.where(UserSession.id == session_id)
     elif keep_sid:
-        query = query.where(UserSession.sid_hash != _hash_sid(keep_sid))
+        query = query.where(UserSession.sid_hash != sid_hash(keep_sid))
     rows = list(session.scalars(query).all())
     # Not found before the password is asked: someone else's session is not theirs to probe.
     if session_id is not None and not rows:

@@ -1,7 +1,6 @@
 """Views of sign-in, sign-out, password change and one's own API tokens."""
 from __future__ import annotations
 
-import hashlib
 import logging
 from typing import Optional
 from urllib.parse import urlsplit
@@ -115,7 +114,7 @@ def sessions_page():
 
 def _current_sid_hash() -> Optional[str]:
     sid = session.get(SID)
-    return hashlib.sha256(sid.encode()).hexdigest() if isinstance(sid, str) else None
+    return accounts.sid_hash(sid) if isinstance(sid, str) else None
 
 
 @bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])

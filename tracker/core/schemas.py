@@ -231,19 +231,10 @@ class File(NamedField, Upload):
         return value
 
 
-class FormFlag(NamedField, fields.Boolean):
-    """A form field true/1 or false/0 (any case)."""
+class FormFlag(BoolArg):
+    """A form field true/1 or false/0 (any case): read as `BoolArg`, named as a field."""
 
     default_error_messages = {"invalid": "字段 {name} 应为 true 或 false。"}
-
-    def _deserialize(self, value: Any, attr: Optional[str], data: Optional[Mapping[str, Any]],
-                     **kwargs: Any) -> bool:
-        text = str(value).lower()
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise self.make_error("invalid")
 
 
 class FormInt(NamedField, fields.Integer):
