@@ -24,6 +24,32 @@ UNIT_ROLES = (Role.UNIT_STAFF, Role.UNIT_HEAD)
 ROLES = tuple(Role)
 
 
+class UnitLevel(StrEnum):
+    """The level of government a unit belongs to: a government node, or a department taking its
+    government's level (市生态环境局 is `city`). Offices sit at a level and serve its subtree."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWN = "town"
+
+
+UNIT_LEVELS = tuple(UnitLevel)
+# Lowest first: a level's rank says how high it sits (an approval step below the issue's lead unit's
+# level does not apply to it: a city department's issue skips 县级验收).
+LEVEL_RANK: dict[str, int] = {UnitLevel.TOWN: 0, UnitLevel.COUNTY: 1, UnitLevel.CITY: 2, UnitLevel.PROVINCE: 3}
+# Roles that may take a step of an approval chain (they serve an office, or the whole tree).
+CHAIN_ROLES = (Role.SUPERVISOR, Role.APPROVER, Role.LEADER)
+
+
+class ExtensionState(StrEnum):
+    """Where a deadline extension request (延期申请) stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class State(StrEnum):
     """Where an issue stands in the verify-and-close (销号) workflow."""
 
@@ -94,6 +120,10 @@ class EventKind(StrEnum):
     MERGED_IN = "merged_in"
     PUBLISH = "publish"
     UNPUBLISH = "unpublish"
+    # Deadline extensions (延期申请): asked for, and decided.
+    EXTENSION_REQUEST = "extension_request"
+    EXTENSION_APPROVE = "extension_approve"
+    EXTENSION_REJECT = "extension_reject"
     # Written by the daily run, with no actor.
     DUE_SOON = "due_soon"
     OVERDUE = "overdue"
@@ -192,6 +222,9 @@ class NoticeKind(StrEnum):
     APPROVED = "approved"
     REOPENED = "reopened"
     DEADLINE_CHANGED = "deadline_changed"
+    # Deadline extensions: a request told to the deciding office, the decision to the unit.
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_DECIDED = "extension_decided"
     # The lines of action notices a user takes in the daily digest, in one mail.
     ACTION_DIGEST = "action_digest"
     # Account security (ASVS 2.2.3, 2.5.5): always mailed at once, whatever the user's preferences.

@@ -16,6 +16,7 @@ from tracker.core.enums import (
     DigestFrequency,
     EscalationKind,
     EventKind,
+    ExtensionState,
     Light,
     MailStatus,
     NoticeKind,
@@ -25,6 +26,7 @@ from tracker.core.enums import (
     RoundLevel,
     State,
     TaskState,
+    UnitLevel,
 )
 
 ROLE_LABELS: dict[str, str] = {
@@ -82,6 +84,9 @@ EVENT_LABELS: dict[str, str] = {
     EventKind.MERGED_IN: "其他问题并入",
     EventKind.PUBLISH: "公示",
     EventKind.UNPUBLISH: "取消公示",
+    EventKind.EXTENSION_REQUEST: "申请延期",
+    EventKind.EXTENSION_APPROVE: "批准延期",
+    EventKind.EXTENSION_REJECT: "驳回延期申请",
     **{EventKind(kind): label for kind, label in ESCALATION_LABELS.items()
        if kind != EscalationKind.UNIT_SUPERVISION},
 }
@@ -98,6 +103,10 @@ RECTIFY_TYPE_LABELS: dict[str, str] = {
     RectifyType.LONG_TERM: "长期坚持",
 }
 LEVEL_LABELS: dict[str, str] = {RoundLevel.CENTRAL: "中央", RoundLevel.PROVINCIAL: "省级", RoundLevel.MUNICIPAL: "市级"}
+UNIT_LEVEL_LABELS: dict[str, str] = {UnitLevel.PROVINCE: "省级", UnitLevel.CITY: "市级", UnitLevel.COUNTY: "县级",
+                                     UnitLevel.TOWN: "乡镇级"}
+EXTENSION_STATE_LABELS: dict[str, str] = {ExtensionState.PENDING: "待审批", ExtensionState.APPROVED: "已批准",
+                                          ExtensionState.REJECTED: "已驳回"}
 ROUND_KIND_LABELS: dict[str, str] = {RoundKind.REGULAR: "例行督察", RoundKind.LOOK_BACK: "回头看",
                                      RoundKind.SPECIAL: "专项督察"}
 LIGHT_LABELS: dict[str, str] = {Light.RED: "红灯", Light.YELLOW: "黄灯", Light.GREEN: "绿灯"}
@@ -119,6 +128,8 @@ MAIL_KIND_LABELS: dict[str, str] = {
     NoticeKind.APPROVED: "已销号",
     NoticeKind.REOPENED: "重新打开",
     NoticeKind.DEADLINE_CHANGED: "整改时限调整",
+    NoticeKind.EXTENSION_REQUESTED: "延期申请",
+    NoticeKind.EXTENSION_DECIDED: "延期申请结果",
     NoticeKind.ACTION_DIGEST: "办理通知汇总",
     NoticeKind.PASSWORD_CHANGED: "密码已修改",
     NoticeKind.TOKENS_REVOKED: "访问令牌已撤销",
@@ -145,6 +156,8 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "category": CATEGORY_LABELS,
     "rectify_type": RECTIFY_TYPE_LABELS,
     "level": LEVEL_LABELS,
+    "unit_level": UNIT_LEVEL_LABELS,
+    "extension_state": EXTENSION_STATE_LABELS,
     "round_kind": ROUND_KIND_LABELS,
     "light": LIGHT_LABELS,
     "day_mode": DAY_MODE_LABELS,

@@ -26,7 +26,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.accounts.models import User
 from tracker.core.clock import utcnow
-from tracker.core.enums import Category, DeadlineSource, EscalationKind, EventKind, RectifyType, State
+from tracker.core.enums import (
+    Category,
+    DeadlineSource,
+    EscalationKind,
+    EventKind,
+    ExtensionState,
+    RectifyType,
+    State,
+)
 from tracker.core.extensions import Base
 from tracker.core.sql import string_enum
 from tracker.rounds.models import Round
@@ -72,6 +80,9 @@ class Issue(Base):
     is_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("issues.id"), index=True)
     verified_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    # While submitted or verified: the position of the round's approval-chain step the issue waits
+    # for (tracker.rounds.models.RoundStep.position); empty otherwise.
+    chain_step: Mapped[Optional[int]] = mapped_column(Integer)
     submitted_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     closed_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -86,6 +97,52 @@ class Issue(Base):
     cooperating: Mapped[list[IssueUnit]] = relationship(cascade="all, delete-orphan")
     merged_into: Mapped[Optional[Issue]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
     verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
+
+
+class Signature(Base):
+    """A step of the approval chain signed for an issue (who, which step, when): one per (issue, step)
+    in the current pass. A return or a reopening ends the pass (`cleared_at`); the rows stay as history.
+    Nobody signs two steps of one pass (separation of duties)."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signatures_issue_cleared", "issue_id", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(50))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    signed_at: Mapped[datetime] = mapped_column(DateTime)
+    cleared_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class ExtensionRequest(Base):
+    """A deadline extension request (延期申请): asked by the lead unit's head with a reason (and
+    optionally evidence), decided by the office: approved (maybe with another date) or rejected."""
+
+    __tablename__ = "extension_requests"
+    __table_args__ = (Index("ix_extension_requests_state_issue", "state", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(string_enum(ExtensionState, "state"), default=ExtensionState.PENDING)
+    old_deadline: Mapped[date] = mapped_column(Date)
+    new_deadline: Mapped[date] = mapped_column(Date)  # the date asked for
+    reason: Mapped[str] = mapped_column(Text)
+    attachment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("attachments.id", ondelete="SET NULL"))
+    requested_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[Optional[datetime]] = mapped_column(DateTime)
+    # The date granted (the one asked for, or another the office chose); empty unless approved.
+    granted_deadline: Mapped[Optional[date]] = mapped_column(Date)
+    decision_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+    requested_by: Mapped[Optional[User]] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Optional[User]] = relationship(foreign_keys=[decided_by_id])
+    attachment: Mapped[Optional[Attachment]] = relationship()
 
 
 class ProgressReport(Base):
