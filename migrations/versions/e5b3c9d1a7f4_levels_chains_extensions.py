@@ -5,7 +5,7 @@
   jurisdiction in one SQL test. Existing units get their path from the tree; levels are `city` at a
   root and the parent's below it (the admin corrects them: no rule can tell a county from a department).
 - round_steps: each round's approval chain. Every existing round gets today's two steps (验收 by a
-  supervisor, 销号审批 by an approver, at any level), so that every issue keeps moving as before.
+  supervisor, 销号 by an approver, at any level), so that every issue keeps moving as before.
 - issues.chain_step: the step a submitted (0) or verified (1) issue waits for.
 - signatures: who signed which step in the current pass; a verified issue's verifier becomes the
   signature of step 0, so that the separation of duties holds across the migration.
@@ -149,7 +149,7 @@ def upgrade():
     # Today's chain for every round; issues in it wait at the step their state names.
     for (round_id,) in bind.execute(sa.text("SELECT id FROM rounds")).all():
         bind.execute(sa.text("INSERT INTO round_steps (round_id, position, level, role, label) VALUES "
-                             "(:r, 0, NULL, 'supervisor', '验收'), (:r, 1, NULL, 'approver', '销号审批')"),
+                             "(:r, 0, NULL, 'supervisor', '验收'), (:r, 1, NULL, 'approver', '销号')"),
                      {"r": round_id})
     op.execute("UPDATE issues SET chain_step = 0 WHERE state = 'submitted'")
     op.execute("UPDATE issues SET chain_step = 1 WHERE state = 'verified'")

@@ -37,7 +37,7 @@ class StepSpec:
 
 # Today's one verification and one approval, at whatever level the signer serves: a round created
 # without a chain gets this one, and the migration gave it to every round that existed before chains.
-DEFAULT_CHAIN = (StepSpec(None, Role.SUPERVISOR, "验收"), StepSpec(None, Role.APPROVER, "销号审批"))
+DEFAULT_CHAIN = (StepSpec(None, Role.SUPERVISOR, "验收"), StepSpec(None, Role.APPROVER, "销号"))
 
 
 class Round(Base):
