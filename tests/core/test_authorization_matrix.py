@@ -130,6 +130,8 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/admin/rounds", "POST"): only(A, S),
     ("/admin/rounds/<int:round_id>/edit", "GET"): only(A, S),
     ("/admin/rounds/<int:round_id>/edit", "POST"): only(A, S),
+    # The approval chain is the admin's to change (issue 10).
+    ("/admin/rounds/<int:round_id>/chain", "POST"): only(A),
     ("/admin/scorecard", "GET"): only(A),
     ("/admin/scorecard", "POST"): only(A),
     ("/admin/settings", "GET"): only(A),
@@ -181,6 +183,7 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/api/v1/openapi.json", "GET"): PUBLIC,
     ("/api/v1/reports/monthly", "GET"): SIGNED_IN,
     ("/api/v1/rounds", "POST"): only(A, S),
+    ("/api/v1/rounds/<int:round_id>", "GET"): SIGNED_IN,
     ("/api/v1/stats", "GET"): SIGNED_IN,
     ("/api/v1/stats/scorecard", "GET"): SIGNED_IN,
     ("/api/v1/units", "GET"): SIGNED_IN,

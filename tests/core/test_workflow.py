@@ -24,11 +24,14 @@ ALLOWED = {
     ("merge", "in_progress", "supervisor"): "in_progress",
     ("merge", "basically_done", "supervisor"): "basically_done",
 }
+# The roles a step of an approval chain may name: each of them may verify, approve or return when the
+# step an issue waits for is theirs (the default chain: a supervisor verifies, an approver approves).
+CHAIN = {"supervisor", "approver"}
 ROLES_BY_ACTION = {
     "submit": {"unit_head"},
-    "verify": {"supervisor"},
-    "approve": {"approver"},
-    "return": {"supervisor", "approver"},
+    "verify": CHAIN,
+    "approve": CHAIN,
+    "return": CHAIN,
     "reopen": {"supervisor"},
     "mark_basically_done": {"unit_head"},
     "merge": {"supervisor"},
@@ -52,9 +55,58 @@ def test_every_state_action_role(state, action, role):
     assert refused.value.status in (403, 409)
 
 
+# Every (action, state, role) the table lets through to the guards, before the chain's step is judged.
+TABLE = {
+    **{k: v for k, v in ALLOWED.items() if k[0] not in ("verify", "approve", "return")},
+    **{("verify", state, role): "verified" for state in ("submitted", "verified") for role in CHAIN},
+    **{("approve", state, role): "closed" for state in ("submitted", "verified") for role in CHAIN},
+    **{("return", state, role): "in_progress" for state in ("submitted", "verified") for role in CHAIN},
+}
+
+
 def test_transitions_table_matches_the_hand_written_one():
     derived = {(a, s, r): to for (a, s), (roles, to) in wf.TRANSITIONS.items() for r in roles}
-    assert derived == ALLOWED
+    assert derived == TABLE
+
+
+# A three-step chain (县级验收 → 市级验收 → 自治区审核销号), seen at each step.
+def step(position, **fields):
+    chain = [("supervisor", "县级验收", "county"), ("supervisor", "市级验收", "city"),
+             ("approver", "自治区审核销号", "province")]
+    role, label, level = chain[position]
+    values = dict(state="submitted" if position == 0 else "verified", step_role=role, step_label=label,
+                  step_level=level, step_last=position == 2, **READY)
+    values.update(fields)
+    return Situation(**values)
+
+
+def test_each_step_is_taken_by_its_role_with_verify_and_the_last_with_approve():
+    assert decide("verify", "supervisor", 1, step(0)) == "verified"
+    assert decide("verify", "supervisor", 2, step(1, signed_by=frozenset({1}))) == "verified"
+    assert decide("approve", "approver", 3, step(2, signed_by=frozenset({1, 2}))) == "closed"
+    assert decide("return", "supervisor", 2, step(1), comment="材料不全") == "in_progress"
+
+
+@pytest.mark.parametrize("action, role, position, fields, kind, words", [
+    ("verify", "approver", 1, {}, "conflict", "待「市级验收」"),  # not the step's role
+    ("approve", "supervisor", 2, {}, "conflict", "销号审批"),  # the last step is the approver's
+    ("verify", "supervisor", 1, {"fits_step": False}, "forbidden", "市级督察整改办"),  # another county's office
+    ("approve", "supervisor", 1, {}, "conflict", "之后还有审核环节"),  # approve before the last step
+    ("verify", "approver", 2, {}, "conflict", "最后一步"),  # verify at the last step
+    ("verify", "supervisor", 1, {"signed_by": frozenset({1})}, "conflict", "不同的人"),  # a second signature
+    ("approve", "approver", 2, {"signed_by": frozenset({1})}, "conflict", "不同的人"),
+    ("return", "supervisor", 1, {"fits_step": False}, "forbidden", "辖区不符"),
+])
+def test_chain_refusals(action, role, position, fields, kind, words):
+    with pytest.raises(Refusal) as refused:
+        decide(action, role, 1, step(position, **fields), comment="理由")
+    assert refused.value.kind == kind
+    assert words in refused.value.message
+
+
+def test_a_signer_may_still_return_the_issue():
+    # Separation of duties bars a second signature, not a return with a reason.
+    assert decide("return", "supervisor", 1, step(1, signed_by=frozenset({1})), comment="复核发现问题") == "in_progress"
 
 
 def refusal(action, role="unit_head", comment="理由", target=OPEN_TARGET, actor_id=1, **fields):

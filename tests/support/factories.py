@@ -14,7 +14,7 @@ from tracker.accounts.models import PASSWORD_HASH_METHOD, User
 from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.issues.models import Attachment, Issue, IssueUnit, ProgressReport
-from tracker.rounds.models import Round
+from tracker.rounds.models import Round, StepSpec, chain_steps
 from tracker.units.models import Unit
 
 PASSWORD = "password123"
@@ -33,11 +33,11 @@ def _default_hash() -> str:
 
 
 def make_unit(code: Optional[str] = None, name: Optional[str] = None, parent: Optional[Unit] = None,
-              email: Optional[str] = None) -> Unit:
-    """A responsible unit."""
+              email: Optional[str] = None, level: Optional[str] = None) -> Unit:
+    """A responsible unit; its level is its parent's (`city` at a root) unless given."""
     n = next(_seq)
     unit = Unit(code=code or f"U{n:03d}", name=name or f"测试单位{n}", parent_id=parent.id if parent else None,
-                email=email)
+                email=email, level=level)
     db.session.add(unit)
     db.session.flush()
     return unit
@@ -71,10 +71,14 @@ def totp_code(secret: str = TOTP_SECRET, now: Optional[datetime] = None, steps: 
 
 
 def make_round(name: Optional[str] = None, level: str = "central", kind: str = "regular",
-               feedback_date: date = date(2016, 11, 30)) -> Round:
-    """An inspection round."""
+               feedback_date: date = date(2016, 11, 30),
+               chain: Optional[list[tuple[Optional[str], str, str]]] = None, **fields) -> Round:
+    """An inspection round; `chain` lists its approval steps as (level, role, label) (default: today's
+    验收 → 销号)."""
     n = next(_seq)
-    round_ = Round(name=name or f"第{n}轮督察", level=level, kind=kind, feedback_date=feedback_date)
+    round_ = Round(name=name or f"第{n}轮督察", level=level, kind=kind, feedback_date=feedback_date, **fields)
+    if chain is not None:
+        round_.steps = chain_steps([StepSpec(*step) for step in chain])
     db.session.add(round_)
     db.session.flush()
     return round_

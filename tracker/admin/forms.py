@@ -16,12 +16,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tracker.core import labels
-from tracker.core.enums import ROLES
+from tracker.core.enums import CHAIN_ROLES, ROLES
 from tracker.core.errors import Refusal
 from tracker.core.forms import FlaskForm, Form
 from tracker.core.labels import ROLE_LABELS
 from tracker.escalation import settings as job_settings
 from tracker.reports import scorecard
+from tracker.rounds.services import MAX_STEPS
 
 try:  # WTForms 3.3 prefers SelectChoice objects; older releases take (value, label) tuples.
     from wtforms.fields import SelectChoice
@@ -127,6 +128,29 @@ class RoundForm(FlaskForm):
 def unit_choices(tree) -> list:
     """Select options for units, indented by depth, valued by code."""
     return _choices([NO_UNIT] + [(node.unit.code, "\u3000" * node.depth + node.unit.name) for node in tree])
+
+
+class StepForm(Form):
+    """One row of the approval-chain editor; a row with neither role nor name is left out."""
+
+    level = SelectField("层级", choices=_choices([("", "不限层级"), *labels.UNIT_LEVEL_LABELS.items()]),
+                        validate_choice=False)
+    role = SelectField("办理角色", choices=_choices([("", "(不用此行)"),
+                                                  *((r, ROLE_LABELS[r]) for r in CHAIN_ROLES)]),
+                       validate_choice=False)
+    label = StringField("环节名称", validators=[Optional(), Length(max=20, message="不能超过 20 个字。")],
+                        render_kw={"placeholder": "如 市级验收"})
+
+
+class ChainForm(FlaskForm):
+    """A round's approval chain: up to six steps in order (the service checks them)."""
+
+    steps = FieldList(FormField(StepForm), min_entries=MAX_STEPS, max_entries=MAX_STEPS)
+
+    def chain(self) -> list[dict[str, Any]]:
+        """The rows in use, as the service takes them."""
+        return [{"level": row["level"] or None, "role": row["role"], "label": row["label"]}
+                for row in self.steps.data if row["role"] or (row["label"] or "").strip()]
 
 
 class RetryForm(FlaskForm):

@@ -20,6 +20,7 @@ from tracker.accounts import services as accounts
 from tracker.accounts.models import User
 from tracker.admin import services as admin_service
 from tracker.admin.forms import (
+    ChainForm,
     ResetMfaForm,
     ResetPasswordForm,
     RoundForm,
@@ -34,8 +35,10 @@ from tracker.core import clock, permissions
 from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import attempt
+from tracker.issues import chain
 from tracker.rounds import services as rounds_service
 from tracker.rounds.models import Round
+from tracker.rounds.services import MAX_STEPS
 from tracker.units import services as units_service
 from tracker.units.models import Unit
 
@@ -268,7 +271,35 @@ def edit_round(round_id: int):
         if done:
             return done
     else:
-        form = RoundForm(data={"name": round_.name, "level": round_.level, "kind": round_.kind,
-                               "feedback_date": round_.feedback_date.isoformat() if round_.feedback_date else "",
-                               "document_no": round_.document_no or ""})
-    return render_template("admin/round_edit.html", round=round_, form=form), status
+        form = RoundForm(data=_round_data(round_))
+    return _round_page(round_, form, status=status)
+
+
+def _round_page(round_: Round, form: RoundForm, chain_form: Optional[ChainForm] = None, status: int = 200):
+    """The round's edit page: its fields, and its approval chain (editable by admins)."""
+    if chain_form is None:
+        rows = [{"level": s.level or "", "role": s.role, "label": s.label} for s in round_.steps]
+        chain_form = ChainForm(data={"steps": rows + [{}] * (MAX_STEPS - len(rows))})
+    return render_template("admin/round_edit.html", round=round_, form=form, chain_form=chain_form,
+                           in_chain=chain.in_chain_count(db.session, round_)), status
+
+
+@bp.route("/rounds/<int:round_id>/chain", methods=["POST"])
+@login_required
+def edit_chain(round_id: int):
+    """Replace a round's approval chain (admin); refused while issues of the round are in it."""
+    _admin_only()
+    round_ = _get(Round, round_id)
+    chain_form = ChainForm()
+    outcome = attempt(lambda: chain.change_chain(db.session, current_user, round_, chain_form.chain()),
+                      form=chain_form, done=f"已保存督察轮次「{round_.name}」的审核链。")
+    if outcome.done:
+        return redirect(url_for("admin.edit_round", round_id=round_.id))
+    form = RoundForm(data=_round_data(round_))
+    return _round_page(round_, form, chain_form, outcome.status)
+
+
+def _round_data(round_: Round) -> dict[str, Any]:
+    return {"name": round_.name, "level": round_.level, "kind": round_.kind,
+            "feedback_date": round_.feedback_date.isoformat() if round_.feedback_date else "",
+            "document_no": round_.document_no or ""}

@@ -38,8 +38,9 @@ UNIT_LEVELS = tuple(UnitLevel)
 # Lowest first: a level's rank says how high it sits (an approval step below the issue's lead unit's
 # level does not apply to it: a city department's issue skips 县级验收).
 LEVEL_RANK: dict[str, int] = {UnitLevel.TOWN: 0, UnitLevel.COUNTY: 1, UnitLevel.CITY: 2, UnitLevel.PROVINCE: 3}
-# Roles that may take a step of an approval chain (they serve an office, or the whole tree).
-CHAIN_ROLES = (Role.SUPERVISOR, Role.APPROVER, Role.LEADER)
+# Roles that may take a step of an approval chain (they serve an office, or the whole tree). Leaders read
+# and are told; they sign nothing (DOMAIN.md).
+CHAIN_ROLES = (Role.SUPERVISOR, Role.APPROVER)
 
 
 class ExtensionState(StrEnum):

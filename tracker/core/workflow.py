@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from tracker.core.enums import OPEN_STATES, Action, RectifyType, Role, State
+from tracker.core.enums import CHAIN_ROLES, OPEN_STATES, Action, RectifyType, Role, State
 from tracker.core.errors import Precondition, Refusal
-from tracker.core.labels import ACTION_LABELS, STATE_LABELS
+from tracker.core.labels import ACTION_LABELS, ROLE_LABELS, STATE_LABELS, UNIT_LEVEL_LABELS
 
 IN_PROGRESS, BASICALLY_DONE, SUBMITTED, VERIFIED, CLOSED = (
     State.IN_PROGRESS, State.BASICALLY_DONE, State.SUBMITTED, State.VERIFIED, State.CLOSED)
@@ -21,13 +21,20 @@ SUBMIT, VERIFY, APPROVE, RETURN, REOPEN, MARK_BASICALLY_DONE, MERGE = (
 ACTIONS = tuple(Action)
 
 # (action, from_state) -> (roles allowed from that state, to_state)
+# A closure request then passes the round's approval chain (审核链): each step is taken by the role the
+# step names (one of CHAIN_ROLES), every step but the last with `verify`, the last with `approve`; whoever
+# may take the step the issue waits for may also return it. The issue is `submitted` until its first
+# signature, `verified` after (and still in the chain until the last step is signed).
+CHAIN_STATES = (SUBMITTED, VERIFIED)
 TRANSITIONS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
     (SUBMIT, IN_PROGRESS): ((Role.UNIT_HEAD,), SUBMITTED),
     (SUBMIT, BASICALLY_DONE): ((Role.UNIT_HEAD,), SUBMITTED),
-    (VERIFY, SUBMITTED): ((Role.SUPERVISOR,), VERIFIED),
-    (APPROVE, VERIFIED): ((Role.APPROVER,), CLOSED),
-    (RETURN, SUBMITTED): ((Role.SUPERVISOR,), IN_PROGRESS),
-    (RETURN, VERIFIED): ((Role.APPROVER,), IN_PROGRESS),
+    (VERIFY, SUBMITTED): (CHAIN_ROLES, VERIFIED),
+    (VERIFY, VERIFIED): (CHAIN_ROLES, VERIFIED),
+    (APPROVE, SUBMITTED): (CHAIN_ROLES, CLOSED),
+    (APPROVE, VERIFIED): (CHAIN_ROLES, CLOSED),
+    (RETURN, SUBMITTED): (CHAIN_ROLES, IN_PROGRESS),
+    (RETURN, VERIFIED): (CHAIN_ROLES, IN_PROGRESS),
     (REOPEN, CLOSED): ((Role.SUPERVISOR,), IN_PROGRESS),
     (MARK_BASICALLY_DONE, IN_PROGRESS): ((Role.UNIT_HEAD,), BASICALLY_DONE),
     # A merge keeps the issue's own state until it follows its target (see services).
@@ -37,6 +44,8 @@ TRANSITIONS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
 # Actions a unit user may take only for the unit that leads the issue.
 LEAD_UNIT_ACTIONS = (SUBMIT, MARK_BASICALLY_DONE)
 REASON_REQUIRED = (RETURN, REOPEN)
+# The actions a step of the chain is taken (or refused) with.
+CHAIN_ACTIONS = (VERIFY, APPROVE, RETURN)
 
 
 
@@ -54,6 +63,25 @@ class Situation:
     evidence_count: int = 0
     report_count: int = 0
     verified_by_id: Optional[int] = None
+    # The approval-chain step the issue waits for (while submitted or verified): its role, label and
+    # level, whether it is the last step that applies to the issue, whether the actor's office fits the
+    # step (its level, above the issue's lead unit), and who signed earlier steps of this pass. Left
+    # empty, the step is today's default: verification by a supervisor, then approval by an approver.
+    step_role: Optional[str] = None
+    step_label: Optional[str] = None
+    step_level: Optional[str] = None
+    step_last: Optional[bool] = None
+    fits_step: bool = True
+    signed_by: frozenset[int] = frozenset()
+
+
+def current_step(issue: Situation) -> tuple[str, str, bool]:
+    """The step an issue in the chain waits for: (role, label, is last); the default chain's when not given."""
+    if issue.step_role is not None:
+        return issue.step_role, issue.step_label or "", bool(issue.step_last)
+    if issue.state == SUBMITTED:
+        return Role.SUPERVISOR, "验收", False
+    return Role.APPROVER, "销号", True
 
 
 def roles_for(action: str) -> set[str]:
@@ -93,10 +121,10 @@ def decide(
     roles, to_state = rule
     if role not in roles:
         raise Refusal("conflict", f"问题当前状态为「{state_label}」,您的角色不能「{label}」。")
+    if action in CHAIN_ACTIONS and issue.state in CHAIN_STATES:
+        _check_step(action, role, actor_id, issue, label)
     if action == MARK_BASICALLY_DONE and issue.rectify_type != RectifyType.LONG_TERM:
         raise Refusal("conflict", "只有长期坚持类问题可以标记为基本完成。")
-    if action == APPROVE and actor_id is not None and issue.verified_by_id == actor_id:
-        raise Refusal("conflict", "验收人不能再批准同一问题的销号,请由其他审批人办理。")
     if action == SUBMIT:
         if issue.report_count < 1:
             raise Precondition("提交销号前需至少报送一次整改进展。")
@@ -120,14 +148,31 @@ def decide(
     return to_state
 
 
+def _check_step(action: str, role: str, actor_id: Optional[int], issue: Situation, label: str) -> None:
+    """Refuse a chain action the step the issue waits for does not allow this actor."""
+    step_role, step_label, last = current_step(issue)
+    waiting = f"问题当前待「{step_label}」"
+    if role != step_role:
+        raise Refusal("conflict", f"{waiting},由{ROLE_LABELS.get(step_role, step_role)}办理,您的角色不能「{label}」。")
+    if not issue.fits_step:
+        level = UNIT_LEVEL_LABELS.get(issue.step_level or "", "")
+        raise Refusal("forbidden", f"「{step_label}」须由问题牵头单位所在辖区的{level}"
+                                   f"{ROLE_LABELS.get(step_role, step_role)}办理,您所在的辖区不符。")
+    if action == VERIFY and last:
+        raise Refusal("conflict", f"{waiting},这是审核链的最后一步,请「{ACTION_LABELS[APPROVE]}」或退回。")
+    if action == APPROVE and not last:
+        raise Refusal("conflict", f"{waiting},之后还有审核环节,请「{ACTION_LABELS[VERIFY]}」或退回。")
+    if action != RETURN and actor_id is not None and (actor_id in issue.signed_by or (
+            issue.step_role is None and issue.verified_by_id == actor_id)):
+        raise Refusal("conflict", "您已签署过本问题的审核环节(验收人不能再批准同一问题的销号),"
+                                  "同一问题的各环节须由不同的人办理。")
+
+
 # The actions that move a closure request along, each taken from one state by its roles:
 # whoever may take one has the issues in that state as their queue (待验收, 待销号).
 QUEUE_ACTIONS = (VERIFY, APPROVE)
 
 
-def queue_of(role: str) -> Optional[tuple[Action, State]]:
-    """The queue a role works through: (the action it takes, the state issues wait in), or None."""
-    for (action, from_state), (roles, _to) in TRANSITIONS.items():
-        if action in QUEUE_ACTIONS and role in roles:
-            return Action(action), State(from_state)
-    return None
+def takes_steps(role: str) -> bool:
+    """Whether a role may take steps of an approval chain (and so has a queue of issues waiting for it)."""
+    return role in CHAIN_ROLES

@@ -18,6 +18,7 @@ from tracker.core import clock
 from tracker.core.antivirus import scanner_from_config
 from tracker.core.api import ApiBlueprint, current_api_user
 from tracker.core.extensions import db
+from tracker.issues import chain
 from tracker.issues import services as issue_service
 from tracker.issues.models import Attachment, Event, Issue, ProgressReport
 from tracker.issues.queries import issue_row, search_issues
@@ -54,7 +55,8 @@ def issue_out(issue: Issue, *, with_history: bool = False) -> IssueOut:
     coop = issue_service.cooperating_codes(db.session, [issue.id])[issue.id]
     history = issue_service.deadline_history(db.session, issue) if with_history else None
     seen = visible_among(db.session, current_api_user(), [issue.merged_into_id])
-    return IssueOut(row, codes(coop), history, issue.merged_into_id if issue.merged_into_id in seen else None)
+    return IssueOut(row, codes(coop), history, issue.merged_into_id if issue.merged_into_id in seen else None,
+                    chain.waiting_for(issue) if with_history else None)
 
 
 def codes(units: list[Unit]) -> list[str]:

@@ -180,7 +180,7 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
     merged_into_visible = bool(visible_among(session, user, [issue.merged_into_id]))
     relation = unit_relation(session, user, issue)
     # The workflow's view from the rows just loaded, rather than counting them again.
-    sit = issue_svc.situation_of(issue, relation, len(attachments), len(all_reports), len(merged_in))
+    sit = issue_svc.situation_of(session, user, issue, relation, len(attachments), len(all_reports), len(merged_in))
     actions = issue_svc.available_actions(session, user, issue, sit)
     refused_report = permissions.refusal(user, Permission.REPORT, sit)
     report_refusal = refused_report.message if refused_report else None

@@ -31,6 +31,7 @@ from tracker.core.schemas import (
     UtcDateTime,
     values,
 )
+from tracker.issues.chain import Waiting
 from tracker.issues.models import DeadlineChange
 from tracker.issues.queries import IssueFilters, IssueRow
 from tracker.units.models import Unit
@@ -190,6 +191,8 @@ class IssueOut:
     deadline_history: Optional[list[DeadlineChange]] = None
     # The issue this one is merged into, when the caller may see it; None otherwise (ASVS 4.2.1).
     merged_into: Optional[int] = None
+    # The approval-chain step the issue waits for (detail only); None outside the chain.
+    waiting_for: Optional[Waiting] = None
 
 
 class IssueSchema(Reply):
@@ -236,8 +239,22 @@ class DeadlineChangeSchema(Reply):
         "enum": values(enums.DeadlineSource), "description": "edit 页面或 API 修改,import 台账导入,extension 延期"})
 
 
+class WaitingSchema(Reply):
+    """The approval-chain step an issue waits for."""
+
+    step = fields.Integer(required=True, metadata={"minimum": 1, "description": "审核链的第几个环节(从 1 起)"})
+    label = fields.String(required=True, metadata={"description": "环节名称,如「市级验收」"})
+    level = fields.String(required=True, allow_none=True, metadata={
+        "enum": values(enums.UNIT_LEVELS), "description": "办理该环节的整改办所在层级;null 为不限层级"})
+    role = fields.String(required=True, metadata={"enum": values(enums.CHAIN_ROLES), "description": "办理角色"})
+
+
 class IssueDetailSchema(IssueSchema):
-    """One issue, as the list shows it, with its deadline history (oldest first)."""
+    """One issue, as the list shows it, with its deadline history (oldest first) and, while it is in the
+    approval chain, the step it waits for."""
+
+    waiting_for = fields.Nested(WaitingSchema, required=True, allow_none=True, metadata={
+        "description": "问题在审核链中等待的环节(已提交销号、尚未销号时);其他时候为 null"})
 
     original_deadline = fields.Date(required=True, attribute="row.issue.original_deadline", metadata={
         **DATE_META, "description": "交办时的整改时限(此后的调整见 deadline_history)"})

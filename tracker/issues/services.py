@@ -28,6 +28,7 @@ from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
 from tracker.core.security_log import security_event
 from tracker.core.workflow import Situation
+from tracker.issues import chain
 from tracker.issues.events import (
     DeadlineChanged,
     EvidenceAdded,
@@ -91,18 +92,28 @@ def _plain(value: Any) -> Any:
 
 
 def situation(session: DbSession, user: User, issue: Issue) -> Situation:
-    """Describe the issue for the workflow, as seen by `user` (four small queries)."""
+    """Describe the issue for the workflow, as seen by `user` (four small queries, and the signatures
+    of the approval chain's current pass while the issue is in it)."""
     evidence = session.scalar(select(func.count()).select_from(Attachment).where(Attachment.issue_id == issue.id))
     reports = session.scalar(
         select(func.count()).select_from(ProgressReport).where(ProgressReport.issue_id == issue.id)
     )
     merged_in = session.scalar(select(func.count()).select_from(Issue).where(Issue.merged_into_id == issue.id))
-    return situation_of(issue, unit_relation(session, user, issue), evidence or 0, reports or 0, merged_in or 0)
+    return situation_of(session, user, issue, unit_relation(session, user, issue), evidence or 0, reports or 0,
+                        merged_in or 0)
 
 
-def situation_of(issue: Issue, relation: Optional[str], evidence_count: int, report_count: int,
-                 merged_in_count: int) -> Situation:
-    """The workflow's view of an issue from figures the caller already has (the issue page loads them)."""
+def situation_of(session: DbSession, user: User, issue: Issue, relation: Optional[str], evidence_count: int,
+                 report_count: int, merged_in_count: int) -> Situation:
+    """The workflow's view of an issue from figures the caller already has (the issue page loads them);
+    while the issue is in the approval chain, the step it waits for as this user stands to it."""
+    step = chain.step_at(issue.round, issue.chain_step) if issue.state in chain.CHAIN_STATES else None
+    step_fields: dict[str, Any] = {}
+    if step is not None and issue.chain_step is not None:
+        step_fields = dict(step_role=step.role, step_label=step.label, step_level=step.level,
+                           step_last=chain.is_last(issue.round, issue.chain_step),
+                           fits_step=chain.office_fits(user, step, issue.lead_unit),
+                           signed_by=chain.signers(session, issue))
     return Situation(
         state=issue.state,
         rectify_type=issue.rectify_type,
@@ -113,6 +124,7 @@ def situation_of(issue: Issue, relation: Optional[str], evidence_count: int, rep
         evidence_count=evidence_count,
         report_count=report_count,
         verified_by_id=issue.verified_by_id,
+        **step_fields,
     )
 
 
@@ -226,12 +238,20 @@ def transition(
                                                   issue.state, comment))
         return issue
 
+    step = chain.step_at(issue.round, issue.chain_step) if from_state in chain.CHAIN_STATES else None
+    if action in (workflow.VERIFY, workflow.APPROVE) and step is not None:
+        chain.sign(session, issue, actor, now)
+        # The timeline names the step signed: "市级验收" or "市级验收:意见".
+        comment = step.label + (f":{comment}" if comment else "")
+    if action in (workflow.RETURN, workflow.REOPEN):
+        chain.clear(session, issue, now)
     _apply_state(issue, to_state, actor, now, action)
     entry = record_event(session, issue, actor, now, action, from_state, to_state, comment)
     followers = session.scalars(select(Issue).where(Issue.merged_into_id == issue.id)).all()
     for follower in followers:
         before = follower.state
         _apply_state(follower, to_state, actor, now, action)
+        follower.chain_step = issue.chain_step
         record_event(session, follower, actor, now, "follow", before, to_state,
                      f"随 {issue.code}「{labels.ACTION_LABELS[action]}」")
     _flush(session)
@@ -245,13 +265,18 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
     issue.updated_at = now
     if action == workflow.SUBMIT:
         issue.submitted_at = now
+        issue.chain_step = chain.first_step(issue.round, issue.lead_unit)
     if action == workflow.VERIFY:
         issue.verified_by_id = actor.id
+        if issue.chain_step is not None:
+            issue.chain_step = chain.next_step(issue.round, issue.lead_unit, issue.chain_step)
     if action in (workflow.RETURN, workflow.REOPEN):
         issue.verified_by_id = None
         issue.closed_at = None
+        issue.chain_step = None
     if action == workflow.APPROVE:
         issue.closed_at = now
+        issue.chain_step = None
 
 
 @_stale_is_conflict

@@ -4,8 +4,8 @@ Subscribers of the issues' domain events, run in the action's own transaction:
 
 | what happened             | who is told                                   |
 | ------------------------- | --------------------------------------------- |
-| submitted (提交销号申请)  | whoever may verify (the office)               |
-| verified (验收通过)       | whoever may approve                           |
+| submitted (提交销号申请)  | whoever may sign the chain's first step       |
+| a step signed (验收通过)  | whoever may sign the next step (or approve)   |
 | returned (退回), reason   | the lead unit's head and staff                |
 | approved (销号)           | the lead and cooperating units' heads, staff  |
 | reopened (重新打开)       | the lead unit's head and staff                |
@@ -25,13 +25,15 @@ from typing import Optional
 
 from flask import current_app
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
-from tracker.core import events, workflow
+from tracker.core import events
 from tracker.core.enums import UNIT_ROLES, Action, ActionMail, NoticeKind
 from tracker.core.extensions import DbSession
 from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import insert_ignore
+from tracker.issues import chain
 from tracker.issues.events import DeadlineChanged, IssueTransitioned
 from tracker.issues.models import Issue, IssueUnit
 from tracker.notify.models import DigestLine, UserPref
@@ -60,9 +62,16 @@ def _people(session: DbSession, *conditions: ColumnElement[bool]) -> list[Person
             for uid, username, display, email, pref in rows]
 
 
-def who_may(session: DbSession, action: Action) -> list[Person]:
-    """Everyone whose role may take `action` (e.g. verify): the office that acts next."""
-    return _people(session, User.role.in_(sorted(workflow.roles_for(action))))
+def next_signers(session: DbSession, issue: Issue) -> list[Person]:
+    """Whoever may sign the approval-chain step the issue now waits for: the step's role, an office that
+    fits the step's level and holds the issue's lead unit, not a signer of an earlier step."""
+    step = chain.step_at(issue.round, issue.chain_step)
+    if step is None:
+        return []
+    candidates = session.scalars(select(User).where(User.active.is_(True), User.role == step.role)
+                                 .options(joinedload(User.unit))).all()
+    ids = [u.id for u in chain.may_sign(session, issue, candidates)]
+    return _people(session, User.id.in_(ids)) if ids else []
 
 
 def unit_people(session: DbSession, unit_ids: Iterable[int]) -> list[Person]:
@@ -97,13 +106,13 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     Action.SUBMIT: Rule(
-        NoticeKind.SUBMITTED, lambda s, i: who_may(s, Action.VERIFY), "待验收",
+        NoticeKind.SUBMITTED, next_signers, "待验收",
         lambda who, i, c: f"{who}提交了问题 {i.code}「{i.title}」的销号申请",
         "请核查整改情况和佐证材料,验收通过或退回。"),
     Action.VERIFY: Rule(
-        NoticeKind.VERIFIED, lambda s, i: who_may(s, Action.APPROVE), "待销号",
-        lambda who, i, c: f"{who}验收通过了问题 {i.code}「{i.title}」",
-        "请审批销号,或退回并写明理由。"),
+        NoticeKind.VERIFIED, next_signers, "待销号",
+        lambda who, i, c: f"{who}签署了问题 {i.code}「{i.title}」的「{(c or '验收').split(':')[0]}」",
+        "请审核后签署本环节(最后一步为批准销号),或退回并写明理由。"),
     Action.RETURN: Rule(
         NoticeKind.RETURNED, lead_unit, "退回",
         lambda who, i, c: f"{who}退回了问题 {i.code}「{i.title}」的销号申请,理由:{c or '(未写明)'}",
@@ -165,8 +174,10 @@ def tell_whoever_acts_next(session: DbSession, event: IssueTransitioned) -> None
     if rule is None or issue is None:
         return
     sentence = rule.sentence(_who(session, event.actor_id), issue, event.comment)
+    # In the chain, the subject names the step the issue now waits for (【待市级验收】).
+    tag = chain.waiting_label(issue) or rule.tag
     tell(session, rule.recipients(session, issue), kind=rule.kind, ref=f"entry:{event.entry_id}", issue=issue,
-         tag=rule.tag, sentence=sentence, ask=rule.ask, at=event.at,
+         tag=tag, sentence=sentence, ask=rule.ask, at=event.at,
          actor_id=event.actor_id)
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import joinedload
 from tracker.accounts.models import User
 from tracker.core import permissions, workflow
 from tracker.core.calendar import CALENDAR, deadline_threshold
-from tracker.core.enums import SUPERVISION_KINDS
+from tracker.core.enums import SUPERVISION_KINDS, Role
 from tracker.core.extensions import DbSession
 from tracker.escalation.settings import JobSettings, Level, get_settings
+from tracker.issues import chain
 from tracker.issues.figures import Figures, last_turn, returned
 from tracker.issues.models import Event, Issue
 from tracker.issues.queries import IssueRow, day_figures
@@ -179,13 +180,12 @@ def todo(session: DbSession, user: User, today: date, config: dict) -> Todo:
         stmt = select_rows.where(or_(fig.overdue, fig.due_soon, fig.lagging)).order_by(
             fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
         return Todo("unit", counts, _rows(session, stmt), rungs=rungs)
-    queue = workflow.queue_of(user.role)
-    if queue is not None:
-        action, state = queue
-        # Oldest first: closure requests by when they were submitted, verified ones by when last touched.
-        waited = Issue.submitted_at if state == workflow.SUBMITTED else Issue.updated_at
-        stmt = select_rows.where(Issue.state == state).order_by(waited.asc(), Issue.id.asc())
-        return Todo(str(action), counts, _rows(session, stmt), state, rungs)
+    queue = {Role.SUPERVISOR: ("verify", workflow.SUBMITTED), Role.APPROVER: ("approve", workflow.VERIFIED)}
+    if user.role in queue:
+        kind, state = queue[Role(user.role)]
+        # The issues waiting for a step this user may sign, oldest closure request first.
+        stmt = select_rows.where(chain.awaiting(user)).order_by(Issue.submitted_at.asc(), Issue.id.asc())
+        return Todo(kind, counts, _rows(session, stmt), state, rungs)
     return Todo("overview", counts, rungs=rungs)
 
 

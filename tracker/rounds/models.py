@@ -13,9 +13,10 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    event,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from tracker.core.clock import utcnow
 from tracker.core.enums import Role, RoundKind, RoundLevel, UnitLevel
@@ -80,3 +81,17 @@ class RoundStep(Base):
     def spec(self) -> StepSpec:
         """The step as written (level, role, label)."""
         return StepSpec(self.level, self.role, self.label)
+
+
+def chain_steps(specs: list[StepSpec] | tuple[StepSpec, ...]) -> list[RoundStep]:
+    """RoundStep rows for a chain as written, positions from 0."""
+    return [RoundStep(position=i, level=spec.level, role=spec.role, label=spec.label) for i, spec in enumerate(specs)]
+
+
+@event.listens_for(Session, "before_flush")
+def _default_chain(session: Session, flush_context: object, instances: object) -> None:
+    """Give every new round without a chain today's default one, however it was written (services,
+    the demo, tests), so that the queues' SQL always finds the steps."""
+    for obj in session.new:
+        if isinstance(obj, Round) and not obj.steps:
+            obj.steps = chain_steps(DEFAULT_CHAIN)
