@@ -267,3 +267,19 @@ def test_admin_edits_the_chain_on_the_round_page(client, session, tree, login_as
     assert bad.status_code == 422 and "逐级向上" in bad.get_data(as_text=True)
     session.expire_all()
     assert [s.label for s in tree["round"].steps] == ["县级验收", "市级销号"]
+
+
+def test_the_issue_page_shows_each_signature_and_the_step_waited_for(client, session, tree, login_as):
+    issue = ready(make_issue(lead_unit=tree["town_dept"], round=tree["round"]))
+    skipping = ready(make_issue(lead_unit=tree["city_dept"], round=tree["round"]))
+    act(session, tree["head"], issue, "submit")
+    act(session, tree["sup_k1"], issue, "verify")
+    act(session, tree["city_head"], skipping, "submit")
+    login_as(tree["sup_city"])
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    panel = page[page.index('id="issue-chain"'):page.index("</ol>", page.index('id="issue-chain"'))]
+    assert "县级验收" in panel and "sup_k1" in panel and "签署" in panel
+    assert panel.index("市级验收") < panel.index("当前环节") < panel.index("自治区审核销号")
+    assert "待市级验收" in page
+    other = client.get(f"/issues/{skipping.id}").get_data(as_text=True)
+    assert "不经过此环节" in other

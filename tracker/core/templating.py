@@ -34,8 +34,9 @@ class HasState(Protocol):
 
 
 def state_label(issue: HasState) -> str:
-    """The state shown for an issue; a merged one says so."""
-    label = labels.STATE_LABELS.get(issue.state, issue.state)
+    """The state shown for an issue: where it waits in its approval chain ("待市级验收") when it is in
+    one; a merged one says so."""
+    label = getattr(issue, "waiting_label", None) or labels.STATE_LABELS.get(issue.state, issue.state)
     if getattr(issue, "merged_into_id", None):
         return f"{labels.MERGED_LABEL}·{label}"
     return label

@@ -23,7 +23,7 @@ from tracker.core import permissions
 from tracker.core.enums import CHAIN_ROLES, LEVEL_RANK, State
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
-from tracker.core.labels import UNIT_LEVEL_LABELS
+from tracker.core.labels import ROLE_LABELS, UNIT_LEVEL_LABELS
 from tracker.core.permissions import Permission
 from tracker.issues.models import Issue, Signature
 from tracker.rounds import services as rounds_service
@@ -103,12 +103,42 @@ def clear(session: DbSession, issue: Issue, now: datetime) -> None:
                     .values(cleared_at=now).execution_options(synchronize_session=False))
 
 
+@dataclass(frozen=True)
+class StepView:
+    """A step of the issue's chain as its page shows it: signed (by whom, when), waited for, to come, or
+    skipped (below the lead unit's level)."""
+
+    label: str
+    office: str  # "县级·督察整改办", or the role alone for a step at any level
+    status: str  # "signed", "waiting", "pending" or "skipped"
+    signer: Optional[str] = None
+    signed_at: Optional[datetime] = None
+
+
+def progress(session: DbSession, issue: Issue) -> list[StepView]:
+    """The issue's chain with the signatures of its current (or, once closed, last) pass: one query."""
+    rows = session.execute(select(Signature.position, Signature.signed_at, User.display_name, User.username)
+                           .join(User, User.id == Signature.user_id)
+                           .where(Signature.issue_id == issue.id, Signature.cleared_at.is_(None))).all()
+    signed = {position: (display or username, at) for position, at, display, username in rows}
+    views = []
+    for position, step in enumerate(steps_of(issue.round)):
+        office = "·".join(x for x in (UNIT_LEVEL_LABELS.get(step.level or "", ""),
+                                      ROLE_LABELS.get(step.role, step.role)) if x)
+        if position in signed:
+            views.append(StepView(step.label, office, "signed", *signed[position]))
+        elif issue.state in CHAIN_STATES and issue.chain_step == position:
+            views.append(StepView(step.label, office, "waiting"))
+        elif not applies(step, issue.lead_unit) and position < len(steps_of(issue.round)) - 1:
+            views.append(StepView(step.label, office, "skipped"))
+        else:
+            views.append(StepView(step.label, office, "pending"))
+    return views
+
+
 def waiting_label(issue: Issue) -> Optional[str]:
     """Where an issue in the chain waits, as lists say it: "待市级验收"; None outside the chain."""
-    if issue.state not in CHAIN_STATES:
-        return None
-    step = step_at(issue.round, issue.chain_step)
-    return f"待{step.label}" if step is not None else None
+    return issue.waiting_label
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tracker.core.enums import SUPERVISION_KINDS
 from tracker.core.extensions import DbSession
 from tracker.core.labels import ESCALATION_LABELS
 from tracker.core.permissions import Permission
+from tracker.issues import chain as chain_views
 from tracker.issues import services as issue_svc
 from tracker.issues.models import Attachment, DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
 from tracker.issues.queries import IssueRow, issue_row
@@ -151,6 +152,8 @@ class Dossier:
     default_period: str
     escalations: EscalationRecord = field(default_factory=EscalationRecord)
     deadline_history: list[DeadlineChange] = field(default_factory=list)
+    # The round's approval chain with this issue's signatures (审核进度).
+    chain: list[chain_views.StepView] = field(default_factory=list)
 
 
 def build(session: DbSession, user: User, issue: Issue) -> Dossier:
@@ -211,6 +214,7 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
         default_period=today.strftime("%Y-%m"),
         escalations=escalation_record(session, issue),
         deadline_history=issue_svc.deadline_history(session, issue),
+        chain=chain_views.progress(session, issue),
     )
 
 

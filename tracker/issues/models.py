@@ -98,6 +98,15 @@ class Issue(Base):
     merged_into: Mapped[Optional[Issue]] = relationship(remote_side="Issue.id", foreign_keys=[merged_into_id])
     verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
 
+    @property
+    def waiting_label(self) -> Optional[str]:
+        """Where the issue waits in its round's approval chain ("待市级验收"); None outside it. Reads the
+        round's steps (one query per round, cached in the session)."""
+        if self.state not in (State.SUBMITTED, State.VERIFIED) or self.chain_step is None:
+            return None
+        steps = self.round.steps
+        return f"待{steps[self.chain_step].label}" if 0 <= self.chain_step < len(steps) else None
+
 
 class Signature(Base):
     """A step of the approval chain signed for an issue (who, which step, when): one per (issue, step)
