@@ -9,6 +9,9 @@
 - issues.chain_step: the step a submitted (0) or verified (1) issue waits for.
 - signatures: who signed which step in the current pass; a verified issue's verifier becomes the
   signature of step 0, so that the separation of duties holds across the migration.
+- Office users (supervisor, approver, leader) lose the unit they may have carried: it meant nothing
+  until now (they saw every issue), and from now on it is the area whose subtree they see and sign for.
+  Without one they keep seeing and signing everything, as before; the admin gives each office its area.
 - extension_requests and rounds.max_extensions (2): deadline extensions (延期申请).
 - events.action, outbox.kind and notices.kind accept the extension entries and notices.
 
@@ -156,6 +159,8 @@ def upgrade():
     op.execute("INSERT INTO signatures (issue_id, position, label, user_id, signed_at) "
                "SELECT id, 0, '验收', verified_by_id, updated_at FROM issues "
                "WHERE state = 'verified' AND verified_by_id IS NOT NULL")
+
+    op.execute("UPDATE users SET unit_id = NULL WHERE role IN ('supervisor', 'approver', 'leader')")
 
     _recheck("events", "action", NEW_EVENT_KINDS)
     for table in ("outbox", "notices"):

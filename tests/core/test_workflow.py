@@ -26,12 +26,12 @@ ALLOWED = {
 }
 # The roles a step of an approval chain may name: each of them may verify, approve or return when the
 # step an issue waits for is theirs (the default chain: a supervisor verifies, an approver approves).
-CHAIN = {"supervisor", "approver"}
+CHAIN = {"supervisor", "approver"}  # the roles any chain's steps may name
 ROLES_BY_ACTION = {
     "submit": {"unit_head"},
-    "verify": CHAIN,
-    "approve": CHAIN,
-    "return": CHAIN,
+    "verify": {"supervisor"},
+    "approve": {"approver"},
+    "return": {"supervisor", "approver"},
     "reopen": {"supervisor"},
     "mark_basically_done": {"unit_head"},
     "merge": {"supervisor"},
@@ -50,6 +50,7 @@ def test_every_state_action_role(state, action, role):
         return
     with pytest.raises(Refusal) as refused:
         decide(action, role, 1, sit, comment="理由", target=OPEN_TARGET)
+    # With today's chain, a role the chain never lets take the action is refused it outright.
     assert refused.value.kind == ("forbidden" if role not in ROLES_BY_ACTION[action] else "conflict")
     assert refused.value.message  # a clear message for every refusal
     assert refused.value.status in (403, 409)
@@ -75,7 +76,8 @@ def step(position, **fields):
              ("approver", "自治区审核销号", "province")]
     role, label, level = chain[position]
     values = dict(state="submitted" if position == 0 else "verified", step_role=role, step_label=label,
-                  step_level=level, step_last=position == 2, **READY)
+                  step_level=level, step_last=position == 2, **READY,
+                  chain_actions=wf.chain_actions([(r, n == 2) for n, (r, _, _) in enumerate(chain)]))
     values.update(fields)
     return Situation(**values)
 
@@ -88,11 +90,15 @@ def test_each_step_is_taken_by_its_role_with_verify_and_the_last_with_approve():
 
 
 @pytest.mark.parametrize("action, role, position, fields, kind, words", [
-    ("verify", "approver", 1, {}, "conflict", "待「市级验收」"),  # not the step's role
-    ("approve", "supervisor", 2, {}, "conflict", "销号审批"),  # the last step is the approver's
+    ("verify", "approver", 1, {}, "forbidden", "无权"),  # the approver verifies no step of this chain
+    ("approve", "supervisor", 2, {}, "forbidden", "无权"),  # the last step is the approver's
+    ("return", "approver", 1, {}, "conflict", "待「市级验收」"),  # the approver's turn is later
     ("verify", "supervisor", 1, {"fits_step": False}, "forbidden", "市级督察整改办"),  # another county's office
-    ("approve", "supervisor", 1, {}, "conflict", "之后还有审核环节"),  # approve before the last step
-    ("verify", "approver", 2, {}, "conflict", "最后一步"),  # verify at the last step
+    # A chain of one role throughout: approve before the last step, verify at the last step.
+    ("approve", "supervisor", 1, {"chain_actions": frozenset({("verify", "supervisor"), ("approve", "supervisor")})},
+     "conflict", "之后还有审核环节"),
+    ("verify", "approver", 2, {"chain_actions": frozenset({("verify", "approver"), ("approve", "approver")})},
+     "conflict", "最后一步"),
     ("verify", "supervisor", 1, {"signed_by": frozenset({1})}, "conflict", "不同的人"),  # a second signature
     ("approve", "approver", 2, {"signed_by": frozenset({1})}, "conflict", "不同的人"),
     ("return", "supervisor", 1, {"fits_step": False}, "forbidden", "辖区不符"),

@@ -1,6 +1,7 @@
 """The migration adding levels and approval chains: existing units get their paths and levels from the tree,
 every round today's two steps, and issues already submitted or verified wait at the step their state names,
-with the verifier kept as the first step's signature (so that the separation of duties holds)."""
+with the verifier kept as the first step's signature (so that the separation of duties holds), and office
+users keep serving the whole tree."""
 from __future__ import annotations
 
 from sqlalchemy import create_engine, text
@@ -19,7 +20,9 @@ def test_existing_data_keeps_working_through_the_chain_migration(tmp_path):
                               " (2, 'HLGL-ZJ', '市住建局', 1, '2020-01-01 00:00:00'),"
                               " (3, 'A/B%', '奇怪编码单位', 2, '2020-01-01 00:00:00')"))
             conn.execute(text("INSERT INTO users (id, username, password_hash, role, active, session_version,"
-                              " created_at) VALUES (1, 'duban', 'x', 'supervisor', 1, 1, '2020-07-01 00:00:00')"))
+                              " unit_id, created_at) VALUES"
+                              " (1, 'duban', 'x', 'supervisor', 1, 1, 2, '2020-07-01 00:00:00'),"
+                              " (2, 'zjj', 'x', 'unit_head', 1, 1, 2, '2020-07-01 00:00:00')"))
             conn.execute(text("INSERT INTO rounds (id, name, level, kind, created_at) VALUES"
                               " (1, '中央督察', 'central', 'regular', '2020-01-01 00:00:00')"))
             for issue_id, state, verifier in ((1, "in_progress", "NULL"), (2, "submitted", "NULL"),
@@ -38,6 +41,7 @@ def test_existing_data_keeps_working_through_the_chain_migration(tmp_path):
             steps = conn.execute(text("SELECT position, level, role, label FROM round_steps ORDER BY position")).all()
             waiting = conn.execute(text("SELECT id, chain_step FROM issues ORDER BY id")).all()
             signed = conn.execute(text("SELECT issue_id, position, label, user_id, cleared_at FROM signatures")).all()
+            users = conn.execute(text("SELECT username, unit_id FROM users ORDER BY id")).all()
     finally:
         engine.dispose()
     assert [tuple(u) for u in units] == [("HLGL", "city", "/HLGL/"), ("HLGL-ZJ", "city", "/HLGL/HLGL-ZJ/"),
@@ -45,3 +49,5 @@ def test_existing_data_keeps_working_through_the_chain_migration(tmp_path):
     assert [tuple(s) for s in steps] == [(0, None, "supervisor", "验收"), (1, None, "approver", "销号")]
     assert [tuple(w) for w in waiting] == [(1, None), (2, 0), (3, 1), (4, None)]
     assert [tuple(s) for s in signed] == [(3, 0, "验收", 1, None)]
+    # An office user's unit meant nothing before (they saw everything); they keep seeing everything.
+    assert [tuple(u) for u in users] == [("duban", None), ("zjj", 2)]

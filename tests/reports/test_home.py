@@ -197,7 +197,8 @@ def _count_queries(client) -> int:
 
 @pytest.mark.parametrize("role", ["unit_staff", "supervisor", "approver", "leader"])
 def test_home_query_count_does_not_grow(client, login_as, session, role):
-    _populate(n_rounds=3, n_units=3, n_issues=3)
+    # Every state in both populations, so that each queue has rows (and loads its rounds' chains) in both.
+    _populate(n_rounds=3, n_units=3, n_issues=5)
     unit = make_unit() if role == "unit_staff" else None
     user = make_user(role, unit)
     session.commit()

@@ -94,6 +94,8 @@ def make_issue(lead_unit: Optional[Unit] = None, round: Optional[Round] = None,
         state="in_progress", progress_percent=0, target="整改目标", measures="整改措施",
     )
     values.update(fields)
+    # An issue made in the approval chain waits where its state says (the first step, or the last).
+    values.setdefault("chain_step", {"submitted": 0, "verified": 1}.get(values["state"]))
     issue = Issue(round_id=(round or make_round()).id, lead_unit_id=(lead_unit or make_unit()).id, **values)
     db.session.add(issue)
     db.session.flush()

@@ -73,6 +73,23 @@ class Situation:
     step_last: Optional[bool] = None
     fits_step: bool = True
     signed_by: frozenset[int] = frozenset()
+    # (action, role) pairs the round's chain has at some step (a role that never verifies in it is
+    # refused verification outright; one whose turn is not now is told whose turn it is).
+    chain_actions: frozenset[tuple[str, str]] = frozenset()
+
+
+# Today's default chain: a supervisor verifies, an approver approves, either returns at their step.
+DEFAULT_CHAIN_ACTIONS = frozenset({(VERIFY, Role.SUPERVISOR), (APPROVE, Role.APPROVER),
+                                   (RETURN, Role.SUPERVISOR), (RETURN, Role.APPROVER)})
+
+
+def chain_actions(steps: list[tuple[str, bool]]) -> frozenset[tuple[str, str]]:
+    """The (action, role) pairs of a chain given as (role, is last) per step."""
+    pairs = set()
+    for role, last in steps:
+        pairs.add((APPROVE if last else VERIFY, role))
+        pairs.add((RETURN, role))
+    return frozenset(pairs)
 
 
 def current_step(issue: Situation) -> tuple[str, str, bool]:
@@ -106,7 +123,8 @@ def decide(
     if action not in ACTIONS:
         raise Refusal("invalid", f"未知的操作:{action}")
     label = ACTION_LABELS[action]
-    if role not in roles_for(action):
+    if role not in roles_for(action) or (
+            action in CHAIN_ACTIONS and (action, role) not in (issue.chain_actions or DEFAULT_CHAIN_ACTIONS)):
         raise Refusal("forbidden", f"您的角色无权执行「{label}」。")
     if action in LEAD_UNIT_ACTIONS and issue.relation != "lead":
         if issue.relation == "cooperating":
@@ -153,7 +171,8 @@ def _check_step(action: str, role: str, actor_id: Optional[int], issue: Situatio
     step_role, step_label, last = current_step(issue)
     waiting = f"问题当前待「{step_label}」"
     if role != step_role:
-        raise Refusal("conflict", f"{waiting},由{ROLE_LABELS.get(step_role, step_role)}办理,您的角色不能「{label}」。")
+        who = ROLE_LABELS.get(step_role, step_role)
+        raise Refusal("conflict", f"{waiting},由{who}办理,您的角色不能「{label}」。")
     if not issue.fits_step:
         level = UNIT_LEVEL_LABELS.get(issue.step_level or "", "")
         raise Refusal("forbidden", f"「{step_label}」须由问题牵头单位所在辖区的{level}"
@@ -162,8 +181,7 @@ def _check_step(action: str, role: str, actor_id: Optional[int], issue: Situatio
         raise Refusal("conflict", f"{waiting},这是审核链的最后一步,请「{ACTION_LABELS[APPROVE]}」或退回。")
     if action == APPROVE and not last:
         raise Refusal("conflict", f"{waiting},之后还有审核环节,请「{ACTION_LABELS[VERIFY]}」或退回。")
-    if action != RETURN and actor_id is not None and (actor_id in issue.signed_by or (
-            issue.step_role is None and issue.verified_by_id == actor_id)):
+    if action != RETURN and actor_id is not None and (actor_id in issue.signed_by or issue.verified_by_id == actor_id):
         raise Refusal("conflict", "您已签署过本问题的审核环节(验收人不能再批准同一问题的销号),"
                                   "同一问题的各环节须由不同的人办理。")
 

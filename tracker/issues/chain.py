@@ -19,7 +19,7 @@ from sqlalchemy import and_, false, func, or_, select, true, tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.accounts.models import User
-from tracker.core import permissions
+from tracker.core import permissions, workflow
 from tracker.core.enums import CHAIN_ROLES, LEVEL_RANK, State
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
@@ -63,6 +63,23 @@ def is_last(round_: Round, position: int) -> bool:
     return position >= len(steps_of(round_)) - 1
 
 
+def actions_of(round_: Round) -> frozenset[tuple[str, str]]:
+    """The (action, role) pairs the round's chain has at some step (for the workflow's refusals)."""
+    steps = steps_of(round_)
+    return workflow.chain_actions([(step.role, n == len(steps) - 1) for n, step in enumerate(steps)])
+
+
+def position_of(issue: Issue) -> Optional[int]:
+    """The position of the step the issue waits for; None outside the chain. An issue put in the chain
+    without one (written directly, as before chains) waits where its state says: submitted at the first
+    step, verified at the last."""
+    if issue.state not in CHAIN_STATES:
+        return None
+    if issue.chain_step is not None:
+        return issue.chain_step
+    return 0 if issue.state == State.SUBMITTED else len(steps_of(issue.round)) - 1
+
+
 def step_at(round_: Round, position: Optional[int]) -> Optional[StepSpec]:
     """The step at `position`, None when the issue is not in the chain."""
     steps = steps_of(round_)
@@ -89,9 +106,10 @@ def signers(session: DbSession, issue: Issue) -> frozenset[int]:
 
 def sign(session: DbSession, issue: Issue, user: User, now: datetime) -> Signature:
     """Record the user's signature of the step the issue waits for."""
-    step = step_at(issue.round, issue.chain_step)
-    assert step is not None and issue.chain_step is not None  # the workflow allowed the action
-    signature = Signature(issue_id=issue.id, position=issue.chain_step, label=step.label, user_id=user.id,
+    position = position_of(issue)
+    step = step_at(issue.round, position)
+    assert step is not None and position is not None  # the workflow allowed the action
+    signature = Signature(issue_id=issue.id, position=position, label=step.label, user_id=user.id,
                           signed_at=now)
     session.add(signature)
     return signature
@@ -127,7 +145,7 @@ def progress(session: DbSession, issue: Issue) -> list[StepView]:
                                       ROLE_LABELS.get(step.role, step.role)) if x)
         if position in signed:
             views.append(StepView(step.label, office, "signed", *signed[position]))
-        elif issue.state in CHAIN_STATES and issue.chain_step == position:
+        elif position == position_of(issue):
             views.append(StepView(step.label, office, "waiting"))
         elif not applies(step, issue.lead_unit) and position < len(steps_of(issue.round)) - 1:
             views.append(StepView(step.label, office, "skipped"))
@@ -158,12 +176,11 @@ class Waiting:
 
 def waiting_for(issue: Issue) -> Optional[Waiting]:
     """The step the issue waits for, None when it is not in the chain."""
-    if issue.state not in CHAIN_STATES:
+    position = position_of(issue)
+    step = step_at(issue.round, position)
+    if step is None or position is None:
         return None
-    step = step_at(issue.round, issue.chain_step)
-    if step is None or issue.chain_step is None:
-        return None
-    return Waiting(issue.chain_step + 1, step.label, step.level, step.role)
+    return Waiting(position + 1, step.label, step.level, step.role)
 
 
 def awaiting(user: User) -> ColumnElement[bool]:
@@ -189,8 +206,8 @@ def awaiting(user: User) -> ColumnElement[bool]:
 
 def may_sign(session: DbSession, issue: Issue, users: Sequence[User]) -> list[User]:
     """Those of `users` who may sign the step the issue waits for now (role, office, not signed before)."""
-    step = step_at(issue.round, issue.chain_step)
-    if issue.state not in CHAIN_STATES or step is None:
+    step = step_at(issue.round, position_of(issue))
+    if step is None:
         return []
     signed = signers(session, issue)
     return [u for u in users if u.role == step.role and u.id not in signed

@@ -102,10 +102,13 @@ class Issue(Base):
     def waiting_label(self) -> Optional[str]:
         """Where the issue waits in its round's approval chain ("待市级验收"); None outside it. Reads the
         round's steps (one query per round, cached in the session)."""
-        if self.state not in (State.SUBMITTED, State.VERIFIED) or self.chain_step is None:
+        if self.state not in (State.SUBMITTED, State.VERIFIED):
             return None
         steps = self.round.steps
-        return f"待{steps[self.chain_step].label}" if 0 <= self.chain_step < len(steps) else None
+        # Written directly without a step (as before chains): where its state says.
+        position = self.chain_step if self.chain_step is not None else (
+            0 if self.state == State.SUBMITTED else len(steps) - 1)
+        return f"待{steps[position].label}" if 0 <= position < len(steps) else None
 
 
 class Signature(Base):

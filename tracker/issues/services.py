@@ -107,13 +107,14 @@ def situation_of(session: DbSession, user: User, issue: Issue, relation: Optiona
                  report_count: int, merged_in_count: int) -> Situation:
     """The workflow's view of an issue from figures the caller already has (the issue page loads them);
     while the issue is in the approval chain, the step it waits for as this user stands to it."""
-    step = chain.step_at(issue.round, issue.chain_step) if issue.state in chain.CHAIN_STATES else None
+    position = chain.position_of(issue)
+    step = chain.step_at(issue.round, position)
     step_fields: dict[str, Any] = {}
-    if step is not None and issue.chain_step is not None:
+    if step is not None and position is not None:
         step_fields = dict(step_role=step.role, step_label=step.label, step_level=step.level,
-                           step_last=chain.is_last(issue.round, issue.chain_step),
+                           step_last=chain.is_last(issue.round, position),
                            fits_step=chain.office_fits(user, step, issue.lead_unit),
-                           signed_by=chain.signers(session, issue))
+                           signed_by=chain.signers(session, issue), chain_actions=chain.actions_of(issue.round))
     return Situation(
         state=issue.state,
         rectify_type=issue.rectify_type,
@@ -238,7 +239,7 @@ def transition(
                                                   issue.state, comment))
         return issue
 
-    step = chain.step_at(issue.round, issue.chain_step) if from_state in chain.CHAIN_STATES else None
+    step = chain.step_at(issue.round, chain.position_of(issue))
     if action in (workflow.VERIFY, workflow.APPROVE) and step is not None:
         chain.sign(session, issue, actor, now)
         # The timeline names the step signed: "市级验收" or "市级验收:意见".
@@ -261,6 +262,7 @@ def transition(
 
 
 def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action: str) -> None:
+    signed_at = chain.position_of(issue)  # the step this action signs, before the state moves on
     issue.state = to_state
     issue.updated_at = now
     if action == workflow.SUBMIT:
@@ -268,8 +270,7 @@ def _apply_state(issue: Issue, to_state: str, actor: User, now: datetime, action
         issue.chain_step = chain.first_step(issue.round, issue.lead_unit)
     if action == workflow.VERIFY:
         issue.verified_by_id = actor.id
-        if issue.chain_step is not None:
-            issue.chain_step = chain.next_step(issue.round, issue.lead_unit, issue.chain_step)
+        issue.chain_step = chain.next_step(issue.round, issue.lead_unit, signed_at if signed_at is not None else 0)
     if action in (workflow.RETURN, workflow.REOPEN):
         issue.verified_by_id = None
         issue.closed_at = None

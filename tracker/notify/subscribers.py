@@ -65,7 +65,7 @@ def _people(session: DbSession, *conditions: ColumnElement[bool]) -> list[Person
 def next_signers(session: DbSession, issue: Issue) -> list[Person]:
     """Whoever may sign the approval-chain step the issue now waits for: the step's role, an office that
     fits the step's level and holds the issue's lead unit, not a signer of an earlier step."""
-    step = chain.step_at(issue.round, issue.chain_step)
+    step = chain.step_at(issue.round, chain.position_of(issue))
     if step is None:
         return []
     candidates = session.scalars(select(User).where(User.active.is_(True), User.role == step.role)
