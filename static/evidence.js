@@ -1,10 +1,11 @@
 // Evidence in the issue page: each "查看" button (a.evidence-view) opens the viewer dialog
 // (templates/issues/detail.html, #evidence-viewer) instead of leaving the page. A photo is shown
 // as an <img> of its /view address; a PDF is fetched from the same kind of address and drawn page
-// by page on a canvas by PDF.js (static/vendor/pdfjs, loaded on the first PDF only), because a
-// browser's own PDF viewer refuses the sandboxed response. Prev/next move between the viewable
-// files, the arrow keys too; Esc or "关闭" closes. Without JavaScript the photo buttons open the
-// photo in a new tab and the PDF buttons stay hidden ("下载" always works).
+// by page on a canvas by PDF.js (static/vendor/pdfjs, loaded on the first PDF only): the same on
+// every browser, phones included, whose own PDF viewers do not all show a PDF inside a page
+// ("新窗口打开" gives the browser's own viewer where it has one). Prev/next move between the
+// viewable files, the arrow keys too; Esc or "关闭" closes. Without JavaScript each button opens
+// the file in a new tab ("下载" always works).
 // The camera button's input shows the chosen photo's name beside it.
 (function () {
   "use strict";
@@ -28,6 +29,7 @@
   var pageLabel = document.getElementById("pdf-page");
   var status = document.getElementById("viewer-status");
   var download = document.getElementById("viewer-download");
+  var openNew = document.getElementById("viewer-open");
   var current = -1;
   var pdfjs = null;
   var pdf = null;
@@ -135,6 +137,8 @@
     title.textContent = link.dataset.name;
     count.textContent = links.length > 1 ? (current + 1) + " / " + links.length : "";
     download.href = link.dataset.download;
+    openNew.href = link.href;
+    openNew.hidden = link.dataset.kind === "image";
     image.hidden = true;
     image.removeAttribute("src");
     pdfBox.hidden = true;
@@ -162,7 +166,6 @@
     }
   });
   links.forEach(function (link, index) {
-    link.hidden = false;
     link.addEventListener("click", function (event) {
       event.preventDefault();
       show(index);

@@ -198,7 +198,7 @@ def _inline(response: Response, mimetype: str, filename: str) -> Response:
     """Mark a response as a file shown in the page: its own type, its name (inline), no sniffing, a
     sandbox, no cache."""
     response.headers["Content-Type"] = mimetype
-    fallback = filename.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "").strip() or "file"
+    fallback = "".join(c for c in filename if " " <= c <= "~" and c not in '"\\').strip() or "file"
     encoded = quote(filename, safe="")
     response.headers["Content-Disposition"] = f"inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
     response.headers["X-Content-Type-Options"] = "nosniff"
