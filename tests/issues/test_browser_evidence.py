@@ -117,6 +117,7 @@ def test_a_verifier_views_a_photo_and_a_pdf_inside_the_issue_page(app, live_serv
     assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [240, 180]
     check(evidence.get_by_role("link", name="查看")).to_have_count(2)
     check(evidence.get_by_role("link", name="下载")).to_have_count(2)
+    page.screenshot(path=str(tmp_path / "desktop-issue.png"), full_page=True)
 
     # The photo, in the viewer.
     evidence.locator(f'li[data-attachment-id="{photo.id}"]').get_by_role("link", name="查看").click()
@@ -167,6 +168,14 @@ def test_a_verifier_views_a_photo_and_a_pdf_inside_the_issue_page(app, live_serv
     check(open_new).to_be_hidden()
     page.locator("#viewer-close").click()
     check(viewer).to_be_hidden()
+
+    # On a wide screen the menu and the filters are open, no toggles shown.
+    page.goto(f"{base}/issues/")
+    check(page.locator("#filter-form")).to_be_visible()
+    check(page.locator("#filter-toggle")).to_be_hidden()
+    check(page.locator("#menu-toggle")).to_be_hidden()
+    check(page.locator("#issue-table thead")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "desktop-list.png"), full_page=True)
 
     # What the browser was sent: the files with their own types, inline, not sniffed, sandboxed.
     for attachment, mimetype, extra in ((photo, "image/jpeg", "img-src 'self'"), (pdf, "application/pdf", "")):
