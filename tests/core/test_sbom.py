@@ -42,7 +42,7 @@ def test_the_listed_versions_are_the_vendored_files_own():
         assert f"Bootstrap v{bootstrap.version} " in banner
     assert f'version="{by_name["echarts"].version}"' in (VENDOR / "echarts" / "echarts.min.js").read_text()
     pdfjs = by_name["pdfjs-dist"].version
-    for filename in ("pdf.min.mjs", "pdf.worker.min.mjs"):
+    for filename in ("pdf.min.js", "pdf.worker.min.js"):
         assert f'"{pdfjs}"' in (VENDOR / "pdfjs" / filename).read_text()
     readme = (VENDOR / "zxcvbn-ts" / "README.md").read_text()
     for name in ("@zxcvbn-ts/core", "@zxcvbn-ts/language-common"):

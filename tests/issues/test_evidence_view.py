@@ -229,7 +229,7 @@ def test_the_issue_page_shows_thumbnails_and_view_buttons(app, session, world):
     assert view_url(issue, docx) not in html
     for attachment in (photo, pdf, docx):
         assert f'href="/issues/{issue.id}/attachments/{attachment.id}"' in html  # 下载 stays
-    assert 'id="evidence-viewer"' in html and "vendor/pdfjs/pdf.min.mjs" in html
+    assert 'id="evidence-viewer"' in html and "vendor/pdfjs/pdf.min.js" in html
     assert '<script src="/static/evidence.js">' in html
 
 
