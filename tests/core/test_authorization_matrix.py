@@ -195,6 +195,9 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/issues/<int:issue_id>/attachments", "GET"): SEEN,
     ("/issues/<int:issue_id>/attachments", "POST"): scoped(US, UH),
     ("/issues/<int:issue_id>/attachments/<int:attachment_id>", "GET"): SEEN,
+    # Photos and PDFs shown in the page, and photo thumbnails: whoever sees the issue, as the download.
+    ("/issues/<int:issue_id>/attachments/<int:attachment_id>/thumb", "GET"): SEEN,
+    ("/issues/<int:issue_id>/attachments/<int:attachment_id>/view", "GET"): SEEN,
     ("/issues/<int:issue_id>/edit", "GET"): scoped(S),
     ("/issues/<int:issue_id>/edit", "POST"): scoped(S),
     ("/issues/<int:issue_id>/progress", "GET"): SEEN,

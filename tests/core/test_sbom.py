@@ -41,6 +41,9 @@ def test_the_listed_versions_are_the_vendored_files_own():
         banner = " ".join((VENDOR / "bootstrap" / filename).read_text()[:300].split())
         assert f"Bootstrap v{bootstrap.version} " in banner
     assert f'version="{by_name["echarts"].version}"' in (VENDOR / "echarts" / "echarts.min.js").read_text()
+    pdfjs = by_name["pdfjs-dist"].version
+    for filename in ("pdf.min.js", "pdf.worker.min.js"):
+        assert f'"{pdfjs}"' in (VENDOR / "pdfjs" / filename).read_text()
     readme = (VENDOR / "zxcvbn-ts" / "README.md").read_text()
     for name in ("@zxcvbn-ts/core", "@zxcvbn-ts/language-common"):
         assert f"{name} {by_name[name].version}" in readme
@@ -48,7 +51,7 @@ def test_the_listed_versions_are_the_vendored_files_own():
 
 def test_frontend_components_carry_purl_licence_and_file_hashes():
     components = {c["purl"]: c for c in supply.frontend_components()}
-    assert set(components) == {"pkg:npm/bootstrap@5.3.9", "pkg:npm/echarts@6.1.0",
+    assert set(components) == {"pkg:npm/bootstrap@5.3.9", "pkg:npm/echarts@6.1.0", "pkg:npm/pdfjs-dist@6.5.438",
                                "pkg:npm/%40zxcvbn-ts/core@4.2.0", "pkg:npm/%40zxcvbn-ts/language-common@4.1.3"}
     core = components["pkg:npm/%40zxcvbn-ts/core@4.2.0"]
     assert (core["group"], core["name"], core["version"]) == ("@zxcvbn-ts", "core", "4.2.0")

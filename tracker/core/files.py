@@ -206,3 +206,29 @@ def check_archive(source: Union[bytes, IO[bytes]], limits: ArchiveLimits, field:
                         mb=limits.max_total_bytes // (1024 * 1024)), field)
     finally:
         stream.seek(start)
+
+
+# --- viewing in the page: only kinds a browser shows safely, judged by the stored bytes ---------
+
+# What a browser may show inside the page, by the content kind `filetype` finds in the file's bytes
+# (never by its name or the type stored at upload): photos and PDF. Anything else is download-only.
+INLINE_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
+# The types the issue page offers to view (by the type stored at upload, to save reading every file
+# for the page; the view itself checks the bytes again).
+VIEWABLE_CONTENT_TYPES = frozenset(INLINE_TYPES.values())
+PHOTO_CONTENT_TYPES = frozenset(t for t in VIEWABLE_CONTENT_TYPES if t.startswith("image/"))
+
+
+def inline_type(path: Path) -> Optional[str]:
+    """The Content-Type to show the stored file at `path` inline with, read from its first bytes,
+    or None when it is no photo or PDF (then it is only ever sent as a download)."""
+    with open(path, "rb") as stored:
+        head = stored.read(8192)
+    kind = filetype.guess(head)
+    return INLINE_TYPES.get(kind.extension) if kind else None

@@ -15,7 +15,7 @@ from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
-from tracker.core import clock, enums, permissions, workflow
+from tracker.core import clock, enums, files, permissions, workflow
 from tracker.core.enums import SUPERVISION_KINDS
 from tracker.core.extensions import DbSession
 from tracker.core.labels import ESCALATION_LABELS
@@ -220,4 +220,6 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
 
 def as_context(dossier: Dossier) -> dict[str, Any]:
     """The template variables of the issue page."""
-    return {"d": dossier, "issue": dossier.issue}
+    return {"d": dossier, "issue": dossier.issue,
+            # Which evidence the page offers to view in place, and which gets a thumbnail.
+            "viewable_types": files.VIEWABLE_CONTENT_TYPES, "photo_types": files.PHOTO_CONTENT_TYPES}

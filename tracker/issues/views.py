@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Optional
+from urllib.parse import quote
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from tracker.core import clock, files, labels, permissions, workflow
+from tracker.core import clock, files, labels, permissions, thumbnails, workflow
 from tracker.core.antivirus import scanner_from_config
 from tracker.core.errors import Refusal
 from tracker.core.extensions import db
@@ -157,10 +159,8 @@ def edit(issue_id: int):
     return render_template("issues/form.html", form=form, issue=issue), status
 
 
-@bp.route("/<int:issue_id>/attachments/<int:attachment_id>")
-@login_required
-def download(issue_id: int, attachment_id: int):
-    """Send an evidence file, always as a download, to users who can see its issue."""
+def _stored_attachment(issue_id: int, attachment_id: int) -> tuple[Attachment, Path]:
+    """An evidence file of an issue the user can see, and where it lies on disk; 404 otherwise."""
     issue = issue_svc.get_visible_issue(db.session, current_user, issue_id)
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.issue_id != issue.id:
@@ -170,12 +170,76 @@ def download(issue_id: int, attachment_id: int):
         current_app.logger.error("evidence file missing on disk: attachment %s sha256 %s",
                                  attachment.id, attachment.sha256)
         raise Refusal("not_found", f"佐证材料「{attachment.filename}」的文件在服务器上找不到,请联系系统管理员。")
+    return attachment, path
+
+
+@bp.route("/<int:issue_id>/attachments/<int:attachment_id>")
+@login_required
+def download(issue_id: int, attachment_id: int):
+    """Send an evidence file, always as a download, to users who can see its issue."""
+    attachment, path = _stored_attachment(issue_id, attachment_id)
     response = send_file(path, as_attachment=True, download_name=attachment.filename,
                          mimetype="application/octet-stream", conditional=True, max_age=0)
     # Never let a browser render an upload inline, whatever its bytes look like.
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# What an evidence file shown in the page may do: nothing. A photo is a picture and no document
+# (no script, no plugin, a sandbox without any permission); a PDF is read by the page's PDF.js,
+# which fetches its bytes: opened directly, the browser's viewer may not run it (sandboxed).
+IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+PDF_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+NOT_VIEWABLE = "「{name}」不是图片或 PDF,不能在页面中查看,请下载后查看。"
+
+
+def _inline(response: Response, mimetype: str, filename: str) -> Response:
+    """Mark a response as a file shown in the page: its own type, its name (inline), no sniffing, a
+    sandbox, no cache."""
+    response.headers["Content-Type"] = mimetype
+    fallback = "".join(c for c in filename if " " <= c <= "~" and c not in '"\\').strip() or "file"
+    encoded = quote(filename, safe="")
+    response.headers["Content-Disposition"] = f"inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = PDF_CSP if mimetype == "application/pdf" else IMAGE_CSP
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/<int:issue_id>/attachments/<int:attachment_id>/view")
+@login_required
+def view(issue_id: int, attachment_id: int):
+    """Send a photo (JPEG, PNG, GIF, WebP) or PDF to be shown in the issue page, to users who can see
+    the issue; the type is read from the file's bytes. Any other file is refused (415): download it."""
+    attachment, path = _stored_attachment(issue_id, attachment_id)
+    mimetype = files.inline_type(path)
+    if mimetype is None:
+        raise Refusal("unsupported_media_type", NOT_VIEWABLE.format(name=attachment.filename))
+    response = send_file(path, as_attachment=False, download_name=attachment.filename, mimetype=mimetype,
+                         conditional=True, max_age=0)
+    return _inline(response, mimetype, attachment.filename)
+
+
+@bp.route("/<int:issue_id>/attachments/<int:attachment_id>/thumb")
+@login_required
+def thumb(issue_id: int, attachment_id: int):
+    """A small re-encoded copy of an evidence photo (made on first request, kept by the file's hash);
+    for a file that is no photo, or one that cannot or must not be decoded, a placeholder picture."""
+    attachment, path = _stored_attachment(issue_id, attachment_id)
+    made = None
+    if files.inline_type(path) in files.PHOTO_CONTENT_TYPES:
+        made = thumbnails.thumbnail(current_app.config["UPLOAD_DIR"], attachment.sha256, path)
+    if made is None:
+        assert current_app.static_folder is not None
+        made = (Path(current_app.static_folder) / THUMB_PLACEHOLDER, "image/svg+xml")
+    thumb_path, mimetype = made
+    response = send_file(thumb_path, mimetype=mimetype, conditional=False, max_age=0,
+                         download_name=f"thumb-{attachment.id}{thumb_path.suffix}")
+    return _inline(response, mimetype, f"thumb-{attachment.id}{thumb_path.suffix}")
+
+
+THUMB_PLACEHOLDER = "thumb-placeholder.svg"
 
 
 SUCCESS = {
