@@ -49,9 +49,11 @@ TODAY = date(2020, 7, 15)
 
 
 def _extension(issue, state, decided_at=None):
+    granted = date(2021, 6, 30) if state == "approved" else None
     db.session.add(ExtensionRequest(issue_id=issue.id, state=state, old_deadline=issue.deadline,
-                                    new_deadline=date(2021, 6, 30), reason="工程量大", requested_at=datetime(2020, 7, 1),
-                                    decided_at=decided_at, granted_deadline=date(2021, 6, 30) if state == "approved" else None))
+                                    new_deadline=date(2021, 6, 30), reason="工程量大",
+                                    requested_at=datetime(2020, 7, 1), decided_at=decided_at,
+                                    granted_deadline=granted))
 
 
 def _returned(issue, head, supervisor):
@@ -79,13 +81,16 @@ def world(session):
     i["e2"] = make_issue(d2, r, (d1,))
     make_report(i["e2"], "2020-07")
     _returned(i["e2"], t["head2"], t["sup_k2"])
-    i["f"] = make_issue(d1, r, state="submitted", chain_step=0, submitted_at=datetime(2020, 7, 10), progress_percent=100)
+    i["f"] = make_issue(d1, r, state="submitted", chain_step=0, submitted_at=datetime(2020, 7, 10),
+                        progress_percent=100)
     i["f2"] = make_issue(d2, r, state="submitted", chain_step=0, submitted_at=datetime(2020, 7, 11),
                          progress_percent=100)
-    i["g"] = make_issue(d2, r, state="verified", chain_step=1, submitted_at=datetime(2020, 7, 9), progress_percent=100)
+    i["g"] = make_issue(d2, r, state="verified", chain_step=1, submitted_at=datetime(2020, 7, 9),
+                        progress_percent=100)
     db.session.add(Signature(issue_id=i["g"].id, position=0, label="县级验收", user_id=t["sup_all"].id,
                              signed_at=datetime(2020, 7, 12)))
-    i["h"] = make_issue(d1, r, state="verified", chain_step=2, submitted_at=datetime(2020, 7, 8), progress_percent=100)
+    i["h"] = make_issue(d1, r, state="verified", chain_step=2, submitted_at=datetime(2020, 7, 8),
+                        progress_percent=100)
     i["i"] = make_issue(d1, r, deadline=date(2020, 7, 1))
     make_report(i["i"], "2020-07")
     db.session.add(Escalation(issue_id=i["i"].id, key="supervision_order+15", kind="supervision_order",
