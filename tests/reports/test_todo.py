@@ -303,3 +303,10 @@ def test_home_page_statements_do_not_grow(app, world, who):
     large = len(statements_for(client, "/"))
     assert small == large, (small, large)
     assert small <= HOME_STATEMENTS[who], small
+
+
+def test_the_apis_yes_no_filters_are_the_lists_figures():
+    from tracker.issues.figures import FLAGS
+    from tracker.issues.schemas import FLAG_ARGS
+
+    assert set(FLAG_ARGS) <= set(FLAGS)
