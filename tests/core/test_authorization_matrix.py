@@ -186,6 +186,7 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/api/v1/rounds/<int:round_id>", "GET"): SIGNED_IN,
     ("/api/v1/stats", "GET"): SIGNED_IN,
     ("/api/v1/stats/scorecard", "GET"): SIGNED_IN,
+    ("/api/v1/todo", "GET"): SIGNED_IN,
     ("/api/v1/units", "GET"): SIGNED_IN,
     ("/api/v1/units", "POST"): only(A),
     ("/api/v1/users", "POST"): only(A),

@@ -244,7 +244,10 @@ def test_openapi_refs_resolve_and_issue_schema_matches_contract(client):
     events = doc["components"]["schemas"]["Event"]
     assert set(events["properties"]) == {"at", "actor", "action", "from_state", "to_state", "comment", "changes"}
     params = {p["name"] for p in doc["paths"]["/issues"]["get"]["parameters"]}
-    assert params == {"state", "unit", "round_id", "overdue", "light", "q", "page", "per_page"}
+    assert params == {"state", "unit", "round_id", "overdue", "light", "q", "page", "per_page",
+                      # the filters of the to-do list's links (issue 10)
+                      "due_soon", "lagging", "returned", "supervised", "progress_full", "unreported",
+                      "extension_decided", "lead_only", "waiting", "min_days_overdue"}
 
 
 def test_merge_through_the_api_names_its_target_by_code(client, session):

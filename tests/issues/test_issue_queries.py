@@ -23,7 +23,7 @@ def test_issue_list_query_count_does_not_grow(app, population, who, query):
         first = statements_for(client, "/issues/" + query)
         counts.append(len(first))
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 7, counts  # 6 when measured
+    assert counts[0] <= 8, counts  # 8 when measured: the rounds' chains are one query (state says 待市级验收)
 
 
 @pytest.mark.parametrize("who", ["supervisor", "head", "staff"])

@@ -46,9 +46,10 @@ def world(session):
     i[4] = make_issue(a, r1, code="I4", deadline=date(2020, 3, 1), state="closed", progress_percent=100,
                       closed_at=datetime(2020, 3, 1))
     i[5] = make_issue(b, r1, code="I5", deadline=date(2020, 6, 1), state="submitted", progress_percent=100,
-                      submitted_at=datetime(2020, 5, 30))
+                      submitted_at=datetime(2020, 5, 30), chain_step=0)
     i[6] = make_issue(c, r1, code="I6", deadline=date(2020, 5, 1), progress_percent=100)
-    i[7] = make_issue(c, r2, code="I7", deadline=date(2021, 6, 30), state="verified", progress_percent=100)
+    i[7] = make_issue(c, r2, code="I7", deadline=date(2021, 6, 30), state="verified", progress_percent=100,
+                      chain_step=1)
     i[8] = make_issue(b, r2, code="I8", deadline=date(2020, 6, 30), progress_percent=100)
     i[9] = make_issue(a, r2, code="I9", deadline=date(2021, 12, 31), progress_percent=60)
     users = {
@@ -84,16 +85,16 @@ def test_unit_todo(world, session):
 def test_supervisor_approver_and_leader_todo(world, session):
     config = current_app.config
     sup = dashboard.todo(session, world.sup, TODAY, config)
-    assert sup.kind == "verify" and sup.queue_state == "submitted"
-    assert codes(sup.items) == ["I5"]
+    assert sup.kind == "queue" and sup.queue_args == {"waiting": "mine"}
+    assert codes(sup.items) == ["I5"] and sup.counts["awaiting"] == 1
     assert (sup.counts["total"], sup.counts["open"], sup.counts["overdue"]) == (9, 8, 3)
     # The long-overdue counts are the configured ladder's escalated rungs (default: 15 and 30 days).
     assert [(r.label, r.count) for r in sup.rungs] == [
         ("逾期 15 天以上(挂牌督办)", 2), ("逾期 30 天以上(约谈/通报)", 1)]
 
     appr = dashboard.todo(session, world.appr, TODAY, config)
-    assert appr.kind == "approve" and codes(appr.items) == ["I7"]
-    assert appr.counts["verified"] == 1
+    assert appr.kind == "queue" and codes(appr.items) == ["I7"]
+    assert appr.counts["awaiting"] == 1
 
     for user in (world.lead, world.admin):
         overview = dashboard.todo(session, user, TODAY, config)
@@ -149,9 +150,9 @@ def test_home_page_for_unit_user(world, client, login_as):
 def test_home_page_for_supervisor_links_filtered_lists(world, client, login_as):
     login_as(world.sup)
     html = client.get("/").get_data(as_text=True)
-    assert "待验收的销号申请" in html and ">I5</a>" in html
+    assert "等待我审核的销号申请" in html and ">I5</a>" in html and "待验收" in html
     assert "共 6 个问题,已销号 1 个,未销号 5 个,其中逾期 2 个;完成率 16.7%" in html
-    assert "/issues/?state=submitted" in html
+    assert "/issues/?waiting=mine" in html
     assert f"/issues/?round_id={world.r1.id}&amp;state=closed" in html
     # A lead unit's overdue count opens exactly its overdue issues as lead unit (not those it cooperates on).
     assert re.search(rf'/issues/\?round_id={world.r1.id}&amp;overdue=1&amp;lead={world.c.code}"', html)
@@ -160,11 +161,11 @@ def test_home_page_for_supervisor_links_filtered_lists(world, client, login_as):
 def test_home_page_for_approver_and_leader(world, client, login_as):
     login_as(world.appr)
     html = client.get("/").get_data(as_text=True)
-    assert "待批准销号的问题" in html and ">I7</a>" in html and ">I5</a>" not in html
+    assert "等待我批准销号的问题" in html and ">I7</a>" in html and ">I5</a>" not in html
     client.post("/logout")
     login_as(world.lead)
     html = client.get("/").get_data(as_text=True)
-    assert "逾期 15 天以上" in html and "待验收的销号申请" not in html
+    assert "逾期 15 天以上" in html and "等待我审核的销号申请" not in html
 
 
 def test_home_page_with_no_issues(client, login_as, session):

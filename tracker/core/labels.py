@@ -179,6 +179,9 @@ FIGURE_LABELS: dict[str, str] = {
     "extended": "已延期",
     "closed_on_time": "按期销号",
     "late_report": "未按时报送",
+    "progress_full": "进度已达100%未提交",
+    "unreported": "本月未报送进展",
+    "extension_decided": "近7天延期申请有结果",
 }
 
 # An issue's fields, as an edit's timeline entry names them (old → new).

@@ -24,10 +24,18 @@ from sqlalchemy import Date, and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.core import enums, workflow
-from tracker.core.enums import SUPERVISION_KINDS, EscalationKind
+from tracker.core.enums import SUPERVISION_KINDS, EscalationKind, ExtensionState
 from tracker.core.extensions import DbSession
 from tracker.core.sql import days_between, local_date_of
-from tracker.issues.models import DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
+from tracker.issues.models import (
+    DeadlineChange,
+    Escalation,
+    Event,
+    ExtensionRequest,
+    Issue,
+    ProgressReport,
+    ReportLateness,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class Figures:
     due_soon: ColumnElement[bool]
     light: ColumnElement[Any]
     elapsed_percent: ColumnElement[int]
+    today: Optional[date] = None  # the day they are of (its month is this month's report period)
 
 
 def is_open() -> ColumnElement[bool]:
@@ -81,7 +90,7 @@ def figures(today: date, margin: int = 20, due_soon_days: int = 7) -> Figures:
         (or_(due_soon, lagging), "yellow"),
         else_="green",
     )
-    return Figures(overdue, days_over, lagging, due_soon, light, elapsed_percent)
+    return Figures(overdue, days_over, lagging, due_soon, light, elapsed_percent, today)
 
 
 # --- of the record -------------------------------------------------------------------
@@ -142,6 +151,47 @@ def closed_on_time(hours: int) -> ColumnElement[bool]:
     last moved while it was open."""
     return and_(Issue.state == workflow.CLOSED, Issue.closed_at.is_not(None),
                 local_date_of(Issue.closed_at, hours) <= Issue.deadline)
+
+
+def progress_full() -> ColumnElement[bool]:
+    """Reported at 100% and still being rectified: the unit head has yet to submit it for closure."""
+    return and_(is_open(), Issue.progress_percent >= 100)
+
+
+def period_of(day: date) -> str:
+    """The monthly report period (YYYY-MM) a local day belongs to."""
+    return f"{day:%Y-%m}"
+
+
+def unreported(period: str) -> ColumnElement[bool]:
+    """Being rectified and no progress report filed for `period` (a replaced report still counts as
+    filed): this month's reports a unit still has to file. Unlike the monthly reminder's
+    `escalation.queries.missing_report`, an issue assigned after the reminder day is listed too: the
+    unit may report on it this month."""
+    return and_(is_open(), ~exists().where(and_(ProgressReport.issue_id == Issue.id,
+                                                ProgressReport.period == period)))
+
+
+EXTENSION_NEWS_DAYS = 7  # how long a decided extension request stays news for the unit
+
+
+def extension_decided(since: datetime) -> ColumnElement[bool]:
+    """An extension request of the issue was decided (approved or rejected) at or after `since`
+    (naive UTC): news for the unit that asked."""
+    return exists().where(and_(
+        ExtensionRequest.issue_id == Issue.id,
+        ExtensionRequest.state.in_((ExtensionState.APPROVED, ExtensionState.REJECTED)),
+        ExtensionRequest.decided_at >= since))
+
+
+def news_since(today: date, hours: int, days: int = EXTENSION_NEWS_DAYS) -> datetime:
+    """The start (naive UTC) of the last `days` local days up to `today` (`hours` from UTC)."""
+    return datetime.combine(today - timedelta(days=days - 1), time(0, 0)) - timedelta(hours=hours)
+
+
+def _today(fig: Figures) -> date:
+    assert fig.today is not None, "figures() always says which day they are of"
+    return fig.today
 
 
 # --- late reports (未按时报送) ----------------------------------------------------------
@@ -226,6 +276,9 @@ FLAGS: dict[str, Flag] = {
     "extended": lambda fig, hours: extended(),
     "closed_on_time": lambda fig, hours: closed_on_time(hours),
     "late_report": lambda fig, hours: has_late_report(),
+    "progress_full": lambda fig, hours: progress_full(),
+    "unreported": lambda fig, hours: unreported(period_of(_today(fig))),
+    "extension_decided": lambda fig, hours: extension_decided(news_since(_today(fig), hours)),
 }
 
 

@@ -1,8 +1,9 @@
 """The issue list's query arguments: parsed into IssueFilters, bad values dropped with a note."""
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Optional
@@ -22,6 +23,8 @@ STATE_FILTERS = {
     "merged": labels.MERGED_LABEL,
 }
 OVERDUE_FILTERS = {"1": "已逾期", "0": "未逾期"}
+WAITING_FILTERS = {"mine": "等待我审核"}
+MAX_DAYS_OVERDUE = 36500
 MAX_Q = 100
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -35,6 +38,9 @@ class ListArgs:
     page: int = 1
     values: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Each filter in force, in Chinese ("仅本单位牵头"), by its query argument: the list names them,
+    # each with a link that drops it.
+    shown: dict[str, str] = field(default_factory=dict)
 
     @property
     def filtering(self) -> bool:
@@ -54,8 +60,10 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
 
     Arguments: round (id), state, unit (code; unit_id also taken: leads or cooperates on), lead (code:
     leads), light, category, rectify_type, overdue (1/0), each yes/no figure of `figures.FLAGS` (1: only
-    issues having it, e.g. supervised=1, lagging=1, returned=1), late_period (YYYY-MM), deadline_from,
-    deadline_to (YYYY-MM-DD), q, sort, page.
+    issues having it, e.g. supervised=1, lagging=1, returned=1, unreported=1, progress_full=1),
+    late_period (YYYY-MM), lead_only=1 (the user's own unit leads), waiting=mine (waiting for a step the
+    user may sign), min_days_overdue (N: overdue N days or more), deadline_from, deadline_to
+    (YYYY-MM-DD), q, sort, page.
     """
     out = ListArgs(filters=IssueFilters())
     f = out.filters
@@ -158,6 +166,31 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
     if f.deadline_from and f.deadline_to and f.deadline_from > f.deadline_to:
         out.notes.append("整改时限的起始日期晚于截止日期,不会有符合条件的问题。")
 
+    raw = get("lead_only")
+    if raw:
+        if raw == "1":
+            f.lead_only = True
+            out.values["lead_only"] = raw
+        else:
+            bad("仅本单位牵头", raw)
+
+    raw = get("waiting")
+    if raw:
+        if raw in WAITING_FILTERS:
+            f.waiting_mine = True
+            out.values["waiting"] = raw
+        else:
+            bad("等待审核", raw)
+
+    raw = get("min_days_overdue")
+    if raw:
+        days = whole_number(raw, maximum=MAX_DAYS_OVERDUE)
+        if days is None:
+            bad(f"逾期天数下限(应为 0 到 {MAX_DAYS_OVERDUE} 的整数)", raw)
+        else:
+            f.min_days_overdue = days
+            out.values["min_days_overdue"] = raw
+
     raw = get("q")
     if raw:
         if len(raw) > MAX_Q:
@@ -181,4 +214,35 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
             out.page = page
         else:
             bad("页码", raw)
+    out.shown = describe(out.values, rounds, units)
     return out
+
+
+def _only(label: str, _value: str) -> str:
+    return "仅" + label
+
+
+def describe(values: Mapping[str, str], rounds: Sequence[Round], units: Sequence[Unit]) -> dict[str, str]:
+    """The filters in force, each said in Chinese, by query argument (sort and page are no filters)."""
+    round_names = {str(r.id): r.name for r in rounds}
+    unit_names = {u.code: u.name for u in units}
+    said: dict[str, Callable[[str], str]] = {
+        "round": lambda v: f"督察轮次:{round_names.get(v, v)}",
+        "state": lambda v: f"状态:{STATE_FILTERS.get(v, v)}",
+        "unit": lambda v: f"责任单位:{unit_names.get(v, v)}",
+        "lead": lambda v: f"牵头单位:{unit_names.get(v, v)}",
+        "light": lambda v: f"灯色:{LIGHT_LABELS.get(v, v)}",
+        "category": lambda v: f"问题类别:{labels.CATEGORY_LABELS.get(v, v)}",
+        "rectify_type": lambda v: f"整改类型:{labels.RECTIFY_TYPE_LABELS.get(v, v)}",
+        "overdue": lambda v: OVERDUE_FILTERS.get(v, v),
+        "late_period": lambda v: f"{v} 月未按时报送",
+        "lead_only": lambda v: "仅本单位牵头",
+        "waiting": lambda v: WAITING_FILTERS.get(v, v),
+        "min_days_overdue": lambda v: f"逾期 {v} 天以上",
+        "deadline_from": lambda v: f"整改时限不早于 {v}",
+        "deadline_to": lambda v: f"整改时限不晚于 {v}",
+        "q": lambda v: f"关键词:{v}",
+    }
+    for name in FLAGS:
+        said[name] = functools.partial(_only, labels.FIGURE_LABELS[name])
+    return {name: said[name](value) for name, value in values.items() if name in said}

@@ -6,17 +6,20 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.accounts.models import User
 from tracker.core import workflow
 from tracker.core.clock import utc_offset_hours
 from tracker.core.extensions import DbSession
+from tracker.issues import chain
 from tracker.issues import figures as flags
 from tracker.issues.figures import Figures, figures
 from tracker.issues.models import Issue
 from tracker.issues.scoping import unit_issues, visible_issues
+from tracker.rounds.models import Round
 
 SORTS = {
     "deadline": (Issue.deadline.asc(), Issue.id.asc()),
@@ -57,6 +60,9 @@ class IssueFilters:
     # Yes/no figures every listed issue must have (names of `figures.FLAGS`, e.g. "lagging").
     flags: tuple[str, ...] = ()
     late_period: Optional[str] = None  # only issues whose report of this period (YYYY-MM) was late
+    lead_only: bool = False  # only issues the user's own unit leads (not those it cooperates on)
+    waiting_mine: bool = False  # only issues waiting for a step of the approval chain the user may sign
+    min_days_overdue: Optional[int] = None  # only issues overdue by at least this many days
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -113,6 +119,12 @@ def filtered(user: User, filters: IssueFilters, fig: Figures, hours: int = 8) ->
         conds.append(flags.has_late_report(filters.late_period))
     if filters.lead_unit_id:
         conds.append(Issue.lead_unit_id == filters.lead_unit_id)
+    if filters.lead_only:
+        conds.append(lead_by_own_unit(user))
+    if filters.waiting_mine:
+        conds.append(chain.awaiting(user))
+    if filters.min_days_overdue is not None:
+        conds.append(and_(fig.overdue, fig.days_overdue >= filters.min_days_overdue))
     if filters.q:
         like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(or_(Issue.code.ilike(like, escape="\\"), Issue.title.ilike(like, escape="\\"),
@@ -120,6 +132,11 @@ def filtered(user: User, filters: IssueFilters, fig: Figures, hours: int = 8) ->
     if conds:
         stmt = stmt.where(and_(*conds))
     return stmt
+
+
+def lead_by_own_unit(user: User) -> ColumnElement[bool]:
+    """The issues the user's own unit leads (the list's `lead_only`); none for a user without a unit."""
+    return Issue.lead_unit_id == user.unit_id if user.unit_id is not None else false()
 
 
 def sort_order(sort: str, fig: Figures) -> tuple:
@@ -150,7 +167,10 @@ def search_issues(
     stmt = (
         select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, flags.supervised().label("supervised"))
         .where(Issue.id.in_(base))
-        .options(joinedload(Issue.lead_unit), joinedload(Issue.round), joinedload(Issue.merged_into))
+        # The page's rounds' chains in one more query, not one per round: each row's state says where
+        # it waits in its chain (待市级验收, `Issue.waiting_label`).
+        .options(joinedload(Issue.lead_unit), joinedload(Issue.round).selectinload(Round.steps),
+                 joinedload(Issue.merged_into))
     )
     stmt = stmt.order_by(*sort_order(sort, fig))
     page = max(1, page)

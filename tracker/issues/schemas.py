@@ -32,6 +32,7 @@ from tracker.core.schemas import (
     values,
 )
 from tracker.issues.chain import Waiting
+from tracker.issues.filters import MAX_DAYS_OVERDUE
 from tracker.issues.models import DeadlineChange
 from tracker.issues.queries import IssueFilters, IssueRow
 from tracker.units.models import Unit
@@ -43,6 +44,11 @@ DEFAULT_PER_PAGE = 20
 
 
 LIGHTS = ("red", "yellow", "green")
+
+
+# A yes/no filter of the list: only "1" or "true" (leave it out for no filter).
+ONLY = ("1", "true")
+FLAG_ARGS = ("due_soon", "lagging", "returned", "supervised", "progress_full", "unreported", "extension_decided")
 
 
 # Besides the workflow states, the issue list knows "open" (not closed) and "merged".
@@ -83,6 +89,25 @@ class IssueFilterSchema(Query):
     light = ChoiceArg(LIGHTS, metadata={"description": "红黄绿灯"})
     overdue = BoolArg(metadata={"description": "是否逾期(true / false)"})
     q = TextArg(metadata={"description": "关键字:编号、标题、描述"})
+    # The yes/no figures (`figures.FLAGS`) the to-do list's links use: 1 (or true) lists only the issues having it.
+    due_soon = ChoiceArg(ONLY, metadata={"description": "1:仅临期(整改时限在临期天数内、尚未逾期)"})
+    lagging = ChoiceArg(ONLY, metadata={"description": "1:仅进度滞后"})
+    returned = ChoiceArg(ONLY, metadata={"description": "1:仅被退回、尚未重新提交的问题"})
+    supervised = ChoiceArg(ONLY, metadata={"description": "1:仅挂牌督办"})
+    progress_full = ChoiceArg(ONLY, metadata={"description": "1:仅进度已达 100%、尚未提交销号的问题"})
+    unreported = ChoiceArg(ONLY, metadata={"description": "1:仅本月(本地时区)尚未报送进展的未销号问题"})
+    extension_decided = ChoiceArg(ONLY, metadata={"description": "1:仅近 7 天延期申请已有审批结果的问题"})
+    lead_only = ChoiceArg(ONLY, metadata={"description": "1:仅调用者所在单位牵头的问题(不含配合)"})
+    waiting = ChoiceArg(("mine",), metadata={"description": "mine:仅等待调用者审核(审核链中轮到其签署)的问题"})
+    min_days_overdue = IntArg(minimum=0, maximum=MAX_DAYS_OVERDUE, metadata={"description": "仅逾期至少这么多天的问题"})
+
+
+def list_filters(data: dict[str, Any]) -> IssueFilters:
+    """The filters of a parsed list query (the yes/no figures gathered into `flags`)."""
+    flags = tuple(name for name in FLAG_ARGS if data.pop(name, None))
+    lead_only = bool(data.pop("lead_only", None))
+    waiting_mine = data.pop("waiting", None) == "mine"
+    return IssueFilters(**data, flags=flags, lead_only=lead_only, waiting_mine=waiting_mine)
 
 
 class IssueListQuerySchema(IssueFilterSchema):
@@ -95,7 +120,7 @@ class IssueListQuerySchema(IssueFilterSchema):
     @post_load
     def _query(self, data: dict[str, Any], **kwargs: Any) -> IssueQuery:
         page, per_page = data.pop("page"), data.pop("per_page")
-        return IssueQuery(IssueFilters(**data), page, per_page)
+        return IssueQuery(list_filters(data), page, per_page)
 
 
 # --- requests ------------------------------------------------------------------

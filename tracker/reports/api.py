@@ -1,6 +1,7 @@
 """API statistics: GET /api/v1/stats?round_id= -> per-round and per-unit figures in the caller's scope;
 GET /api/v1/stats/scorecard?round_id= -> the unit scorecard; GET /api/v1/reports/monthly?month= -> the
-monthly summary report. The services give each report's JSON form; the schemas describe it."""
+monthly summary report; GET /api/v1/todo -> the caller's to-do list (as the home page shows it). The
+services give each report's JSON form; the schemas describe it."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,13 +12,14 @@ from tracker.core import clock
 from tracker.core.api import ApiBlueprint, current_api_user
 from tracker.core.extensions import db
 from tracker.reports import monthly as monthly_report
-from tracker.reports import scorecard, stats
+from tracker.reports import scorecard, stats, todo
 from tracker.reports.schemas import (
     MonthlyQuerySchema,
     MonthlyReportSchema,
     ScorecardSchema,
     StatsQuerySchema,
     StatsSchema,
+    TodoSchema,
     parse_round_id,  # noqa: F401  (the statistics pages import it from here)
 )
 
@@ -65,3 +67,12 @@ def get_scorecard(args: dict[str, Any]) -> dict[str, Any]:
     card = scorecard.scorecard(db.session, current_api_user(), clock.today(), current_app.config,
                                args.get("round_id"))
     return card.as_json()
+
+
+@blp.get("/todo")
+@blp.operation("getTodo", "我的待办:调用者要处理的事项,各有数量和列出这些问题的页面地址", errors=(401,))
+@blp.response(200, TodoSchema, description="待办事项")
+def get_todo() -> dict[str, Any]:
+    """The caller's to-do list: per item its kind, label, count and the list (page) holding exactly those rows."""
+    items = todo.todo_items(db.session, current_api_user(), clock.today(), current_app.config)
+    return {"items": [item.as_json() for item in items]}

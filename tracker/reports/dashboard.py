@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from tracker.accounts.models import User
 from tracker.core import permissions, workflow
 from tracker.core.calendar import CALENDAR, deadline_threshold
-from tracker.core.enums import SUPERVISION_KINDS, Role
+from tracker.core.enums import CHAIN_ROLES, SUPERVISION_KINDS
 from tracker.core.extensions import DbSession
 from tracker.escalation.settings import JobSettings, Level, get_settings
 from tracker.issues import chain
@@ -30,17 +30,21 @@ from tracker.units.models import Unit
 # How many issues a to-do list shows, and how many units a round's overdue table ranks.
 TODO_LIMIT = 20
 TOP_UNITS = 10
+# The issue list's arguments of a signer's queue: the issues waiting for a step they may sign.
+QUEUE_ARGS = {"waiting": "mine"}
 
 
 @dataclass
 class Todo:
     """What the user has to deal with: a queue of issues and a few counts."""
 
-    kind: str  # "unit", "verify", "approve" (the action the user's queue waits for) or "overview"
+    # "unit", "queue" (the issues waiting for a step of the approval chain the user may sign: the
+    # supervisors' and approvers' queue, `chain.awaiting`) or "overview".
+    kind: str
     counts: dict[str, int]
     items: list[IssueRow] = field(default_factory=list)
-    # The state filter of the issue list that shows the whole queue, if any.
-    queue_state: Optional[str] = None
+    # The issue list's arguments that show the whole queue (`counts["awaiting"]` issues), if any.
+    queue_args: Optional[dict[str, str]] = None
     # The configured ladder's escalated rungs, with how many issues reached each.
     rungs: list[Rung] = field(default_factory=list)
 
@@ -110,8 +114,9 @@ def escalated_rungs(settings: JobSettings, today: date) -> list[Rung]:
 
 def _counts(session: DbSession, user: User, fig: Figures, rungs: list[Rung]) -> tuple[dict[str, int], list[Rung]]:
     """Counts over the user's scope in one query: open (not closed), overdue, due soon, lagging, yellow
-    light, the verification and closure queues, and how many issues reached each escalated rung."""
-    names = ("total", "open", "overdue", "due_soon", "lagging", "yellow", "submitted", "verified")
+    light, the user's queue (waiting for a step they may sign), and how many issues reached each
+    escalated rung."""
+    names = ("total", "open", "overdue", "due_soon", "lagging", "yellow", "awaiting")
     stmt = select(
         func.count(),
         func.sum(_flag(Issue.state != workflow.CLOSED)),
@@ -119,8 +124,7 @@ def _counts(session: DbSession, user: User, fig: Figures, rungs: list[Rung]) -> 
         func.sum(_flag(fig.due_soon)),
         func.sum(_flag(fig.lagging)),
         func.sum(_flag(fig.light == "yellow")),
-        func.sum(_flag(Issue.state == workflow.SUBMITTED)),
-        func.sum(_flag(Issue.state == workflow.VERIFIED)),
+        func.sum(_flag(chain.awaiting(user))),
         *(func.sum(_flag(and_(fig.overdue, Issue.deadline <= rung.deadline_to))) for rung in rungs),
     ).where(visible_issues(user))
     row = session.execute(stmt).one()
@@ -165,7 +169,8 @@ def todo(session: DbSession, user: User, today: date, config: dict) -> Todo:
     """The user's to-do: two queries (the counts, then the first items of the queue).
 
     Unit users: their unit's open issues that are overdue, due soon or lagging.
-    Supervisors: issues awaiting verification. Approvers: issues awaiting closure.
+    Supervisors and approvers: the issues waiting for a step of the approval chain they may sign
+    (`chain.awaiting`; for approvers usually the last step, 销号).
     Leaders and admins: the overdue counts (their list is the issue list itself).
     """
     fig = day_figures(today, config)
@@ -173,7 +178,7 @@ def todo(session: DbSession, user: User, today: date, config: dict) -> Todo:
     select_rows = (
         select(Issue, fig.overdue, fig.days_overdue, fig.lagging, fig.light, fig.due_soon)
         .where(visible_issues(user))
-        # The rounds' chains too: the rows say where each issue waits (one query, not one per round).
+        # The rounds' chains in one more query: each queued issue's state says where it waits (待市级验收).
         .options(joinedload(Issue.lead_unit), joinedload(Issue.round).selectinload(Round.steps))
         .limit(TODO_LIMIT)
     )
@@ -181,12 +186,10 @@ def todo(session: DbSession, user: User, today: date, config: dict) -> Todo:
         stmt = select_rows.where(or_(fig.overdue, fig.due_soon, fig.lagging)).order_by(
             fig.days_overdue.desc(), Issue.deadline.asc(), Issue.id.asc())
         return Todo("unit", counts, _rows(session, stmt), rungs=rungs)
-    queue = {Role.SUPERVISOR: ("verify", workflow.SUBMITTED), Role.APPROVER: ("approve", workflow.VERIFIED)}
-    if user.role in queue:
-        kind, state = queue[Role(user.role)]
+    if user.role in CHAIN_ROLES:
         # The issues waiting for a step this user may sign, oldest closure request first.
         stmt = select_rows.where(chain.awaiting(user)).order_by(Issue.submitted_at.asc(), Issue.id.asc())
-        return Todo(kind, counts, _rows(session, stmt), state, rungs)
+        return Todo("queue", counts, _rows(session, stmt), dict(QUEUE_ARGS), rungs)
     return Todo("overview", counts, rungs=rungs)
 
 

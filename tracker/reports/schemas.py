@@ -270,3 +270,24 @@ class MonthlyReportSchema(Reply):
                             metadata={"description": "月末逾期的问题,按逾期天数从多到少(最多列出 limit 条)"})
     reports = fields.Nested(ReportingSchema, required=True,
                             metadata={"description": "本月进展逾期报送或未报送的牵头单位"})
+
+
+# --- GET /todo -------------------------------------------------------------------
+
+class TodoItemSchema(Reply):
+    """One line of the caller's to-do list: what, how many, and the page listing exactly those."""
+
+    kind = fields.String(required=True, metadata={
+        "description": "待办类型:unreported(本月未报送进展)、returned(被退回)、progress_full(进度 100% 待提交)、"
+                       "extension_decided(延期申请有结果)、awaiting(等待我审核)、extensions(待审批的延期申请)、"
+                       "due_soon(即将逾期)、overdue(逾期)、supervised(挂牌督办)"})
+    label = fields.String(required=True, metadata={"description": "说明(中文)", "example": "等待我审核的销号申请"})
+    count = fields.Integer(required=True, metadata={"minimum": 0})
+    url = fields.String(required=True, metadata={"description": "列出这些问题(或申请)的页面,站内相对地址",
+                                                  "example": "/issues/?waiting=mine"})
+
+
+class TodoSchema(Inline, Reply):
+    """GET /todo: the caller's to-do list, in the order the home page shows it."""
+
+    items = fields.List(fields.Nested(TodoItemSchema), required=True)

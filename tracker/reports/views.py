@@ -13,7 +13,7 @@ from tracker.core.extensions import db
 from tracker.core.permissions import Permission
 from tracker.core.web import send_workbook
 from tracker.escalation import services as escalation
-from tracker.reports import dashboard, scorecard, stats
+from tracker.reports import dashboard, scorecard, stats, todo
 from tracker.reports import monthly as monthly_report
 from tracker.reports.api import parse_round_id
 from tracker.rounds.models import Round
@@ -27,7 +27,8 @@ bp = Blueprint("stats", __name__, url_prefix="/stats")
 @main_bp.route("/")
 @login_required
 def home():
-    """The home page: the user's to-do, leaders' escalations and, per round, the totals in their scope."""
+    """The home page: the user's to-do list first (each count linking to the list of its issues), then
+    their queue or unit's urgent issues, leaders' escalations and, per round, the totals in their scope."""
     today = clock.today()
     config = current_app.config
     rounds = dashboard.round_stats(db.session, current_user, today, config)
@@ -41,10 +42,12 @@ def home():
                        for r in rounds],
             "closures": [c.as_json() for c in closures],
         }
+    queue = dashboard.todo(db.session, current_user, today, config)
     return render_template(
         "main/home.html",
         today=today,
-        todo=dashboard.todo(db.session, current_user, today, config),
+        todo_items=todo.todo_items(db.session, current_user, today, config),
+        todo=queue,
         sent_back=dashboard.sent_back(db.session, current_user),
         rounds=rounds,
         closures=closures,
