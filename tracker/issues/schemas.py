@@ -279,7 +279,7 @@ class IssueDetailSchema(IssueSchema):
     approval chain, the step it waits for."""
 
     waiting_for = fields.Nested(WaitingSchema, required=True, allow_none=True, metadata={
-        "description": "问题在审核链中等待的环节(已提交销号、尚未销号时);其他时候为 null"})
+        "type": "object", "description": "问题在审核链中等待的环节(已提交销号、尚未销号时);其他时候为 null"})
 
     original_deadline = fields.Date(required=True, attribute="row.issue.original_deadline", metadata={
         **DATE_META, "description": "交办时的整改时限(此后的调整见 deadline_history)"})
