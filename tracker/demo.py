@@ -2,8 +2,11 @@
 
 The demo (units, rounds, about sixty issues with their histories, one login per role)
 comes from tracker/demo_data, curated from 《霍林郭勒市打赢污染防治攻坚战2020年行动计划》 and
-《中北镇贯彻落实中央第一环境保护督察组督察反馈意见整改方案》. Every state change goes
-through the services, with past datetimes, so the timelines are genuine. Closed issues keep
+《中北镇贯彻落实中央第一环境保护督察组督察反馈意见整改方案》. The units form a three-level
+tree (a city, two counties, towns) with an office at each level; each round has its approval
+chain, and every closure request is signed step by step by an office user whom the chain allows
+(tracker.issues.chain.may_sign). Every state change goes through the services, with past
+datetimes, so the timelines are genuine. Closed issues keep
 the plans' historical dates; open ones get deadlines relative to the load day, so that the
 lights are red, yellow and green whenever the demo is loaded.
 

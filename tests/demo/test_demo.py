@@ -142,6 +142,17 @@ def test_the_unit_tree_has_a_city_two_counties_and_towns_with_an_office_at_each_
     assert re.search(r"^\s+shenpi\s+销号审批\s+全辖区\s", table, re.M)
 
 
+def test_the_readme_lists_demo_accounts_that_exist(app):
+    _load()
+    readme = (DATA_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## 演示账号", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z][a-z0-9.]*)`", section)) - {"demo1234"}
+    users = set(db.session.scalars(select(User.username)))
+    assert set(OFFICES) | {"admin", "sthj.jb", "zbhb.fz", "sehr.jb"} <= named
+    assert named <= users
+    assert all(label in section for _, _, label in CENTRAL_CHAIN)
+
+
 CENTRAL_CHAIN = [("county", "supervisor", "县级验收"), ("city", "supervisor", "市级验收"),
                  ("province", "approver", "自治区审核销号")]
 
