@@ -311,7 +311,7 @@ class _Demo:
         # The offices that sign approval-chain steps: the nearest office first (a town's before its
         # county's before the city's), those serving the whole tree last.
         self.offices = sorted((u for u in self.users.values() if u.role in enums.CHAIN_ROLES),
-                              key=lambda u: (-len(u.unit.path) if u.unit else 1, u.username))
+                              key=lambda u: (-u.unit.path.count(PATH_SEPARATOR) if u.unit else 1, u.username))
 
     def _rounds(self, rows: list[dict]) -> None:
         for row in rows:
