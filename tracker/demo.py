@@ -2,8 +2,11 @@
 
 The demo (units, rounds, about sixty issues with their histories, one login per role)
 comes from tracker/demo_data, curated from 《霍林郭勒市打赢污染防治攻坚战2020年行动计划》 and
-《中北镇贯彻落实中央第一环境保护督察组督察反馈意见整改方案》. Every state change goes
-through the services, with past datetimes, so the timelines are genuine. Closed issues keep
+《中北镇贯彻落实中央第一环境保护督察组督察反馈意见整改方案》. The units form a three-level
+tree (a city, two counties, towns) with an office at each level; each round has its approval
+chain, and every closure request is signed step by step by an office user whom the chain allows
+(tracker.issues.chain.may_sign). Every state change goes through the services, with past
+datetimes, so the timelines are genuine. Closed issues keep
 the plans' historical dates; open ones get deadlines relative to the load day, so that the
 lights are red, yellow and green whenever the demo is loaded.
 
@@ -35,16 +38,17 @@ from tracker.accounts.models import PASSWORD_HASH_METHOD, User
 from tracker.core import clock, enums, labels, workflow
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession, db
-from tracker.core.labels import ROLE_LABELS
+from tracker.core.labels import ROLE_LABELS, UNIT_LEVEL_LABELS
 from tracker.escalation.monthly import backfill_late_reports
 from tracker.escalation.settings import get_settings
+from tracker.issues import chain
 from tracker.issues import services as issue_service
 from tracker.issues.figures import figures
 from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport, ReportLateness
 from tracker.rounds import services as rounds_service
 from tracker.rounds.models import Round
 from tracker.units import services as units_service
-from tracker.units.models import Unit
+from tracker.units.models import PATH_SEPARATOR, Unit, path_segment
 
 DATA_DIR = Path(__file__).with_name("demo_data")
 BEIJING = timedelta(hours=8)
@@ -54,6 +58,11 @@ SYN_ISSUE_DIGITS = 7
 SYN_PARENTS = 5
 SYN_UNITS_PER_PARENT = 60
 SYN_BATCH = 5000
+
+# A returned closure request: each step a few days after the one before; the returned first request
+# of an issue now waiting is made this many days before its second.
+RETURN_STEP_DAYS = 4
+RETURN_LEAD_DAYS = 25
 
 Echo = Callable[[str], None]
 
@@ -157,10 +166,43 @@ def make_pdf(lines: Iterable[str]) -> bytes:
 
 # --- the demo ------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PlannedExtension:
+    """One deadline extension of a demo issue, dated: asked by the lead unit's head, decided (or still
+    pending: `decision` None) by the office nearest the lead unit."""
+
+    asked_on: date
+    asked_deadline: date
+    reason: str
+    decision: Optional[str]  # "approve", "redate" (approved with another date), "reject", or None
+    decided_on: Optional[date]
+    granted_deadline: Optional[date]
+    decision_reason: Optional[str]
+
+
+def extension_plan(spec: dict, deadline: date) -> tuple[date, list[PlannedExtension]]:
+    """The issue's original deadline and its extensions (spec["extensions"]), dated from `deadline`, the
+    deadline it has after them: each asked `asked_before_deadline` days before the deadline of its day,
+    for `asked_days` more, decided `decided_after` days later; an approved one grants `granted_days`."""
+    wanted = spec.get("extensions", [])
+    granting = ("approve", "redate")
+    original = deadline - timedelta(days=sum(e["granted_days"] for e in wanted if e["decision"] in granting))
+    current, planned = original, []
+    for ext in wanted:
+        asked = current - timedelta(days=ext["asked_before_deadline"])
+        decided = asked + timedelta(days=ext["decided_after"]) if ext["decision"] else None
+        granted = current + timedelta(days=ext["granted_days"]) if ext["decision"] in granting else None
+        planned.append(PlannedExtension(asked, current + timedelta(days=ext["asked_days"]), ext["reason"],
+                                        ext["decision"], decided, granted, ext.get("decision_reason")))
+        current = granted or current
+    return original, planned
+
+
 @dataclass
 class _Login:
     username: str
     role: str
+    level: str
     unit: str
 
 
@@ -218,7 +260,15 @@ class _Demo:
             if unit is None:
                 unit = units_service.create_unit(self.s, None, row["code"], row["name"], row["parent"], row["email"])
                 self.tally.units += 1
+            # The tree as the file has it: a new unit's level, and an older demo's units (a flat tree, every
+            # unit a city) moved into place; the flush hook keeps the paths.
+            parent = self.units[row["parent"]] if row["parent"] else None
+            if unit.level != row["level"]:
+                unit.level = row["level"]
+            if unit.parent_id != (parent.id if parent else None):
+                unit.parent = parent
             self.units[row["code"]] = unit
+        self.s.flush()
         self.unit_logins = {r["code"]: r["login"] for r in rows if r.get("login")}
 
     def _user(self, username: str, role: str, unit_code: Optional[str], display_name: str,
@@ -235,7 +285,11 @@ class _Demo:
         self.users[username] = user
         # Shown as it is in the database: a user made before the demo keeps its own role and unit.
         unit_name = user.unit.name if user.unit else "—"
-        self.logins.append(_Login(username, ROLE_LABELS.get(user.role, user.role), unit_name))
+        if user.unit is not None:
+            level = UNIT_LEVEL_LABELS[user.unit.level]
+        else:
+            level = "全辖区" if user.role in (*enums.CHAIN_ROLES, enums.Role.LEADER) else "—"
+        self.logins.append(_Login(username, ROLE_LABELS.get(user.role, user.role), level, unit_name))
         code = user.unit.code if user.unit else None
         if user.role == "unit_head" and code:
             self.heads.setdefault(code, user)
@@ -254,13 +308,17 @@ class _Demo:
                 self._user(f"{login}.fz", "unit_head", code, next(names, f"{self.units[code].name}负责人"))
         for code, head in self.heads.items():
             self.clerks.setdefault(code, head)
+        # The offices that sign approval-chain steps: the nearest office first (a town's before its
+        # county's before the city's), those serving the whole tree last.
+        self.offices = sorted((u for u in self.users.values() if u.role in enums.CHAIN_ROLES),
+                              key=lambda u: (-u.unit.path.count(PATH_SEPARATOR) if u.unit else 1, u.username))
 
     def _rounds(self, rows: list[dict]) -> None:
         for row in rows:
             round_ = self.s.scalar(select(Round).where(Round.name == row["name"]))
             if round_ is None:
                 round_ = rounds_service.create_round(self.s, None, row["name"], row["level"], row["kind"],
-                                               row["feedback_date"], row["document_no"])
+                                                     row["feedback_date"], row["document_no"], chain=row.get("chain"))
                 self.tally.rounds += 1
             self.rounds[row["key"]] = round_
 
@@ -291,8 +349,84 @@ class _Demo:
             self.tally.issues += len(todo)
             self.echo(f"  {spec['code']} {spec['title']}")
 
-    def _supervisor(self, spec: dict) -> User:
-        return self.users["duban2" if spec["code"].startswith("ZY16-ZB") else "duban"]
+    def _office(self, spec: dict) -> User:
+        """The supervisor nearest the issue's lead unit (its town's office, else its county's, else the
+        city's): it registers the issue, merges and reopens it, and decides its extensions."""
+        lead = self.units[spec["lead"]]
+        for user in self.offices:
+            if user.role == enums.Role.SUPERVISOR and (user.unit is None or user.unit.contains(lead)):
+                return user
+        raise Refusal("conflict", f"演示数据中没有管辖「{lead.name}」的督察整改办用户。")
+
+    def _signer(self, issue: Issue) -> User:
+        """The nearest office user who may take the step the issue waits for (role, level, jurisdiction,
+        and no earlier signature of this pass)."""
+        fits = chain.may_sign(self.s, issue, self.offices)
+        if not fits:
+            step = chain.step_at(issue.round, issue.chain_step)
+            raise Refusal("conflict", f"演示数据中没有可以办理「{step.label if step else issue.state}」的用户。")
+        return fits[0]
+
+    def _sign(self, issue: Issue, day: date, hour: int = 11) -> User:
+        """Sign the step the issue waits for: `verify`, or `approve` at the chain's last step."""
+        signer = self._signer(issue)
+        assert issue.chain_step is not None  # in the chain: the signer was found for its step
+        if chain.is_last(issue.round, issue.chain_step):
+            self._act(issue, signer, day, workflow.APPROVE, hour=hour, comment="同意销号。")
+        else:
+            self._act(issue, signer, day, workflow.VERIFY, hour=hour, comment="现场核查,整改到位,验收通过。")
+        return signer
+
+    def _pass_steps(self, spec: dict) -> list[str]:
+        """The labels of the steps a closure of this issue passes, in order (a step below the lead
+        unit's level is skipped)."""
+        round_, lead = self.rounds[spec["round"]], self.units[spec["lead"]]
+        steps = chain.steps_of(round_)
+        position = chain.first_step(round_, lead)
+        passed = [steps[position].label]
+        while not chain.is_last(round_, position):
+            position = chain.next_step(round_, lead, position)
+            passed.append(steps[position].label)
+        return passed
+
+    def _return_step(self, spec: dict) -> Optional[int]:
+        """At which step of its first pass the scenario returns the issue ("return_at": a step's label;
+        "return": true, the first step); None when it is not returned."""
+        sc = spec["scenario"]
+        if "return_at" in sc:
+            steps = self._pass_steps(spec)
+            if sc["return_at"] not in steps:
+                raise Refusal("invalid", f"审核链中没有「{sc['return_at']}」这一环节。")
+            return steps.index(sc["return_at"])
+        return 0 if sc.get("return") else None
+
+    def _returned_pass(self, spec: dict, issue: Issue, first_submit: date, at: int) -> date:
+        """A first closure request returned at step `at` (every earlier step signed, a few days apart),
+        then the unit's answer: a report and the missing evidence. Returns the day it was returned."""
+        sc = spec["scenario"]
+        self._act(issue, self.heads[spec["lead"]], first_submit, workflow.SUBMIT, summary=self._summary(spec))
+        day = first_submit
+        for _ in range(at):
+            day += timedelta(days=RETURN_STEP_DAYS)
+            self._sign(issue, day)
+        day += timedelta(days=RETURN_STEP_DAYS)
+        self._act(issue, self._signer(issue), day, workflow.RETURN,
+                  comment=sc.get("return_reason") or self.texts["return_reason"])
+        self._report(spec, issue, day + timedelta(days=2), 100, self.texts["resubmit_report"])
+        self._evidence(spec, issue, day + timedelta(days=3), self.texts["resubmit_evidence"])
+        return day
+
+    def _extensions(self, spec: dict, issue: Issue) -> None:
+        """The issue's deadline extensions (延期申请), as spec["extensions"] tells them.
+
+        TODO(issue 10, extensions): not played yet; the extension services (request_extension,
+        decide_extension) are on another branch. At the merge, for each planned extension of
+        `extension_plan(spec, deadline)`: request it as the lead unit's head on `asked_on`, then (unless
+        `decision` is None: still pending) decide it as `self._office(spec)` on `decided_on`; and create the
+        issue with the plan's `original` deadline (the approved ones move it to today's). Called where a
+        request fits the issue's history: after its reports began, before it is submitted.
+        """
+        return None
 
     def _play(self, spec: dict, todo: list[dict]) -> None:
         """Play one issue's scenario, and its merged followers' (before it leaves 整改中)."""
@@ -331,7 +465,7 @@ class _Demo:
             "responsible_leader": spec["responsible_leader"],
             "responsible_person": head.display_name,
         }
-        return issue_service.create_issue(self.s, self._supervisor(spec), _at(assigned, 9), data, self.today)
+        return issue_service.create_issue(self.s, self._office(spec), _at(assigned, 9), data, self.today)
 
     def _report(self, spec: dict, issue: Issue, day: date, percent: int, note: str, hour: int = 16) -> None:
         issue_service.report_progress(self.s, self.clerks[spec["lead"]], _at(day, hour), issue, _period(day),
@@ -387,46 +521,54 @@ class _Demo:
         self.s.flush()
 
     def _closed(self, spec: dict, rng: random.Random) -> Issue:
-        """Closed with the plan's own dates (optionally returned once); maybe reopened later."""
+        """Closed with the plan's own dates, every step of its round's chain signed by the office that
+        takes it (optionally returned once at a step); maybe reopened later."""
         sc = spec["scenario"]
         assigned = date.fromisoformat(spec["assigned_on"])
         deadline = date.fromisoformat(spec["deadline"])
-        submit = max(deadline - timedelta(days=rng.randint(3, 15)), assigned + timedelta(days=6))
-        verify = submit + timedelta(days=rng.randint(3, 7))
-        approve = verify + timedelta(days=rng.randint(2, 8))
+        steps = len(self._pass_steps(spec))
+        at = self._return_step(spec)
+        # Each step a few days after the one before; submitted so that most close by their deadline.
+        gaps = [timedelta(days=rng.randint(3, 7) if k == 0 else rng.randint(2, 6)) for k in range(steps)]
+        submit = max(deadline - sum(gaps, timedelta(0)) - timedelta(days=rng.randint(0, 8)),
+                     assigned + timedelta(days=6))
+        first_submit = None
+        if at is not None:
+            first_submit = max(submit - timedelta(days=20 + RETURN_STEP_DAYS * at), assigned + timedelta(days=4))
+            returned = first_submit + timedelta(days=RETURN_STEP_DAYS * (at + 1))
+            submit = max(submit, returned + timedelta(days=5))
+        signs, day = [], submit
+        for gap in gaps:
+            day += gap
+            signs.append(day)
+        approve = signs[-1]
         # On a clock earlier than the plans' dates (a test), move the whole history into the past;
         # "closed_ago" moves it so that the closure falls that many days ago (recent months' figures).
         shift = max(timedelta(0), approve - (self.today - timedelta(days=2)))
         if "closed_ago" in sc:
             shift = approve - (self.today - timedelta(days=sc["closed_ago"]))
-        assigned, deadline, submit, verify, approve = (d - shift for d in (assigned, deadline, submit, verify,
-                                                                          approve))
-        first_submit = max(submit - timedelta(days=20), assigned + timedelta(days=4)) if sc.get("return") else None
+        assigned, deadline, submit, approve = (d - shift for d in (assigned, deadline, submit, approve))
+        signs = [d - shift for d in signs]
         issue = self._create(spec, assigned, deadline)
-        supervisor = self._supervisor(spec)
         head = self.heads[spec["lead"]]
-        evidence_day = (first_submit or submit) - timedelta(days=1)
+        evidence_day = (first_submit - shift if first_submit else submit) - timedelta(days=1)
         self._reports(spec, issue, assigned, evidence_day, 100)
         for name in self.texts["evidence"]:
             self._evidence(spec, issue, evidence_day, name)
-        if first_submit:
-            returned = first_submit + timedelta(days=4)
-            self._act(issue, head, first_submit, workflow.SUBMIT, summary=self._summary(spec))
-            self._act(issue, supervisor, returned, workflow.RETURN, comment=self.texts["return_reason"])
-            self._report(spec, issue, returned + timedelta(days=2), 100, self.texts["resubmit_report"])
-            self._evidence(spec, issue, returned + timedelta(days=3), self.texts["resubmit_evidence"])
-            submit = max(submit, returned + timedelta(days=5))
-            verify, approve = max(verify, submit + timedelta(days=3)), max(approve, submit + timedelta(days=6))
+        self._extensions(spec, issue)
+        if first_submit is not None and at is not None:
+            self._returned_pass(spec, issue, first_submit - shift, at)
         self._act(issue, head, submit, workflow.SUBMIT, summary=self._summary(spec))
-        self._act(issue, supervisor, verify, workflow.VERIFY, comment="现场核查,整改到位,验收通过。")
-        self._act(issue, self.users["shenpi"], approve, workflow.APPROVE, comment="同意销号。")
+        for day in signs:
+            self._sign(issue, day)
         if sc["kind"] == "reopened":
+            office = self._office(spec)
             reopened = date.fromisoformat(sc["reopen_on"])
             if reopened <= approve:
                 reopened = approve + timedelta(days=30)
-            self._act(issue, supervisor, reopened, workflow.REOPEN, comment=sc["reason"])
+            self._act(issue, office, reopened, workflow.REOPEN, comment=sc["reason"])
             restart = max(self.today - timedelta(days=sc["assigned_ago"]), reopened + timedelta(days=1))
-            issue_service.update_issue(self.s, supervisor, _at(restart, 9), issue,
+            issue_service.update_issue(self.s, office, _at(restart, 9), issue,
                                        {"deadline": self.today + timedelta(days=sc["due_in"])}, self.today)
             self._reports(spec, issue, restart, self.today,
                           self._pace(sc, rng, restart, self.today + timedelta(days=sc["due_in"])),
@@ -460,7 +602,9 @@ class _Demo:
         issue = self._create(spec, assigned, deadline)
         kind = sc["kind"]
         if kind in ("submitted", "verified"):
-            end = self.today - timedelta(days=sc["submitted_ago"] + 1)
+            # The day before the first closure request (a returned one comes RETURN_LEAD_DAYS earlier).
+            first_ago = sc["submitted_ago"] + (RETURN_LEAD_DAYS if self._return_step(spec) is not None else 0)
+            end = self.today - timedelta(days=first_ago + 1)
             final = 100
         elif kind == "basically_done":
             end = self.today - timedelta(days=sc["marked_ago"])
@@ -490,7 +634,7 @@ class _Demo:
         merged_on = self.today - timedelta(days=sc["merged_ago"])
         issue = self._create(spec, assigned, deadline)
         self._reports(spec, issue, assigned, merged_on, rng.randint(20, 40), most=2)
-        self._act(issue, self._supervisor(spec), merged_on, workflow.MERGE, target_issue_id=target.id,
+        self._act(issue, self._office(spec), merged_on, workflow.MERGE, target_issue_id=target.id,
                   comment=self.texts["merge_comment"])
         return issue
 
@@ -498,13 +642,19 @@ class _Demo:
         sc = spec["scenario"]
         kind = sc["kind"]
         head = self.heads[spec["lead"]]
+        self._extensions(spec, issue)
         if kind in ("submitted", "verified"):
             submitted = self.today - timedelta(days=sc["submitted_ago"])
+            at = self._return_step(spec)
+            if at is not None:
+                self._returned_pass(spec, issue, submitted - timedelta(days=RETURN_LEAD_DAYS), at)
             self._act(issue, head, submitted, workflow.SUBMIT, summary=self._summary(spec))
             if kind == "verified":
-                verified = self.today - timedelta(days=sc["verified_ago"])
-                self._act(issue, self._supervisor(spec), verified, workflow.VERIFY,
-                          comment="现场核查,整改到位,验收通过,报请销号。")
+                # "signed" steps signed (one by default), the last `verified_ago` days ago.
+                signed = sc.get("signed", 1)
+                last = self.today - timedelta(days=sc["verified_ago"])
+                for k in range(1, signed + 1):
+                    self._sign(issue, submitted + (last - submitted) * k // signed)
         elif kind == "basically_done":
             marked = self.today - timedelta(days=sc["marked_ago"])
             self._act(issue, head, marked, workflow.MARK_BASICALLY_DONE, comment=self.texts["mark_basically_done"])
@@ -531,18 +681,27 @@ def _syn_units(session: DbSession, now: datetime) -> list[tuple[int, str, int]]:
     table, users = Unit.__table__, User.__table__
     parents = [(f"SYN-P{p:02d}", f"模拟旗县{p:02d}") for p in range(1, SYN_PARENTS + 1)]
     have = set(session.scalars(select(Unit.code).where(Unit.code.like("SYN-%"))))
-    missing = [{"code": c, "name": n, "parent_id": None, "email": None, "created_at": now}
+    # The simulated banners sit under the demo's city (whose offices see them), or at the root without
+    # it; their units are the banners' departments (county level). Core inserts set the paths themselves.
+    root = session.execute(select(Unit.id, Unit.path).where(Unit.code == _read("units.json")[0]["code"])).first()
+    root_id, root_path = (root.id, root.path) if root is not None else (None, PATH_SEPARATOR)
+    missing = [{"code": c, "name": n, "parent_id": root_id, "level": enums.UnitLevel.COUNTY,
+                "path": root_path + path_segment(c) + PATH_SEPARATOR, "email": None, "created_at": now}
                for c, n in parents if c not in have]
     if missing:
         session.execute(insert(table), missing)
-    parent_ids = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.like("SYN-P%"))).all())
+    parent_rows = {code: (uid, path) for code, uid, path in
+                   session.execute(select(Unit.code, Unit.id, Unit.path).where(Unit.code.like("SYN-P%")))}
     children = []
     for p, (pcode, pname) in enumerate(parents):
+        parent_id, parent_path = parent_rows[pcode]
         for k in range(1, SYN_UNITS_PER_PARENT + 1):
             n = p * SYN_UNITS_PER_PARENT + k
             code = f"SYN-U{n:03d}"
             if code not in have:
-                children.append({"code": code, "name": f"{pname}·责任单位{n:03d}", "parent_id": parent_ids[pcode],
+                children.append({"code": code, "name": f"{pname}·责任单位{n:03d}", "parent_id": parent_id,
+                                 "level": enums.UnitLevel.COUNTY,
+                                 "path": parent_path + path_segment(code) + PATH_SEPARATOR,
                                  "email": None, "created_at": now})
     if children:
         session.execute(insert(table), children)
@@ -592,7 +751,7 @@ def _syn_issue(i: int, ctx: dict) -> tuple[dict, list[int], list[dict], list[dic
 
     room = (today - assigned).days
     transitions: list[tuple[date, Optional[int], str, str, str]] = []
-    submitted_at = verified_by = closed_at = None
+    submitted_at = verified_by = closed_at = chain_step = None
     if r < 0.40 and room > 40:
         state = workflow.CLOSED
         latest_submit = min(deadline + timedelta(days=30), today - timedelta(days=12))
@@ -607,11 +766,13 @@ def _syn_issue(i: int, ctx: dict) -> tuple[dict, list[int], list[dict], list[dic
     elif r < 0.50 and room > 20:
         submit = today - timedelta(days=rng.randint(2, min(30, room - 5)))
         transitions = [(submit, head_id, "submit", "in_progress", "submitted")]
-        state, submitted_at = workflow.SUBMITTED, _at(submit, 11)
+        # Waiting for the first step of the round's chain (the synthetic units are county level: every
+        # step applies), or, once verified, for the second (the last of a two-step chain: 销号).
+        state, submitted_at, chain_step = workflow.SUBMITTED, _at(submit, 11), 0
         if r >= 0.46 and (today - submit).days > 1:
             verify = submit + timedelta(days=rng.randint(1, (today - submit).days - 1))
             transitions.append((verify, sup, "verify", "submitted", "verified"))
-            state, verified_by = workflow.VERIFIED, sup
+            state, verified_by, chain_step = workflow.VERIFIED, sup, 1
         # Two to five events an issue: create, the reports, the transitions.
         report_end, progress, n_reports = submit, 100, rng.randint(1, 4 - len(transitions))
     else:
@@ -657,7 +818,7 @@ def _syn_issue(i: int, ctx: dict) -> tuple[dict, list[int], list[dict], list[dic
         "responsible_leader": None, "responsible_person": None, "progress_percent": progress, "state": state,
         "summary": "整改任务已完成。" if submitted_at else None, "merged_into_id": None,
         "verified_by_id": verified_by, "submitted_at": submitted_at, "closed_at": closed_at,
-        "created_at": _at(assigned, 9), "updated_at": last_at, "version": 1,
+        "chain_step": chain_step, "created_at": _at(assigned, 9), "updated_at": last_at, "version": 1,
     }
     return row, cooperating, reports, events
 
@@ -793,8 +954,9 @@ def _print_summary(echo: Echo, demo: _Demo, counts: dict) -> None:
          f"流转记录 {counts['events']} 条。")
     echo("")
     echo("演示账号:")
-    rows = [("用户名", "角色", "单位", "密码")] + [(x.username, x.role, x.unit, demo.password) for x in demo.logins]
-    widths = [max(_width(r[i]) for r in rows) + 2 for i in range(4)]
+    rows = [("用户名", "角色", "层级", "单位", "密码")] + [(x.username, x.role, x.level, x.unit, demo.password)
+                                                       for x in demo.logins]
+    widths = [max(_width(r[i]) for r in rows) + 2 for i in range(5)]
     for row in rows:
         echo("  " + "".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
     # Admins must have a second factor (tracker.accounts.mfa): the demo's admin enrols at first sign-in.

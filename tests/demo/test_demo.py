@@ -1,6 +1,7 @@
 """`tracker demo`: idempotent, one login per role, lights and states as promised, synthetic scale."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date, timedelta
@@ -14,8 +15,9 @@ from tracker.core import clock as app_clock
 from tracker.core import files
 from tracker.core.enums import ROLES
 from tracker.core.extensions import db
-from tracker.demo import SYN_ISSUE_PREFIX, load_demo, make_pdf
-from tracker.issues.models import Attachment, Event, Issue, ProgressReport
+from tracker.demo import DATA_DIR, SYN_ISSUE_PREFIX, extension_plan, load_demo, make_pdf
+from tracker.issues import chain
+from tracker.issues.models import Attachment, Event, Issue, ProgressReport, Signature
 from tracker.issues.queries import IssueFilters, issue_row, search_issues
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -46,15 +48,30 @@ def _events(issue: Issue) -> list[Event]:
     return list(db.session.scalars(select(Event).where(Event.issue_id == issue.id).order_by(Event.at, Event.id)))
 
 
+def _snapshot() -> dict:
+    """What a second load must leave as it was: the tree, the users' places, the chains and signatures."""
+    return {
+        "units": sorted(db.session.execute(select(Unit.code, Unit.parent_id, Unit.level, Unit.path)).all()),
+        "users": sorted(db.session.execute(select(User.username, User.role, User.unit_id)).all()),
+        "issues": sorted(db.session.execute(select(Issue.code, Issue.state, Issue.chain_step, Issue.deadline,
+                                                   Issue.updated_at)).all()),
+        "signatures": sorted(db.session.execute(select(Signature.issue_id, Signature.position, Signature.user_id,
+                                                       Signature.signed_at, Signature.cleared_at)).all()),
+    }
+
+
 def test_demo_loads_once_and_a_second_run_creates_nothing(app):
-    counts, _ = _load()
+    counts, lines = _load()
     assert 40 <= counts["issues"] <= 60
     assert counts["rounds"] == 4
-    before = _table_counts()
+    # Every scenario played as written: no issue was skipped for a step nobody could sign.
+    assert not [line for line in lines if line.startswith("注意")]
+    before, snapshot = _table_counts(), _snapshot()
 
     again, lines2 = _load()
 
     assert _table_counts() == before
+    assert _snapshot() == snapshot
     assert again == counts
     assert any("问题 0 个" in line for line in lines2)
     _check_units_and_rounds()
@@ -65,7 +82,7 @@ def _check_units_and_rounds() -> None:
     unit = {u.code: u for u in db.session.scalars(select(Unit))}
     assert unit["HLGL-STHJ"].name == "市生态环境分局"
     assert unit["HLGL-STHJ"].parent_id == unit["HLGL"].id
-    assert unit["HLGL"].name == "霍林郭勒市人民政府" and unit["HLGL"].parent_id is None
+    assert unit["HLGL"].name == "霍林郭勒市人民政府" and unit["HLGL"].parent_id == unit["TL"].id
     assert unit["ZB-HBB"].name == "环保办" and unit["ZB-HBB"].parent_id == unit["ZB"].id
     assert all(re.fullmatch(r"[A-Z0-9-]+", code) for code in unit)
     assert sum(1 for u in unit.values() if u.email) >= 3
@@ -80,6 +97,151 @@ def _check_units_and_rounds() -> None:
     assert coal.lead_unit.code == "HLGL-STHJ"
     assert {c.unit_id for c in coal.cooperating} == {unit[c].id for c in ("HLGL-SCJG", "HLGL-SW", "HLGL-NY")}
     assert "煤炭" in coal.description and coal.measures
+
+
+OFFICES = {  # username: (role, the area node served: None for the whole tree)
+    "shenpi": ("approver", None),
+    "duban": ("supervisor", "TL"), "shenpi.tl": ("approver", "TL"), "lingdao": ("leader", "TL"),
+    "duban.hlgl": ("supervisor", "HLGL"), "lingdao.hlgl": ("leader", "HLGL"), "duban.zq": ("supervisor", "ZLT"),
+    "duban2": ("supervisor", "ZB"),
+}
+
+
+def test_the_unit_tree_has_a_city_two_counties_and_towns_with_an_office_at_each_level(app):
+    _, lines = _load()
+    unit = {u.code: u for u in db.session.scalars(select(Unit))}
+    roots = [u for u in unit.values() if u.parent_id is None]
+    assert [u.code for u in roots] == ["TL"] and unit["TL"].level == "city" and unit["TL"].name == "通辽市人民政府"
+    counties = [u for u in unit.values() if u.parent_id == unit["TL"].id and u.level == "county"]
+    assert {u.code for u in counties} == {"HLGL", "ZLT"}
+    towns = {code for code, u in unit.items() if u.level == "town" and u.parent.code in ("HLGL", "ZLT")}
+    assert {"ZB", "HLGL-DLHS", "HLGL-SEHR"} <= towns
+    assert unit["ZB"].parent.code == "ZLT" and unit["HLGL-SEHR"].parent.code == "HLGL"
+    # A department takes its government's level; paths are the codes from the root.
+    assert (unit["TL-STHJ"].level, unit["HLGL-STHJ"].level, unit["ZB-HBB"].level) == ("city", "county", "town")
+    assert unit["ZB-HBB"].path == "/TL/ZLT/ZB/ZB-HBB/" and unit["HLGL-STHJ"].path == "/TL/HLGL/HLGL-STHJ/"
+    assert all(u.path.endswith(f"/{code}/") and unit["TL"].contains(u) for code, u in unit.items())
+    # Every code an issue names is in the tree.
+    specs = json.loads((DATA_DIR / "issues.json").read_text(encoding="utf-8"))
+    assert {c for s in specs for c in [s["lead"], *s["cooperating"]]} <= set(unit)
+
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    for username, (role, area) in OFFICES.items():
+        user = users[username]
+        assert (user.role, user.unit.code if user.unit else None) == (role, area), username
+    supervisors = [u for u in users.values() if u.role == "supervisor"]
+    assert {u.unit.level for u in supervisors} == {"city", "county", "town"}
+    # Every issue's lead unit lies in a county office's area and in the city office's.
+    county_offices = [u.unit for u in supervisors if u.unit.level == "county"]
+    for issue in _demo_issues():
+        assert sum(office.contains(issue.lead_unit) for office in county_offices) == 1, issue.code
+    # Unit logins at the county level and the town level.
+    assert {users[name].unit.level for name in ("sthj.jb", "zbhb.jb", "sehr.jb")} == {"county", "town"}
+    table = "\n".join(lines)
+    assert re.search(r"^\s+duban\.zq\s+督察整改办\s+县级\s+扎鲁特旗人民政府\s+demo1234$", table, re.M)
+    assert re.search(r"^\s+shenpi\s+销号审批\s+全辖区\s", table, re.M)
+
+
+def test_the_readme_lists_demo_accounts_that_exist(app):
+    _load()
+    readme = (DATA_DIR.parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## 演示账号", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z][a-z0-9.]*)`", section)) - {"demo1234"}
+    users = set(db.session.scalars(select(User.username)))
+    assert set(OFFICES) | {"admin", "sthj.jb", "zbhb.fz", "sehr.jb"} <= named
+    assert named <= users
+    assert all(label in section for _, _, label in CENTRAL_CHAIN)
+
+
+CENTRAL_CHAIN = [("county", "supervisor", "县级验收"), ("city", "supervisor", "市级验收"),
+                 ("province", "approver", "自治区审核销号")]
+
+
+def _chain(round_: Round) -> list[tuple]:
+    return [(s.level, s.role, s.label) for s in chain.steps_of(round_)]
+
+
+def _signatures(issue: Issue, current: bool = True) -> list[tuple[str, str]]:
+    cleared = Signature.cleared_at.is_(None) if current else Signature.cleared_at.is_not(None)
+    rows = db.session.scalars(select(Signature).where(Signature.issue_id == issue.id, cleared)
+                              .order_by(Signature.signed_at, Signature.id))
+    return [(s.label, db.session.get(User, s.user_id).username) for s in rows]
+
+
+def test_the_central_rounds_carry_a_three_step_chain_signed_county_city_region(app):
+    _load()
+    rounds = {r.name: r for r in db.session.scalars(select(Round))}
+    assert _chain(rounds["中央环保督察“回头看”(2018年)"]) == CENTRAL_CHAIN
+    assert _chain(rounds["中央第一环境保护督察组督察(2016年)"]) == CENTRAL_CHAIN
+    assert _chain(rounds["2019年自治区生态环境保护督察"]) == [("county", "supervisor", "县级验收"),
+                                                              ("city", "approver", "市级销号")]
+    assert _chain(rounds["草原生态环境问题专项督察(2018年)"]) == [(None, "supervisor", "验收"),
+                                                                 (None, "approver", "销号")]
+
+    # A town's issue closed by its banner's office, the city's and the region's approver, in that order.
+    assert _signatures(_issue("ZY16-ZB-01")) == [("县级验收", "duban.zq"), ("市级验收", "duban"),
+                                                  ("自治区审核销号", "shenpi")]
+    assert _signatures(_issue("ZZQ19-01")) == [("县级验收", "duban.hlgl"), ("市级销号", "shenpi.tl")]
+    closed = _demo_issues(state="closed")
+    for issue in closed:
+        signed = _signatures(issue)
+        steps = chain.steps_of(issue.round)
+        assert [label for label, _ in signed] == [s.label for s in steps], issue.code
+        users = [db.session.scalar(select(User).where(User.username == name)) for _, name in signed]
+        assert len(set(users)) == len(users)  # nobody signs twice
+        for step, user in zip(steps, users, strict=True):
+            assert user.role == step.role and chain.office_fits(user, step, issue.lead_unit), (issue.code, step)
+        approve = [e for e in _events(issue) if e.action == "approve"][-1]
+        assert approve.comment.startswith(steps[-1].label)
+
+
+def test_issues_wait_at_each_step_and_one_was_returned_at_the_city_step(app):
+    _load()
+    waiting = {i.code: chain.waiting_label(i) for i in _demo_issues() if i.state in ("submitted", "verified")}
+    assert {"待县级验收", "待市级验收", "待自治区审核销号", "待市级销号", "待销号"} <= set(waiting.values())
+    assert waiting["ZY16-ZB-22"] == "待市级验收" and _signatures(_issue("ZY16-ZB-22")) == [("县级验收", "duban.zq")]
+    assert waiting["HTK18-01"] == "待自治区审核销号"
+    assert _signatures(_issue("HTK18-01")) == [("县级验收", "duban.hlgl"), ("市级验收", "duban")]
+
+    # Returned at 市级验收 with a reason, answered with a report and evidence, submitted again: a new pass.
+    issue = _issue("ZY16-ZB-14")
+    assert waiting[issue.code] == "待县级验收" and _signatures(issue) == []
+    assert _signatures(issue, current=False) == [("县级验收", "duban.zq")]
+    events = _events(issue)
+    actions = [e.action for e in events]
+    returned = events[actions.index("return")]
+    assert returned.actor.username == "duban" and "在线监控" in returned.comment
+    assert actions.index("submit") < actions.index("verify") < actions.index("return")
+    after = actions[actions.index("return"):]
+    assert after.index("progress") < after.index("evidence") < after.index("submit")
+    assert actions[-1] == "submit" and actions.count("submit") == 2
+    # The closed one returned at 市级验收 went through every step again.
+    closed = _issue("ZY16-ZB-06")
+    assert [e.action for e in _events(closed) if e.action != "progress" and e.action != "evidence"] == [
+        "create", "submit", "verify", "return", "submit", "verify", "verify", "approve"]
+    assert _signatures(closed, current=False) == [("县级验收", "duban.zq")]
+
+
+def test_extension_scenarios_are_dated_inside_their_issues_history(app):
+    _load()
+    today = app_clock.today()
+    specs = [s for s in json.loads((DATA_DIR / "issues.json").read_text(encoding="utf-8")) if s.get("extensions")]
+    decisions = set()
+    for spec in specs:
+        issue = _issue(spec["code"])
+        original, planned = extension_plan(spec, issue.deadline)
+        assert original <= issue.deadline
+        for ext in planned:
+            decisions.add(ext.decision)
+            assert issue.assigned_on < ext.asked_on < today and ext.asked_deadline > original, spec["code"]
+            assert ext.reason and not ext.reason.isascii()
+            if ext.decision is not None:
+                assert ext.asked_on < ext.decided_on < today and ext.decision_reason
+            if issue.submitted_at is not None:
+                assert (ext.decided_on or ext.asked_on) < issue.submitted_at.date()
+        if planned[-1].granted_deadline is not None:
+            assert planned[-1].granted_deadline == issue.deadline
+    assert decisions == {"approve", "redate", "reject", None}
 
 
 def test_every_role_has_a_demo_user_who_can_sign_in(app):
@@ -245,6 +407,7 @@ def test_scale_adds_synthetic_issues_once(app):
     # Closed synthetic issues were approved by someone other than their verifier, in the past.
     closed = db.session.scalars(select(Issue).where(syn, Issue.state == "closed").limit(20)).all()
     assert all(i.closed_at < app_clock.now() and i.verified_by_id for i in closed)
+    _check_synthetic_chains_and_paths()
 
     # More: only the missing ones are added, numbered after the last.
     counts, _ = _load(scale=350)
@@ -260,6 +423,29 @@ def test_scale_adds_synthetic_issues_once(app):
     assert total == len(rows)
     assert all(r.issue.lead_unit_id == head.unit_id or head.unit_id in {c.unit_id for c in r.issue.cooperating}
                for r in rows)
+
+
+def _check_synthetic_chains_and_paths() -> None:
+    """Synthetic issues wait at their chain's first step (submitted) or second (verified), nowhere else;
+    the synthetic units hang under the demo's city with paths and levels."""
+    syn = Issue.code.like(SYN_ISSUE_PREFIX + "%")
+    pairs = set(db.session.execute(select(Issue.state, Issue.chain_step).where(syn).distinct()).all())
+    assert {step for state, step in pairs if state == "submitted"} == {0}
+    assert {step for state, step in pairs if state == "verified"} == {1}
+    assert {step for state, step in pairs if state not in ("submitted", "verified")} == {None}
+    labels = {chain.waiting_label(i) for i in db.session.scalars(select(Issue).where(
+        syn, Issue.state.in_(("submitted", "verified"))))}
+    assert {"待县级验收", "待市级验收"} <= labels and None not in labels
+    units = list(db.session.scalars(select(Unit).where(Unit.code.like("SYN-%"))))
+    assert units and all(u.level == "county" for u in units)
+    by_id = {u.id: u for u in units}
+    for unit in units:
+        parent = by_id.get(unit.parent_id)
+        assert unit.path == (parent.path if parent else "/TL/") + unit.code + "/"
+    # The subtree test in SQL finds them under the city.
+    city = db.session.scalar(select(Unit).where(Unit.code == "TL"))
+    assert db.session.scalar(select(func.count()).select_from(Unit).where(
+        Unit.code.like("SYN-%"), Unit.path.startswith(city.path, autoescape=True))) == len(units)
 
 
 def clock_today() -> date:
@@ -298,6 +484,7 @@ def test_tracker_demo_command_upgrades_a_fresh_sqlite_database(tmp_path, keep_lo
             assert "alembic_version" in inspect(db.engine).get_table_names()
             issues = db.session.scalar(select(func.count()).select_from(Issue))
             assert issues >= 90
+            _check_synthetic_chains_and_paths()
 
         again = runner.invoke(args=["demo", "--scale", "50"])
         assert again.exit_code == 0, again.output
