@@ -4,8 +4,8 @@ Subscribers of the issues' domain events, run in the action's own transaction:
 
 | what happened             | who is told                                   |
 | ------------------------- | --------------------------------------------- |
-| submitted (提交销号申请)  | whoever may verify (the office)               |
-| verified (验收通过)       | whoever may approve                           |
+| submitted (提交销号申请)  | whoever may verify, if the issue is in their jurisdiction |
+| verified (验收通过)       | whoever may approve, likewise                 |
 | returned (退回), reason   | the lead unit's head and staff                |
 | approved (销号)           | the lead and cooperating units' heads, staff  |
 | reopened (重新打开)       | the lead unit's head and staff                |
@@ -34,6 +34,7 @@ from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import insert_ignore
 from tracker.issues.events import DeadlineChanged, IssueTransitioned
 from tracker.issues.models import Issue, IssueUnit
+from tracker.issues.scoping import office_user_ids
 from tracker.notify.models import DigestLine, UserPref
 from tracker.notify.outbox import Mail, NoticeDraft, mail_config, queue
 from tracker.notify.render import MailContent, MailGroup, MailItem, render
@@ -60,9 +61,11 @@ def _people(session: DbSession, *conditions: ColumnElement[bool]) -> list[Person
             for uid, username, display, email, pref in rows]
 
 
-def who_may(session: DbSession, action: Action) -> list[Person]:
-    """Everyone whose role may take `action` (e.g. verify): the office that acts next."""
-    return _people(session, User.role.in_(sorted(workflow.roles_for(action))))
+def who_may(session: DbSession, action: Action, issue: Issue) -> list[Person]:
+    """Everyone whose role may take `action` (e.g. verify) and whose jurisdiction holds the issue: the
+    office that acts next (an office serving another area is not told)."""
+    holders = office_user_ids([issue.id], sorted(workflow.roles_for(action))).subquery()
+    return _people(session, User.id.in_(select(holders.c.user_id)))
 
 
 def unit_people(session: DbSession, unit_ids: Iterable[int]) -> list[Person]:
@@ -97,11 +100,11 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     Action.SUBMIT: Rule(
-        NoticeKind.SUBMITTED, lambda s, i: who_may(s, Action.VERIFY), "待验收",
+        NoticeKind.SUBMITTED, lambda s, i: who_may(s, Action.VERIFY, i), "待验收",
         lambda who, i, c: f"{who}提交了问题 {i.code}「{i.title}」的销号申请",
         "请核查整改情况和佐证材料,验收通过或退回。"),
     Action.VERIFY: Rule(
-        NoticeKind.VERIFIED, lambda s, i: who_may(s, Action.APPROVE), "待销号",
+        NoticeKind.VERIFIED, lambda s, i: who_may(s, Action.APPROVE, i), "待销号",
         lambda who, i, c: f"{who}验收通过了问题 {i.code}「{i.title}」",
         "请审批销号,或退回并写明理由。"),
     Action.RETURN: Rule(
