@@ -33,11 +33,11 @@ def _default_hash() -> str:
 
 
 def make_unit(code: Optional[str] = None, name: Optional[str] = None, parent: Optional[Unit] = None,
-              email: Optional[str] = None) -> Unit:
-    """A responsible unit."""
+              email: Optional[str] = None, level: Optional[str] = None) -> Unit:
+    """A responsible unit (its level, when not given, is the parent's; `city` at a root)."""
     n = next(_seq)
     unit = Unit(code=code or f"U{n:03d}", name=name or f"测试单位{n}", parent_id=parent.id if parent else None,
-                email=email)
+                email=email, level=level)
     db.session.add(unit)
     db.session.flush()
     return unit

@@ -85,6 +85,7 @@ def office_user_ids(issue_ids: Iterable[int], roles: Iterable[str]) -> CompoundS
     scoped_roles = [r for r in wanted if r in CHAIN_ROLES]
     everywhere = (
         select(Issue.id.label("issue_id"), User.id.label("user_id"))
+        .select_from(Issue).join(User, true())  # every issue with every such user
         .where(Issue.id.in_(ids), User.active.is_(True), User.role.in_(wanted),
                or_(User.unit_id.is_(None), User.role.not_in(CHAIN_ROLES)))
     )
