@@ -239,6 +239,22 @@ def test_the_api_lists_the_jurisdiction_and_answers_404_outside(client, tree, ro
     figures = api.get("/stats").get_json()
     assert sum(r["total"] for r in figures["rounds"]) == len(SEEN_BY_AREA[area])
     assert {u["unit"]["code"] for u in figures["units"]} == RANKED_BY_AREA[area]
+    monthly = api.get("/reports/monthly?month=2020-06").get_json()
+    assert {row["code"] for row in monthly["overdue"]["items"]} == SEEN_BY_AREA[area]
+    card = api.get("/stats/scorecard").get_json()
+    assert {line["unit"]["code"] for line in card["units"]} == RANKED_BY_AREA[area]
+
+
+def test_the_monthly_reporting_table_lists_only_the_units_served(app, jobs_app, clock, tree):
+    from tracker.reports.monthly import monthly_report
+
+    run(jobs_app, clock, date(2020, 7, 20))  # June's reports are missing: marked late
+    for area in ("A", "B", None):
+        user = db.session.scalar(select(User).where(User.username == f"supervisor-{(area or 'all').lower()}"))
+        report = monthly_report(db.session, user, date(2020, 6, 1), date(2020, 7, 20), app.config)
+        assert {u.code for u in report.reporting} == RANKED_BY_AREA[area]
+        assert sum(u.missing for u in report.reporting) == sum(
+            1 for code in SEEN_BY_AREA[area] if ISSUES[code][0] in RANKED_BY_AREA[area])
 
 
 def test_pages_of_a_county_office_cost_one_query_more_than_the_whole_trees(app, client, login_as, tree):

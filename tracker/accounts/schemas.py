@@ -77,7 +77,8 @@ class UserSchema(Reply):
     username = fields.String(required=True)
     role = fields.String(required=True, metadata={"enum": values(ROLES)})
     unit_code = fields.String(required=True, allow_none=True, attribute="unit.code", dump_default=None,
-                              metadata={"description": "单位角色的所属单位;督察整改办、销号审批、分管领导的辖区节点(空为全部)"})
+                              metadata={"description": "单位角色的所属单位;"
+                                                       "督察整改办、销号审批、分管领导的辖区节点(空为全部)"})
     email = fields.String(required=True, allow_none=True)
     display_name = fields.String(required=True, allow_none=True)
     active = fields.Boolean(required=True)
