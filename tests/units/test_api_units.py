@@ -13,12 +13,13 @@ def test_admin_creates_units_and_anyone_lists_them(client, world):
                                           "email": "town@example.cn"})
     assert response.status_code == 201
     assert response.get_json() == {"code": "TOWN", "name": "某镇人民政府", "parent_code": "LEAD",
-                                   "email": "town@example.cn"}
+                                   "email": "town@example.cn", "level": "city"}
     staff = api_for(client, world["staff"])
     items = staff.get("/units").get_json()["items"]
     assert [u["code"] for u in items] == ["COOP", "LEAD", "OTHER", "TOWN"]
-    assert {"code": "TOWN", "name": "某镇人民政府", "parent_code": "LEAD", "email": "town@example.cn"} in items
-    assert {"code": "LEAD", "name": "牵头局", "parent_code": None, "email": None} in items
+    assert {"code": "TOWN", "name": "某镇人民政府", "parent_code": "LEAD", "email": "town@example.cn",
+            "level": "city"} in items
+    assert {"code": "LEAD", "name": "牵头局", "parent_code": None, "email": None, "level": "city"} in items
 
 
 @pytest.mark.parametrize("who, body, status, fragment", [

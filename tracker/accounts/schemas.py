@@ -62,7 +62,10 @@ class UserCreateSchema(Body):
     username = Str(required=True, metadata={"pattern": "^[A-Za-z0-9_.\\-]{2,80}$"})
     password = Str(required=True, clean=False, metadata={"format": "password", "minLength": 8, "maxLength": 128})
     role = Str(required=True, metadata={"enum": values(ROLES)})
-    unit_code = Str(allow_none=True, metadata={"description": "unit_staff 与 unit_head 必填"})
+    unit_code = Str(allow_none=True, metadata={
+        "description": "unit_staff 与 unit_head 必填(所属单位);supervisor、approver、leader 可填:所服务的区域节点"
+                       "(省、市、县或乡镇),其辖区为该节点及其全部下级单位,可见牵头或配合单位在辖区内的问题,"
+                       "不填为全部;admin 不填。未知编码答 422"})
     email = Str(allow_none=True, metadata={"format": "email"})
     display_name = Str(allow_none=True)
 
@@ -73,7 +76,9 @@ class UserSchema(Reply):
     id = fields.Integer(required=True)
     username = fields.String(required=True)
     role = fields.String(required=True, metadata={"enum": values(ROLES)})
-    unit_code = fields.String(required=True, allow_none=True, attribute="unit.code", dump_default=None)
+    unit_code = fields.String(required=True, allow_none=True, attribute="unit.code", dump_default=None,
+                              metadata={"description": "单位角色的所属单位;"
+                                                       "督察整改办、销号审批、分管领导的辖区节点(空为全部)"})
     email = fields.String(required=True, allow_none=True)
     display_name = fields.String(required=True, allow_none=True)
     active = fields.Boolean(required=True)

@@ -20,7 +20,7 @@ from tracker.accounts.models import ApiToken, User, UserSession
 from tracker.core import events, permissions
 from tracker.core.addresses import checked_email
 from tracker.core.clock import utcnow
-from tracker.core.enums import ROLES, UNIT_ROLES
+from tracker.core.enums import ROLES, UNIT_ROLES, Role
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.permissions import Permission
@@ -49,6 +49,8 @@ def create_user(session: DbSession, actor: Optional[User], username: Any, passwo
     unit = unit_by_code(session, unit_code, "unit_code")
     if role in UNIT_ROLES and unit is None:
         raise Refusal("invalid", "责任单位的用户必须指定所属单位。", "unit_code")
+    if role == Role.ADMIN and unit is not None:
+        raise Refusal("invalid", "系统管理员不属于任何单位,请不要指定所属单位。", "unit_code")
     _check_password(password, username=username)
     user = User(username=username, role=role, unit_id=unit.id if unit else None,
                 email=checked_email(email), display_name=(str(display_name).strip()[:100] if display_name else None))
@@ -279,6 +281,8 @@ def update_user(session: DbSession, actor: User, user: User, role: Any, unit_cod
     unit = unit_by_code(session, unit_code, "unit_code")
     if role in UNIT_ROLES and unit is None:
         raise Refusal("invalid", "责任单位的用户必须指定所属单位。", "unit_code")
+    if role == Role.ADMIN and unit is not None:
+        raise Refusal("invalid", "系统管理员不属于任何单位,请不要指定所属单位。", "unit_code")
     active = bool(active)
     if user.id == actor.id:
         if not active:

@@ -49,6 +49,8 @@ class UnitForm(FlaskForm):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"),
                                            Length(max=200, message="不能超过 200 个字符。")])
     parent = SelectField("上级单位", choices=_choices([NO_UNIT]), validate_choice=False)
+    level = SelectField("层级", choices=_choices([("", "(同上级单位)"), *labels.UNIT_LEVEL_LABELS.items()]),
+                        validate_choice=False, description="部门取其所属政府的层级;不选时同上级单位,无上级单位时为市级")
     email = StringField("邮箱", validators=[Optional(), Length(max=200, message="不能超过 200 个字符。")])
 
 
@@ -58,6 +60,7 @@ class UnitEditForm(FlaskForm):
     name = StringField("单位名称", validators=[DataRequired("请填写单位名称。"),
                                            Length(max=200, message="不能超过 200 个字符。")])
     parent = SelectField("上级单位", choices=_choices([NO_UNIT]), validate_choice=False)
+    level = SelectField("层级", choices=_choices(labels.UNIT_LEVEL_LABELS.items()), validate_choice=False)
     email = StringField("邮箱", validators=[Optional(), Length(max=200, message="不能超过 200 个字符。")])
 
 

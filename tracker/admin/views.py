@@ -96,7 +96,8 @@ def units():
     status = 200
     if request.method == "POST":
         done, status = _save(form, lambda: units_service.create_unit(
-            db.session, current_user, form.code.data, form.name.data, form.parent.data or None, form.email.data),
+            db.session, current_user, form.code.data, form.name.data, form.parent.data or None, form.email.data,
+            form.level.data or None),
             lambda unit: f"已新增单位「{unit.name}」。", "admin.units")
         if done:
             return done
@@ -108,19 +109,20 @@ def units():
 @bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_unit(unit_id: int):
-    """Rename a unit, move it in the tree or change its address."""
+    """Rename a unit, move it in the tree, change its level or its address."""
     _admin_only()
     unit = _get(Unit, unit_id)
     status = 200
     if request.method == "POST":
         form = UnitEditForm()
         done, status = _save(form, lambda: units_service.update_unit(
-            db.session, current_user, unit, form.name.data, form.parent.data or None, form.email.data),
+            db.session, current_user, unit, form.name.data, form.parent.data or None, form.email.data,
+            form.level.data or None),
             lambda updated: f"已保存单位「{updated.name}」。", "admin.units")
         if done:
             return done
     else:
-        form = UnitEditForm(data={"name": unit.name, "email": unit.email or "",
+        form = UnitEditForm(data={"name": unit.name, "email": unit.email or "", "level": unit.level,
                                   "parent": unit.parent.code if unit.parent else ""})
     tree = units_service.unit_tree(db.session)
     form.parent.choices = unit_choices(_excluding_subtree(tree, unit))

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Optional
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, select
 
 from tracker.core.addresses import normalize_address
 from tracker.core.extensions import DbSession
@@ -17,6 +17,7 @@ from tracker.core.labels import LIGHT_LABELS
 from tracker.escalation.settings import JobSettings
 from tracker.issues.figures import Figures
 from tracker.issues.models import Issue
+from tracker.issues.scoping import area_issues
 from tracker.notify.models import Notice, Outbox
 from tracker.notify.outbox import Mail, MailConfig, NoticeDraft, queue
 from tracker.notify.prefs import wants_digest
@@ -101,6 +102,16 @@ class RunContext:
             if r.user_id is not None:
                 out.add(("user", r.user_id))
         return out
+
+    def area_scope(self, area: Optional[int]) -> tuple[Optional[ColumnElement[bool]], str]:
+        """The issues of an office's jurisdiction, the subtree of area node `area` (None: the whole tree,
+        no condition), and how mails name it; a node this run has not loaded gives nothing (next run)."""
+        path = self.directory.area_path(area)
+        if path is None:
+            return None, "全部责任单位"
+        if not path:
+            return false(), ""
+        return area_issues(path), f"{self.directory.unit_name(area)}辖区"
 
     def issue_link(self, issue_id: int) -> str:
         """The absolute link of an issue page."""

@@ -2,8 +2,9 @@
 
 A unit's digest lists, within the unit's view (issues it leads or cooperates on),
 the overdue, lagging and due-soon issues and those missing the last due monthly
-report. The supervisors' digest lists them all, grouped by lead unit, units ranked
-by overdue issues and rows by days overdue. Users choose daily, weekly (Monday) or
+report. The supervisors' digest lists them all (for supervisors serving an area node: those in its
+jurisdiction, one digest per area), grouped by lead unit, units ranked by overdue issues and rows by
+days overdue. Users choose daily, weekly (Monday) or
 no digest; a unit's own address gets it daily. The dedupe key carries the day.
 """
 from __future__ import annotations
@@ -165,15 +166,27 @@ def unit_digests(ctx: RunContext) -> int:
 
 
 def supervisor_digest(ctx: RunContext) -> int:
-    """One digest for the supervisors: all units' issues, grouped by lead unit and ranked; return how many
-    mails it has (already sent ones included)."""
-    people = [r for r in ctx.directory.with_role(("supervisor",)) if wants_digest(r.digest, ctx.today)]
-    ref = f"day:{ctx.today:%Y-%m-%d}:all"
+    """The supervisors' digests: one per jurisdiction (the supervisors serving one area node get its
+    issues; those without one, all units' issues), grouped by lead unit and ranked; return how many
+    mails they have (already sent ones included)."""
+    queued = 0
+    for area, everyone in sorted(ctx.directory.by_area(("supervisor",)).items(), key=lambda kv: kv[0] or 0):
+        queued += _area_digest(ctx, area, [r for r in everyone if wants_digest(r.digest, ctx.today)])
+    return queued
+
+
+def _area_digest(ctx: RunContext, area: Optional[int], people: list) -> int:
+    """The digest of one jurisdiction for the supervisors serving it."""
+    ref = f"day:{ctx.today:%Y-%m-%d}:all" if area is None else f"day:{ctx.today:%Y-%m-%d}:area:{area}"
     wanted = ctx.wanted(people)
     if not wanted or wanted <= ctx.delivered(DIGEST, ref).get(ref, set()):
         return 0
     session = ctx.session
     cond = _Conditions(ctx)
+    scope, area_name = ctx.area_scope(area)
+    if scope is not None:
+        cond.anything = and_(cond.anything, scope)
+        cond.missing = and_(cond.missing, scope)
     fig = ctx.fig
     per_unit: dict[int, dict[str, int]] = {}
     for unit_id, overdue, lagging, due_soon, max_days in session.execute(
@@ -212,9 +225,10 @@ def supervisor_digest(ctx: RunContext) -> int:
         ))
     summary = _summary(totals)
     content = MailContent(
-        subject=f"【督办摘要】全部责任单位 {ctx.today:%Y-%m-%d}:{summary}",
-        heading=f"整改督办摘要({ctx.today:%Y-%m-%d})",
-        intro=[f"截至 {ctx.today:%Y-%m-%d},全部问题中:{summary},涉及 {len(groups)} 个牵头单位。",
+        subject=f"【督办摘要】{area_name} {ctx.today:%Y-%m-%d}:{summary}",
+        heading=f"{'' if area is None else area_name}整改督办摘要({ctx.today:%Y-%m-%d})",
+        intro=[f"截至 {ctx.today:%Y-%m-%d},{'全部问题' if area is None else area_name + '的问题'}中:{summary},"
+               f"涉及 {len(groups)} 个牵头单位。",
                f"以下按牵头单位的逾期问题数排列,前 {UNITS_LISTED} 个单位列出逾期天数最多的 {PER_UNIT} 项问题。"],
         groups=groups,
         action_link=ctx.list_link(overdue=1, state="open", sort="-days_overdue"), action_label="查看全部逾期问题",

@@ -25,6 +25,7 @@ from tracker.core.sql import insert_ignore
 from tracker.escalation.context import RunContext
 from tracker.escalation.settings import Level
 from tracker.issues.models import Escalation, Issue
+from tracker.issues.scoping import office_users_by_issue
 from tracker.issues.services import record_event
 from tracker.notify.render import MailContent, MailGroup
 
@@ -90,14 +91,15 @@ def fire(ctx: RunContext, level: Level, batch: list[tuple[int, date]]) -> int:
         select(Issue, fig.days_overdue, fig.light).where(Issue.id.in_(fired))
         .options(joinedload(Issue.lead_unit)).order_by(Issue.id)
     ).all()
-    global_people = ctx.directory.with_role(level.global_roles)
+    # The office users of the level's roles whose jurisdiction holds each issue (one query).
+    holders = office_users_by_issue(session, fired, level.global_roles) if level.global_roles else {}
     roles_text = "、".join(ROLE_LABELS[r] for r in level.roles)
     for issue, days_overdue, light in issues:
         sentence = describe(ctx, level, issue)
         record_event(session, issue, None, ctx.event_at, level.kind, issue.state, issue.state,
                      f"{sentence}。通知对象:{roles_text}")
         people = ctx.directory.for_unit(issue.lead_unit_id, level.unit_roles) if level.unit_roles else []
-        people += global_people
+        people += [who for uid in sorted(holders.get(issue.id, ())) if (who := ctx.directory.user(uid)) is not None]
         content = MailContent(
             subject=f"【{level.kind_label}】{issue.code} {issue.title}",
             heading=f"{level.kind_label}:{issue.code}",

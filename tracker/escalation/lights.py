@@ -4,7 +4,7 @@ Every day, each open issue showing a yellow light is marked for the month
 (`light_marks`, once per issue and month, one INSERT ... SELECT). A lead unit with
 at least `unit_yellow_limit` marked issues in the month gets one supervision order
 for that month (`unit_escalations`, UNIQUE unit, period, kind), mailed to its head
-and the supervisors.
+and the supervisors whose jurisdiction holds the unit.
 """
 from __future__ import annotations
 
@@ -84,6 +84,6 @@ def _notify(ctx: RunContext, unit_id: int, count: int) -> None:
         groups=[MailGroup(title="本月亮黄灯的问题", items=[ctx.item(i, d, li) for i, d, li in rows],
                           more=max(0, count - len(rows)), more_link=ctx.list_link(unit=unit.code, light="yellow"))],
     )
-    people = ctx.directory.for_unit(unit_id, ("unit_head",)) + ctx.directory.with_role(("supervisor",))
+    people = ctx.directory.for_unit(unit_id, ("unit_head",)) + ctx.directory.serving(unit_id, ("supervisor",))
     ctx.deliver(people, kind=UNIT_ORDER, ref=f"period:{period}:unit:{unit_id}", content=content,
                 link=f"/issues/?unit={unit.code}&light=yellow", unit_id=unit_id, notice_body=sentence + "。")

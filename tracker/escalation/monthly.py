@@ -139,14 +139,23 @@ def _mark_issues(ctx: RunContext, kind: str, key: str, period: str, scope, sente
 
 
 def supervisor_summary(ctx: RunContext, period: str) -> None:
-    """One mail per supervisor and period: the issues still missing the report, grouped by lead unit."""
-    people = ctx.directory.with_role(("supervisor",))
-    ref = f"period:{period}:all"
+    """One mail per supervisor and period: the issues still missing the report in their jurisdiction
+    (all of them for supervisors serving no area node), grouped by lead unit."""
+    for area, people in sorted(ctx.directory.by_area(("supervisor",)).items(), key=lambda kv: kv[0] or 0):
+        _area_summary(ctx, period, area, people)
+
+
+def _area_summary(ctx: RunContext, period: str, area: Optional[int], people: list) -> None:
+    """The summary of one jurisdiction for the supervisors serving it."""
+    ref = f"period:{period}:all" if area is None else f"period:{period}:area:{area}"
     wanted = ctx.wanted(people)
     if not wanted or wanted <= ctx.delivered(LATE, ref).get(ref, set()):
         return
     session = ctx.session
     missing = figures.still_missing(period)
+    scope, area_name = ctx.area_scope(area)
+    if scope is not None:
+        missing = and_(missing, scope)
     counts = session.execute(
         select(Issue.lead_unit_id, func.count()).where(missing).group_by(Issue.lead_unit_id)
         .order_by(func.count().desc(), Issue.lead_unit_id)
@@ -170,7 +179,8 @@ def supervisor_summary(ctx: RunContext, period: str) -> None:
     content = MailContent(
         subject=f"【未按时报送】{period} 月度进展未报送汇总({total} 项)",
         heading=f"{period} 月度整改进展未按时报送汇总",
-        intro=[f"截至 {ctx.today:%Y-%m-%d},共 {total} 项问题超过报送截止日 {due} 仍未报送 {period} 月度进展,"
+        intro=[f"截至 {ctx.today:%Y-%m-%d},{'' if area is None else area_name}"
+               f"共 {total} 项问题超过报送截止日 {due} 仍未报送 {period} 月度进展,"
                f"涉及 {len(counts)} 个牵头单位,按未报送数量排列如下。"],
         groups=groups,
     )

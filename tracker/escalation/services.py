@@ -16,7 +16,7 @@ from tracker.core.labels import ESCALATION_LABELS
 from tracker.core.permissions import Permission
 from tracker.escalation.models import UnitEscalation
 from tracker.issues.models import Escalation, Issue
-from tracker.issues.scoping import visible_issues
+from tracker.issues.scoping import area_units, visible_issues
 from tracker.units.models import Unit
 
 # --- the home page -----------------------------------------------------------
@@ -35,7 +35,7 @@ def leader_board(session: DbSession, user: User, limit: int = 10) -> Optional[Le
     if not permissions.can(user, Permission.SEE_BOARD):
         return None
     items, total = escalation_items(session, user, limit=limit)
-    return LeaderBoard(items=items, total=total, orders=unit_orders(session, limit=limit))
+    return LeaderBoard(items=items, total=total, orders=unit_orders(session, limit=limit, user=user))
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,14 @@ def escalation_items(session: DbSession, user: User, kinds: tuple[str, ...] = ("
     return [EscalationItem(i, k, f) for i, k, f in rows], int(total)
 
 
-def unit_orders(session: DbSession, period: Optional[str] = None, limit: int = 50) -> list[tuple[Unit, UnitEscalation]]:
-    """Supervision orders to units for yellow lights (newest first), optionally of one month."""
+def unit_orders(session: DbSession, period: Optional[str] = None, limit: int = 50,
+                user: Optional[User] = None) -> list[tuple[Unit, UnitEscalation]]:
+    """Supervision orders to units for yellow lights (newest first), optionally of one month; for `user`,
+    only the units in their jurisdiction (an office serving an area)."""
     stmt = select(Unit, UnitEscalation).join(UnitEscalation, UnitEscalation.unit_id == Unit.id)
+    area = area_units(user) if user is not None else None
+    if area is not None:
+        stmt = stmt.where(Unit.id.in_(area))
     if period:
         stmt = stmt.where(UnitEscalation.period == period)
     return [(u, e) for u, e in session.execute(

@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import select
 
 from tracker.accounts.models import User
-from tracker.core.enums import UNIT_ROLES
+from tracker.core.enums import CHAIN_ROLES, UNIT_ROLES
 from tracker.core.extensions import DbSession
 from tracker.notify.models import UserPref
 from tracker.units.models import Unit
@@ -33,6 +33,7 @@ class UnitInfo:
     code: str
     name: str
     email: Optional[str]
+    path: str = ""  # the materialized path (see Unit.path)
 
 
 class Directory:
@@ -40,12 +41,15 @@ class Directory:
 
     def __init__(self, session: DbSession):
         self.units: dict[int, UnitInfo] = {
-            uid: UnitInfo(uid, code, name, email)
-            for uid, code, name, email in session.execute(select(Unit.id, Unit.code, Unit.name, Unit.email))
+            uid: UnitInfo(uid, code, name, email, path or "")
+            for uid, code, name, email, path in session.execute(
+                select(Unit.id, Unit.code, Unit.name, Unit.email, Unit.path))
         }
         self._by_unit: dict[tuple[int, str], list[Recipient]] = {}
         self._by_role: dict[str, list[Recipient]] = {}
         self._by_user: dict[int, Recipient] = {}
+        # Office users' area node (their jurisdiction's root); None: the whole tree.
+        self._area: dict[int, Optional[int]] = {}
         rows = session.execute(
             select(User.id, User.username, User.display_name, User.email, User.role, User.unit_id, UserPref.digest)
             .outerjoin(UserPref, UserPref.user_id == User.id)
@@ -60,6 +64,7 @@ class Directory:
                     self._by_unit.setdefault((unit_id, role), []).append(who)
             else:
                 self._by_role.setdefault(role, []).append(who)
+                self._area[uid] = unit_id if role in CHAIN_ROLES else None
 
     def user(self, user_id: int) -> Optional[Recipient]:
         """An active user, or None (gone or deactivated since)."""
@@ -88,6 +93,36 @@ class Directory:
         people: list[Recipient] = []
         for role in roles:
             people.extend(self._by_role.get(role, ()))
+        return people
+
+    def area_of(self, recipient: Recipient) -> Optional[int]:
+        """The area node an office recipient serves (None: the whole tree)."""
+        return self._area.get(recipient.user_id) if recipient.user_id is not None else None
+
+    def by_area(self, roles: Iterable[str]) -> dict[Optional[int], list[Recipient]]:
+        """Users of these office roles grouped by the area node they serve (None: the whole tree), for
+        mails that list what lies in a jurisdiction (one mail per area)."""
+        out: dict[Optional[int], list[Recipient]] = {}
+        for who in self.with_role(roles):
+            out.setdefault(self.area_of(who), []).append(who)
+        return out
+
+    def area_path(self, area: Optional[int]) -> Optional[str]:
+        """The materialized path of an area node, None for the whole tree ("" for a node not loaded)."""
+        if area is None:
+            return None
+        unit = self.units.get(area)
+        return unit.path if unit is not None else ""
+
+    def serving(self, unit_id: int, roles: Iterable[str]) -> list[Recipient]:
+        """Users of these office roles whose jurisdiction holds the unit (the unit lies in the subtree of
+        their area node; users without one hold every unit): `Unit.contains` on the loaded paths."""
+        unit = self.units.get(unit_id)
+        people = []
+        for who in self.with_role(roles):
+            path = self.area_path(self.area_of(who))
+            if path is None or (path and unit is not None and unit.path.startswith(path)):
+                people.append(who)
         return people
 
     def unit_name(self, unit_id: Optional[int]) -> str:

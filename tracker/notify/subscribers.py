@@ -4,8 +4,8 @@ Subscribers of the issues' domain events, run in the action's own transaction:
 
 | what happened             | who is told                                   |
 | ------------------------- | --------------------------------------------- |
-| submitted (提交销号申请)  | whoever may sign the chain's first step       |
-| a step signed (验收通过)  | whoever may sign the next step (or approve)   |
+| submitted (提交销号申请)  | whoever may sign the chain's first step (an office holding the lead unit) |
+| a step signed (验收通过)  | whoever may sign the next step (or approve), likewise |
 | returned (退回), reason   | the lead unit's head and staff                |
 | approved (销号)           | the lead and cooperating units' heads, staff  |
 | reopened (重新打开)       | the lead unit's head and staff                |

@@ -23,7 +23,7 @@ from tracker.issues import chain
 from tracker.issues.figures import Figures, last_turn, returned
 from tracker.issues.models import Event, Issue
 from tracker.issues.queries import IssueRow, day_figures
-from tracker.issues.scoping import visible_issues
+from tracker.issues.scoping import area_units, visible_issues
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 
@@ -232,6 +232,9 @@ def round_stats(session: DbSession, user: User, today: date, config: dict) -> li
     """
     fig = day_figures(today, config)
     scope = visible_issues(user)
+    area = area_units(user)
+    if area is not None:  # an office ranks only the lead units it serves
+        scope = and_(scope, Issue.lead_unit_id.in_(area))
     stats = round_totals(session, user, fig)
     if not stats:
         return []

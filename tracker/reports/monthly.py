@@ -43,7 +43,7 @@ from tracker.escalation.queries import due_date
 from tracker.escalation.settings import get_settings
 from tracker.issues import figures
 from tracker.issues.models import Issue
-from tracker.issues.scoping import visible_issues
+from tracker.issues.scoping import area_units, visible_issues
 from tracker.reports.dashboard import _flag
 from tracker.reports.stats import RoundFigures, round_stats, summary_sentence
 from tracker.rounds.models import Round
@@ -365,17 +365,22 @@ def overdue_rows(session: DbSession, user: User, as_of: date, config: dict,
 
 def _reporting(session: DbSession, user: User, start: date) -> tuple[date, list[UnitReporting]]:
     """The report due day of the month, and per lead unit its late reports of the month (未按时报送, the
-    marks of the monthly cycle): those that came late and those still missing. Two queries (settings, counts)."""
+    marks of the monthly cycle): those that came late and those still missing; for an office serving an area,
+    the lead units inside it. Two queries (settings, counts)."""
     settings = get_settings(session)
     period = f"{start:%Y-%m}"
     due = due_date(period, settings)
     late = and_(figures.has_late_report(period), ~figures.still_missing(period))
     missing = figures.still_missing(period)
     late_n, missing_n = func.sum(_flag(late)), func.sum(_flag(missing))
+    scope = [visible_issues(user)]
+    area = area_units(user)
+    if area is not None:  # an office lists only the lead units it serves
+        scope.append(Issue.lead_unit_id.in_(area))
     rows = session.execute(
         select(Unit.id, Unit.code, Unit.name, late_n, missing_n).select_from(Issue)
         .join(Unit, Unit.id == Issue.lead_unit_id)
-        .where(visible_issues(user), or_(late, missing))
+        .where(*scope, or_(late, missing))
         .group_by(Unit.id, Unit.code, Unit.name)
         .order_by((late_n + missing_n).desc(), Unit.code)).all()
     return due, [UnitReporting(uid, code, name, int(n or 0), int(m or 0)) for uid, code, name, n, m in rows]

@@ -21,7 +21,7 @@ from tracker.issues import figures
 from tracker.issues.figures import supervised
 from tracker.issues.models import Issue, ReportLateness
 from tracker.issues.queries import day_figures
-from tracker.issues.scoping import visible_issues
+from tracker.issues.scoping import area_units, visible_issues
 from tracker.reports.dashboard import RoundStats, _flag, round_totals
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -144,10 +144,15 @@ def unit_stats(session: DbSession, user: User, today: date, config: dict, round_
     reports (未按时报送 marks). Two queries.
 
     `order` is "unit" (by unit code) or "overdue" (most overdue first, then by code);
-    `lead_unit_id` narrows to the issues that one unit leads.
+    `lead_unit_id` narrows to the issues that one unit leads. An office serving an area lists only
+    the lead units inside it (an issue it sees through a cooperating unit of its own, led from
+    outside, does not rank the outside unit).
     """
     fig = day_figures(today, config)
     scope = [visible_issues(user)]
+    area = area_units(user)
+    if area is not None:
+        scope.append(Issue.lead_unit_id.in_(area))
     if round_id is not None:
         scope.append(Issue.round_id == round_id)
     if lead_unit_id is not None:

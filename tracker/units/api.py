@@ -30,7 +30,7 @@ def list_units() -> dict[str, list[Unit]]:
 def create_unit(data: dict[str, Any]) -> Unit:
     """Add a unit (admin)."""
     unit = units.create_unit(db.session, current_api_user(), data.get("code"), data.get("name"),
-                             data.get("parent_code"), data.get("email"))
+                             data.get("parent_code"), data.get("email"), data.get("level"))
     db.session.commit()
     return unit
 

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from tracker.core import permissions
 from tracker.core.addresses import checked_email
+from tracker.core.enums import UnitLevel
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
+from tracker.core.labels import UNIT_LEVEL_LABELS
 from tracker.core.permissions import Actor, Permission
 from tracker.units.models import Unit
 
@@ -25,9 +27,25 @@ def unit_by_code(session: DbSession, code: Any, field: str, label: str = "单位
     return unit
 
 
+def checked_level(level: Any, default: str) -> str:
+    """A unit level (省级, 市级, 县级, 乡镇级) as given, or `default` when none is; a refusal naming the
+    allowed values for anything else."""
+    if level is None or (isinstance(level, str) and not level.strip()):
+        return default
+    value = str(level).strip()
+    if value not in LEVELS:
+        allowed = "、".join(f"{lv}({UNIT_LEVEL_LABELS[lv]})" for lv in LEVELS)
+        raise Refusal("invalid", f"单位层级应为 {allowed} 之一。", "level")
+    return value
+
+
+LEVELS = tuple(level.value for level in UnitLevel)
+
+
 def create_unit(session: DbSession, actor: Optional[Actor], code: Any, name: Any,
-                parent_code: Any = None, email: Any = None) -> Unit:
-    """Add a responsible unit (admin)."""
+                parent_code: Any = None, email: Any = None, level: Any = None) -> Unit:
+    """Add a responsible unit (admin). `level` (province, city, county, town) defaults to the parent's,
+    `city` at a root."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理单位。")
     code = str(code or "").strip()
     name = str(name or "").strip()
@@ -40,15 +58,18 @@ def create_unit(session: DbSession, actor: Optional[Actor], code: Any, name: Any
     if session.scalar(select(Unit.id).where(Unit.name == name)):
         raise Refusal("conflict", f"单位名称「{name}」已存在。", "name")
     parent = unit_by_code(session, parent_code, "parent_code", "上级单位")
-    unit = Unit(code=code, name=name, parent_id=parent.id if parent else None, email=checked_email(email))
+    level = checked_level(level, parent.level if parent is not None else UnitLevel.CITY.value)
+    unit = Unit(code=code, name=name, parent_id=parent.id if parent else None, email=checked_email(email),
+                level=level)
     session.add(unit)
     session.flush()
     return unit
 
 
 def update_unit(session: DbSession, actor: Actor, unit: Unit, name: Any, parent_code: Any = None,
-                email: Any = None) -> Unit:
-    """Rename a unit, move it in the tree or change its address (admin)."""
+                email: Any = None, level: Any = None) -> Unit:
+    """Rename a unit, move it in the tree, change its level or its address (admin). `level` None keeps
+    the unit's; a moved unit's subtree follows it (the units' flush hook rewrites the paths)."""
     permissions.require(actor, Permission.ADMINISTER, message="您的角色无权管理单位。")
     name = str(name or "").strip()
     if not name or len(name) > 200:
@@ -62,7 +83,9 @@ def update_unit(session: DbSession, actor: Actor, unit: Unit, name: Any, parent_
             if walk.id == unit.id:
                 raise Refusal("invalid", "上级单位不能是本单位或其下级单位。", "parent_code")
             walk = walk.parent
+    new_level = checked_level(level, unit.level)
     unit.name = name
+    unit.level = new_level
     unit.parent_id = parent.id if parent else None
     unit.email = checked_email(email)
     session.flush()
