@@ -31,7 +31,7 @@ from tracker.core.schemas import (
     UtcDateTime,
     values,
 )
-from tracker.issues.models import DeadlineChange
+from tracker.issues.models import DeadlineChange, ExtensionRequest
 from tracker.issues.queries import IssueFilters, IssueRow
 from tracker.units.models import Unit
 
@@ -173,6 +173,24 @@ class TransitionSchema(Body):
             raise ValidationError(ACTION_MISSING)
 
 
+class ExtensionCreateSchema(Body):
+    """POST /issues/{id}/extensions: ask for a later deadline (the lead unit's head; the service checks
+    the values: 422, and the issue's state, a pending request and the round's limit: 409)."""
+
+    new_deadline = Str(required=True, metadata={"format": "date", **DATE_META,
+                                                "description": "申请延期至的日期,须晚于现整改时限"})
+    reason = Str(required=True, metadata={"maxLength": 500, "description": "延期理由"})
+
+
+class ExtensionDecisionSchema(Body):
+    """POST /extensions/{id}/decision: approve (the date asked, or `deadline`) or reject (with `reason`)."""
+
+    decision = Str(required=True, metadata={"enum": ["approve", "reject"]})
+    deadline = Str(allow_none=True, metadata={"format": "date", **DATE_META,
+                                              "description": "按其他日期批准时的整改时限;不给出时按申请的日期"})
+    reason = Str(allow_none=True, metadata={"maxLength": 500, "description": "意见;驳回时必填"})
+
+
 class EvidenceUploadSchema(Inline, Multipart):
     """POST /issues/{id}/attachments: the evidence file."""
 
@@ -190,6 +208,8 @@ class IssueOut:
     deadline_history: Optional[list[DeadlineChange]] = None
     # The issue this one is merged into, when the caller may see it; None otherwise (ASVS 4.2.1).
     merged_into: Optional[int] = None
+    # Its extension requests (延期申请), oldest first, for `IssueDetailSchema`.
+    extensions: Optional[list[ExtensionRequest]] = None
 
 
 class IssueSchema(Reply):
@@ -236,13 +256,37 @@ class DeadlineChangeSchema(Reply):
         "enum": values(enums.DeadlineSource), "description": "edit 页面或 API 修改,import 台账导入,extension 延期"})
 
 
+class ExtensionSchema(Reply):
+    """A deadline extension request (延期申请) and its decision."""
+
+    id = fields.Integer(required=True)
+    issue_id = fields.Integer(required=True)
+    state = fields.String(required=True, metadata={"enum": values(enums.ExtensionState)})
+    state_label = fields.Function(lambda r: labels.EXTENSION_STATE_LABELS.get(r.state, r.state), required=True,
+                                  metadata={"type": "string", "description": "状态的中文名称"})
+    old_deadline = fields.Date(required=True, metadata={**DATE_META, "description": "申请时的整改时限"})
+    new_deadline = fields.Date(required=True, metadata={**DATE_META, "description": "申请延期至的日期"})
+    reason = fields.String(required=True, metadata={"description": "延期理由"})
+    requested_at = UtcDateTime(required=True)
+    requested_by = fields.String(required=True, allow_none=True, attribute="requested_by.username",
+                                 dump_default=None, metadata={"description": "申请人用户名"})
+    granted_deadline = fields.Date(required=True, allow_none=True,
+                                   metadata={**DATE_META, "description": "批准的整改时限;未批准时为 null"})
+    decided_at = UtcDateTime(required=True, allow_none=True)
+    decided_by = fields.String(required=True, allow_none=True, attribute="decided_by.username", dump_default=None,
+                               metadata={"description": "审批人用户名"})
+    decision_reason = fields.String(required=True, allow_none=True, metadata={"description": "审批意见或驳回理由"})
+
+
 class IssueDetailSchema(IssueSchema):
-    """One issue, as the list shows it, with its deadline history (oldest first)."""
+    """One issue, as the list shows it, with its deadline history (oldest first) and extension requests."""
 
     original_deadline = fields.Date(required=True, attribute="row.issue.original_deadline", metadata={
         **DATE_META, "description": "交办时的整改时限(此后的调整见 deadline_history)"})
     deadline_history = fields.List(fields.Nested(DeadlineChangeSchema), required=True,
                                    metadata={"description": "整改时限调整记录(时间先后)"})
+    extensions = fields.List(fields.Nested(ExtensionSchema), required=True,
+                             metadata={"description": "延期申请(时间先后)"})
 
 
 class IssueListSchema(Reply):
