@@ -19,6 +19,7 @@ blp = ApiBlueprint("rounds_api", __name__, tag="rounds", description="督察轮�
 def create_round(data: dict[str, Any]) -> Round:
     """Register an inspection round (admin, supervisor)."""
     round_ = rounds.create_round(db.session, current_api_user(), data.get("name"), data.get("level"),
-                                 data.get("kind"), data.get("feedback_date"), data.get("document_no"))
+                                 data.get("kind"), data.get("feedback_date"), data.get("document_no"),
+                                 max_extensions=data.get("max_extensions"))
     db.session.commit()
     return round_

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import fields
 
 from tracker.core import labels
-from tracker.core.schemas import DATE_META, Body, Reply, Str, values
+from tracker.core.schemas import DATE_META, Body, Int, Reply, Str, values
 
 
 class RoundCreateSchema(Body):
@@ -15,6 +15,8 @@ class RoundCreateSchema(Body):
     kind = Str(required=True, metadata={"enum": values(labels.ROUND_KIND_LABELS)})
     feedback_date = Str(allow_none=True, metadata={"format": "date", **DATE_META})
     document_no = Str(allow_none=True)
+    max_extensions = Int(allow_none=True, metadata={"minimum": 0, "maximum": 10,
+                                                    "description": "每个问题最多延期次数(0-10),默认 2"})
 
 
 class RoundSchema(Reply):
@@ -26,3 +28,5 @@ class RoundSchema(Reply):
     kind = fields.String(required=True, metadata={"enum": values(labels.ROUND_KIND_LABELS)})
     feedback_date = fields.Date(required=True, allow_none=True, metadata=DATE_META)
     document_no = fields.String(required=True, allow_none=True)
+    max_extensions = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 10,
+                                                             "description": "每个问题最多延期次数"})
