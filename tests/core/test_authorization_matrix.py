@@ -477,8 +477,8 @@ def _seed(app, upload_dir: str) -> World:
     assert ledger_bytes[:2] == b"PK"
     kept = ledger_import.keep_upload(upload_dir, io.BytesIO(ledger_bytes), users[Role.SUPERVISOR])
     return {"unit": unit, "other_unit": other_unit, "round": round_, "users": users, "other_user": other_user,
-            "issue_in": issue_in, "issue_out": issue_out, "issue_coop": issue_coop, **attachments, **extensions, "jobs": jobs,
-            "notices": notices, "outbox": outbox, "kept_sha256": kept, "ledger_bytes": ledger_bytes}
+            "issue_in": issue_in, "issue_out": issue_out, "issue_coop": issue_coop, **attachments, **extensions,
+            "jobs": jobs, "notices": notices, "outbox": outbox, "kept_sha256": kept, "ledger_bytes": ledger_bytes}
 
 
 def _login(client, username: str) -> None:

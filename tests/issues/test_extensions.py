@@ -287,7 +287,8 @@ def test_a_request_is_told_to_the_deciding_offices_and_the_decision_to_the_lead_
     assert "汛期影响施工" in mail.body_text
 
     decide(world, request, deadline="2020-11-30")
-    decided = {(n.user_id, n.kind) for n in db.session.scalars(select(Notice).where(Notice.kind != "extension_requested"))}
+    decided = {(n.user_id, n.kind)
+               for n in db.session.scalars(select(Notice).where(Notice.kind != "extension_requested"))}
     # Told once, as the decision: the moved deadline is not told again as a change.
     assert decided == {(world["head"].id, "extension_decided"), (world["staff"].id, "extension_decided")}
     mail = db.session.scalars(select(Outbox).where(Outbox.to_addr == "head@example.org")).one()

@@ -44,7 +44,8 @@ def test_the_round_pages_set_the_limit(client, login_as, session):
     assert db.session.get(Round, round_.id).max_extensions == 0
     response = client.post(f"/admin/rounds/{round_.id}/edit", data={"name": "第一轮", "level": "central",
                                                                      "kind": "regular", "max_extensions": "11"})
-    assert response.status_code == 422 and "每个问题最多延期次数应为 0 到 10 的整数。" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "每个问题最多延期次数应为 0 到 10 的整数。" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Round, round_.id).max_extensions == 0
     response = client.post("/admin/rounds", data={"name": "第二轮", "level": "central", "kind": "regular",

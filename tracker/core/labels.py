@@ -179,6 +179,10 @@ FIGURE_LABELS: dict[str, str] = {
     "extended": "已延期",
     "closed_on_time": "按期销号",
     "late_report": "未按时报送",
+    # The outcomes of an issue closed or due (tracker.issues.figures.OUTCOMES).
+    "done_on_time": "按期完成",
+    "done_after_extension": "延期后完成",
+    "late": "逾期(含逾期销号)",
 }
 
 # An issue's fields, as an edit's timeline entry names them (old → new).
