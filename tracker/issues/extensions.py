@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from tracker.accounts.models import User
 from tracker.core import events, permissions
 from tracker.core.antivirus import ClamdScanner
-from tracker.core.enums import OPEN_STATES, DeadlineSource, EventKind, ExtensionState, Role, State
+from tracker.core.enums import OPEN_STATES, DeadlineSource, EventKind, ExtensionState, State
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
 from tracker.core.labels import EXTENSION_STATE_LABELS
@@ -240,7 +240,7 @@ def decidable_issues(user: User) -> ColumnElement[bool]:
     """The issues whose extension requests `user` may decide, in SQL (agrees with
     `permissions.DECIDE_EXTENSION`): a supervisor's area holds the lead unit; one without an area
     decides for every issue; other roles for none."""
-    if user.role != Role.SUPERVISOR:
+    if user.role not in permissions.holders(Permission.DECIDE_EXTENSION):
         return false()
     if user.unit_id is None or user.unit is None:
         return true() if user.unit_id is None else false()
@@ -260,7 +260,8 @@ def deciders(session: DbSession, issue: Issue) -> ColumnElement[bool]:
     lead = issue.lead_unit or session.get(Unit, issue.lead_unit_id)
     above = select(Unit.id).where(Unit.path.in_(ancestor_paths(lead))) if lead is not None else select(Unit.id).where(
         false())
-    return (User.role == Role.SUPERVISOR) & (User.unit_id.is_(None) | User.unit_id.in_(above))
+    deciding = sorted(permissions.holders(Permission.DECIDE_EXTENSION))
+    return User.role.in_(deciding) & (User.unit_id.is_(None) | User.unit_id.in_(above))
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ def list_requests(session: DbSession, user: User, state: str = "pending", limit:
     """Extension requests in the user's scope (`visible_issues`): for a supervisor those they may decide,
     for others those of the issues they see; of one state (or "all"), oldest first. One query."""
     cond = [visible_issues(user)]
-    if user.role == Role.SUPERVISOR:
+    if user.role in permissions.holders(Permission.DECIDE_EXTENSION):
         cond.append(decidable_issues(user))
     if state != "all":
         cond.append(ExtensionRequest.state == state)
