@@ -46,7 +46,7 @@ from tracker.core.enums import Role
 from tracker.core.extensions import db
 from tracker.core.models import BackgroundJob
 from tracker.core.tasks import RESULTS_FOLDER
-from tracker.issues.models import Attachment
+from tracker.issues.models import Attachment, ExtensionRequest
 from tracker.ledger import imports as ledger_import
 from tracker.notify.models import Notice, Outbox
 from tracker.public import services as public_page
@@ -176,6 +176,9 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/api/v1/issues/<int:issue_id>/progress", "POST"): scoped(US, UH),
     ("/api/v1/issues/<int:issue_id>/transitions", "POST"): scoped(UH, S, AP, lead_only=(UH,)),
     ("/api/v1/issues/export.xlsx", "GET"): SIGNED_IN,
+    # Extensions: the lead unit's head asks; the office whose area holds the lead unit decides.
+    ("/api/v1/issues/<int:issue_id>/extensions", "POST"): scoped(UH, lead_only=(UH,)),
+    ("/api/v1/extensions/<int:request_id>/decision", "POST"): scoped(S),
     ("/api/v1/jobs/<int:job_id>", "GET"): OWNER,
     ("/api/v1/jobs/<int:job_id>/download", "GET"): OWNER,
     ("/api/v1/notices", "GET"): SIGNED_IN,
@@ -207,6 +210,11 @@ TABLE: dict[tuple[str, str], Expect] = {
     ("/issues/<int:issue_id>/public", "POST"): scoped(S),
     ("/issues/<int:issue_id>/transition", "GET"): SEEN,
     ("/issues/<int:issue_id>/transition", "POST"): scoped(UH, S, AP, lead_only=(UH,)),
+    ("/issues/<int:issue_id>/extensions", "GET"): SEEN,
+    ("/issues/<int:issue_id>/extensions", "POST"): scoped(UH, lead_only=(UH,)),
+    ("/issues/<int:issue_id>/extensions/<int:request_id>/decision", "GET"): SEEN,
+    ("/issues/<int:issue_id>/extensions/<int:request_id>/decision", "POST"): scoped(S),
+    ("/extensions/", "GET"): SIGNED_IN,
     ("/issues/export.csv", "GET"): SIGNED_IN,
     ("/issues/export.xlsx", "GET"): SIGNED_IN,
     ("/issues/import", "GET"): only(S),
@@ -291,6 +299,15 @@ BODIES: dict[tuple[str, str], Body] = {
     ("/issues/<int:issue_id>/public", "POST"): lambda w, who, v: {"data": {
         "public": "0", "version": str(_issue(w, v).version)}},
     ("/issues/<int:issue_id>/transition", "POST"): lambda w, who, v: {"data": _transition(w, who, v)},
+    # A date before the deadline: the head's request is refused by its value (422), never kept; the
+    # office's rejection without a reason likewise.
+    ("/issues/<int:issue_id>/extensions", "POST"): lambda w, who, v: {"data": {
+        "new_deadline": "2020-01-01", "reason": "矩阵"}},
+    ("/api/v1/issues/<int:issue_id>/extensions", "POST"): lambda w, who, v: {"json": {
+        "new_deadline": "2020-01-01", "reason": "矩阵"}},
+    ("/issues/<int:issue_id>/extensions/<int:request_id>/decision", "POST"): lambda w, who, v: {"data": {
+        "decision": "reject"}},
+    ("/api/v1/extensions/<int:request_id>/decision", "POST"): lambda w, who, v: {"json": {"decision": "reject"}},
 }
 
 
@@ -314,6 +331,8 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
     if name == "attachment_id":
         return world[{"out": "attachment_out", "cross": "attachment_out", "coop": "attachment_coop"}.get(
             variant, "attachment_in")].id
+    if name == "request_id":
+        return world[{"out": "extension_out", "coop": "extension_coop"}.get(variant, "extension_in")].id
     if name in ("job_id", "notice_id"):
         kind = "job" if name == "job_id" else "notice"
         owner = "other" if variant == "other" or who == ANON else who
@@ -343,7 +362,7 @@ def _path_value(world: World, name: str, who: str, variant: str) -> Any:
 def _variants(rule: str, expect: Expect) -> tuple[str, ...]:
     if "<int:attachment_id>" in rule:
         return ("in", "coop", "out", "cross")
-    if "<int:issue_id>" in rule:
+    if "<int:issue_id>" in rule or "<int:request_id>" in rule:
         return ("in", "coop", "out")
     if expect.scope == "own":
         return ("own", "other")
@@ -436,6 +455,11 @@ def _seed(app, upload_dir: str) -> World:
         attachments[name] = Attachment(issue_id=issue.id, sha256=_stored(upload_dir, content), filename="证明.pdf",
                                        content_type="application/pdf", size=len(content))
         session.add(attachments[name])
+    extensions = {}
+    for name, issue in (("extension_in", issue_in), ("extension_out", issue_out), ("extension_coop", issue_coop)):
+        extensions[name] = ExtensionRequest(issue_id=issue.id, state="pending", old_deadline=issue.deadline,
+                                            new_deadline=date(2021, 6, 30), reason="矩阵", requested_at=NOW)
+        session.add(extensions[name])
     jobs, notices = {}, {}
     exports = Path(upload_dir) / RESULTS_FOLDER
     exports.mkdir(parents=True, exist_ok=True)
@@ -460,8 +484,8 @@ def _seed(app, upload_dir: str) -> World:
     assert ledger_bytes[:2] == b"PK"
     kept = ledger_import.keep_upload(upload_dir, io.BytesIO(ledger_bytes), users[Role.SUPERVISOR])
     return {"unit": unit, "other_unit": other_unit, "round": round_, "users": users, "other_user": other_user,
-            "issue_in": issue_in, "issue_out": issue_out, "issue_coop": issue_coop, **attachments, "jobs": jobs,
-            "notices": notices, "outbox": outbox, "kept_sha256": kept, "ledger_bytes": ledger_bytes}
+            "issue_in": issue_in, "issue_out": issue_out, "issue_coop": issue_coop, **attachments, **extensions,
+            "jobs": jobs, "notices": notices, "outbox": outbox, "kept_sha256": kept, "ledger_bytes": ledger_bytes}
 
 
 def _login(client, username: str) -> None:

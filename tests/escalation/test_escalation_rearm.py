@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from tests.support.factories import make_issue, make_unit, make_user
+from tracker.accounts.models import User
 from tracker.core.extensions import db
 from tracker.escalation.runner import run_day
 from tracker.issues import services as issue_service
@@ -114,3 +115,23 @@ def test_the_models_refuse_an_unknown_value_before_the_database_does(app, overdu
     with pytest.raises(StatementError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_an_approved_extension_re_arms_the_overdue_rung_for_the_new_deadline(app, overdue_issue):
+    from tracker.issues import extensions
+
+    issue, _sup = overdue_issue
+    head = db.session.scalar(select(User).where(User.role == "unit_head"))
+    run(app, date(2020, 7, 2))  # one day overdue: the overdue notice
+    assert rungs(issue.id) == [("overdue+1", date(2020, 7, 1))]
+    # The deadline has passed: the unit asks for time and the office grants it.
+    office = make_user("supervisor")
+    request = extensions.request_extension(db.session, head, datetime(2020, 7, 3, 2), issue, "2020-07-20", "雨季停工")
+    extensions.decide_extension(db.session, office, datetime(2020, 7, 3, 3), request, "approve")
+    db.session.commit()
+    run(app, date(2020, 7, 10))  # not overdue now: no new overdue rung
+    assert [key for key, _due in rungs(issue.id)] == ["overdue+1"]
+    run(app, date(2020, 7, 21))  # a day past the new deadline: the overdue rung fires again, for it
+    assert ("overdue+1", date(2020, 7, 20)) in rungs(issue.id)
+    assert db.session.scalar(select(func.count()).select_from(Outbox).where(
+        Outbox.ref == f"issue:{issue.id}:overdue+1:2020-07-20")) >= 1

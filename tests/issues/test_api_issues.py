@@ -70,9 +70,11 @@ def test_get_issue_has_exactly_the_contract_fields(client, world):
     response = api.get(f"/issues/{issue.id}")
     assert response.status_code == 200
     body = response.get_json()
-    # The contract only grows: every field of the list's issue, and the issue's deadline history.
-    assert set(body) == ISSUE_KEYS | {"original_deadline", "deadline_history", "waiting_for"}
+    # The contract only grows: every field of the list's issue, the deadline history, the step it waits
+    # for and extension requests.
+    assert set(body) == ISSUE_KEYS | {"original_deadline", "deadline_history", "waiting_for", "extensions"}
     assert body["original_deadline"] == body["deadline"] and body["deadline_history"] == []
+    assert body["extensions"] == []
     # Deadline 2020-06-30, today 2020-07-15 in Beijing: 15 days overdue, red.
     assert (body["overdue"], body["days_overdue"], body["light"]) == (True, 15, "red")
     assert body["lead_unit"] == "LEAD" and body["cooperating_units"] == ["COOP"]

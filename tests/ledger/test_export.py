@@ -75,7 +75,8 @@ def test_excel_ledger_has_the_columns_and_values(client, login_as, ledger_world)
         "序号": 1, "问题编号": "A-01", "督察轮次": "中央环保督察(2016年)", "问题类别": "重点关注问题",
         "问题描述": "扬尘污染治理不到位", "整改目标": "年底前完成", "整改措施": "加强巡查",
         "牵头单位": "市生态环境分局", "配合单位": "市住建局、市水务局", "责任领导": "张副市长", "责任人": "李科长",
-        "整改时限": datetime(2020, 6, 30), "整改类型": "长期坚持", "最新进展": "六月进展", "进度": 40,
+        "原定整改时限": datetime(2020, 6, 30), "现整改时限": datetime(2020, 6, 30), "延期次数": 0,
+        "整改类型": "长期坚持", "最新进展": "六月进展", "进度": 40,
         "状态": "整改中", "是否逾期": "是", "逾期天数": 15, "销号时间": None,
     }
     b = by_code(rows)["B-01"]
@@ -85,7 +86,7 @@ def test_excel_ledger_has_the_columns_and_values(client, login_as, ledger_world)
     assert (c["状态"], c["销号时间"], c["是否逾期"]) == ("已销号", datetime(2020, 5, 21), "否")
     # Dates are real dates in the workbook, shown as dates.
     wb = openpyxl.load_workbook(io.BytesIO(response.get_data()))
-    deadline_cell = wb.active.cell(row=2, column=12)
+    deadline_cell = wb.active.cell(row=2, column=13)
     assert deadline_cell.is_date and deadline_cell.number_format == "yyyy-mm-dd"
 
 
@@ -156,7 +157,8 @@ def test_csv_export_has_a_bom_and_the_same_rows(client, login_as, ledger_world):
     assert rows[0] == list(ledger.LEDGER_COLUMNS)
     assert [row[1] for row in rows[1:]] == ["A-01", "B-01", "C-01"]
     a = dict(zip(rows[0], rows[1], strict=True))
-    assert (a["整改时限"], a["配合单位"], a["进度"], a["逾期天数"]) == ("2020-06-30", "市住建局、市水务局", "40", "15")
+    assert (a["原定整改时限"], a["现整改时限"], a["配合单位"], a["进度"], a["逾期天数"]) == \
+        ("2020-06-30", "2020-06-30", "市住建局、市水务局", "40", "15")
     assert dict(zip(rows[0], rows[3], strict=True))["销号时间"] == "2020-05-21"
 
 
@@ -192,7 +194,7 @@ def _export_query_count(session, user, n: int) -> int:
     with count_queries() as statements:
         rows = list(ledger.ledger_rows(session, user, date(2020, 7, 15), {}, IssueFilters(round_id=round_id),
                                        sort="urgent", batch_size=50))
-    assert len(rows) == n and all(row[13] == "进展顺利" for row in rows)
+    assert len(rows) == n and all(row[ledger.LEDGER_COLUMNS.index("最新进展")] == "进展顺利" for row in rows)
     return len(statements)
 
 

@@ -86,6 +86,8 @@ def test_round_figures_match_the_hand_count(world):
         "by_category": {"feedback": {"total": 3, "closed": 1}, "key_concern": {"total": 2, "closed": 1}},
         "by_state": {"in_progress": 1, "basically_done": 1, "submitted": 1, "verified": 0, "closed": 2},
         "closed": 2, "basically_done": 1, "in_progress": 1, "overdue": 1, "supervised": 1,
+        # 按期完成, 延期后完成, 逾期 (one closed late, one open past its deadline).
+        "done_on_time": 1, "done_after_extension": 0, "late": 2,
         "completion_rate": 40.0,
         "summary": "共涉及问题5个(重点关注问题2个、反馈问题3个)。目前,已完成整改2个,剩余3个正在积极推进中。",
     }
@@ -177,7 +179,8 @@ def test_api_stats(client, world):
     assert body["rounds"][0]["total"] == 3
     assert body["units"] == [{"unit": {"id": world.a.id, "code": "A", "name": "甲局"}, "assigned": 4, "closed": 2,
                               "closed_on_time": 1, "overdue": 2, "late_reports": 1, "escalations": 2,
-                              "supervised": 2, "interviewed": 1, "extended": 0}]
+                              "supervised": 2, "interviewed": 1, "extended": 0,
+                              "done_on_time": 1, "done_after_extension": 0, "late": 3}]
     body = api.get(f"/stats?round_id={world.r2.id}").get_json()
     assert [r["round"]["id"] for r in body["rounds"]] == [world.r2.id]
     assert body["units"][0]["assigned"] == 1

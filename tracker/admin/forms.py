@@ -126,6 +126,10 @@ class RoundForm(FlaskForm):
                                 render_kw={"type": "date", "placeholder": "YYYY-MM-DD"})
     document_no = StringField("整改方案文号", validators=[Optional(), Length(max=100, message="不能超过 100 个字符。")],
                               render_kw={"placeholder": "如 通党字〔2018〕85号"})
+    # A string (type=number in browsers): the service checks 0..10 and words the error in Chinese.
+    max_extensions = StringField("每个问题最多延期次数", default="2",
+                                 validators=[Optional(), Length(max=2, message="应为 0 到 10 的整数。")],
+                                 render_kw={"type": "number", "min": 0, "max": 10})
 
 
 def unit_choices(tree) -> list:

@@ -250,7 +250,8 @@ def rounds():
     if request.method == "POST":
         done, status = _save(form, lambda: rounds_service.create_round(
             db.session, current_user, form.name.data, form.level.data, form.kind.data, form.feedback_date.data,
-            form.document_no.data), lambda created: f"已登记督察轮次「{created.name}」。", "admin.rounds")
+            form.document_no.data, max_extensions=form.max_extensions.data),
+            lambda created: f"已登记督察轮次「{created.name}」。", "admin.rounds")
         if done:
             return done
     rows = admin_service.rounds_with_counts(db.session, current_user)
@@ -268,7 +269,7 @@ def edit_round(round_id: int):
         form = RoundForm()
         done, status = _save(form, lambda: rounds_service.update_round(
             db.session, current_user, round_, form.name.data, form.level.data, form.kind.data,
-            form.feedback_date.data, form.document_no.data),
+            form.feedback_date.data, form.document_no.data, max_extensions=form.max_extensions.data),
             lambda _: f"已保存督察轮次「{round_.name}」。", "admin.rounds")
         if done:
             return done
@@ -304,4 +305,4 @@ def edit_chain(round_id: int):
 def _round_data(round_: Round) -> dict[str, Any]:
     return {"name": round_.name, "level": round_.level, "kind": round_.kind,
             "feedback_date": round_.feedback_date.isoformat() if round_.feedback_date else "",
-            "document_no": round_.document_no or ""}
+            "document_no": round_.document_no or "", "max_extensions": str(round_.max_extensions)}

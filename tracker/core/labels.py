@@ -182,6 +182,10 @@ FIGURE_LABELS: dict[str, str] = {
     "progress_full": "进度已达100%未提交",
     "unreported": "本月未报送进展",
     "extension_decided": "近7天延期申请有结果",
+    # The outcomes of an issue closed or due (tracker.issues.figures.OUTCOMES).
+    "done_on_time": "按期完成",
+    "done_after_extension": "延期后完成",
+    "late": "逾期(含逾期销号)",
 }
 
 # An issue's fields, as an edit's timeline entry names them (old → new).

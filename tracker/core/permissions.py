@@ -48,6 +48,11 @@ class Permission(StrEnum):
     RANK_UNITS = "rank_units"
     # Change another user's notification preferences.
     MANAGE_PREFERENCES = "manage_preferences"
+    # Ask for a later deadline (延期申请): the head of the unit leading the issue (subject: the issue).
+    REQUEST_EXTENSION = "request_extension"
+    # Approve or reject an extension request: the office whose area holds the issue's lead unit
+    # (subject: the issue, its lead unit loaded), or an office serving the whole tree.
+    DECIDE_EXTENSION = "decide_extension"
 
 
 OFFICE_ROLES = (Role.SUPERVISOR, Role.APPROVER, Role.LEADER, Role.ADMIN)
@@ -62,6 +67,8 @@ ROLES: dict[Permission, tuple[Role, ...]] = {
     Permission.SEE_BOARD: (Role.LEADER, Role.SUPERVISOR),
     Permission.RANK_UNITS: OFFICE_ROLES,
     Permission.MANAGE_PREFERENCES: (Role.ADMIN,),
+    Permission.REQUEST_EXTENSION: (Role.UNIT_HEAD,),
+    Permission.DECIDE_EXTENSION: (Role.SUPERVISOR,),
 }
 # Who holds each right, as a refusal names them ("只有{who}可以{doing}。").
 HOLDERS = {
@@ -75,6 +82,8 @@ HOLDERS = {
     Permission.SEE_BOARD: "分管领导和督察整改办",
     Permission.RANK_UNITS: "督察整改办、销号审批、分管领导和系统管理员",
     Permission.MANAGE_PREFERENCES: "系统管理员",
+    Permission.REQUEST_EXTENSION: "牵头单位负责人",
+    Permission.DECIDE_EXTENSION: "督察整改办",
 }
 # What the right does, for the default refusal.
 DOING = {
@@ -88,6 +97,8 @@ DOING = {
     Permission.SEE_BOARD: "查看约谈和督办事项",
     Permission.RANK_UNITS: "查看单位排名",
     Permission.MANAGE_PREFERENCES: "修改他人的通知设置",
+    Permission.REQUEST_EXTENSION: "申请延期",
+    Permission.DECIDE_EXTENSION: "审批延期申请",
 }
 
 What = Union[Permission, Action, str]
@@ -129,6 +140,10 @@ def refusal(actor: Optional[Actor], what: What, subject: Any = None,
         return None
     if rule == Permission.REPORT:
         return _report_refusal(actor, subject)
+    if rule == Permission.REQUEST_EXTENSION:
+        return _request_extension_refusal(actor, subject)
+    if rule == Permission.DECIDE_EXTENSION:
+        return _decide_extension_refusal(actor, subject)
     if actor.role not in ROLES[rule]:
         return Refusal("forbidden", message or f"只有{HOLDERS[rule]}可以{doing or DOING[rule]}。")
     if rule == Permission.EDIT_ISSUE and subject is not None and subject.state == State.CLOSED:
@@ -151,6 +166,41 @@ def _report_refusal(actor: Actor, subject: Optional[workflow.Situation]) -> Opti
     if subject.state not in OPEN_STATES:
         label = STATE_LABELS.get(State(subject.state), subject.state)
         return Refusal("conflict", f"问题当前状态为「{label}」,不能再报送或上传。")
+    return None
+
+
+class ExtensionSubject(Protocol):
+    """What the extension rules read of an issue: its lead unit (id, and the unit for its place in the tree)."""
+
+    lead_unit_id: int
+    lead_unit: Any
+
+
+def _request_extension_refusal(actor: Actor, subject: Optional[ExtensionSubject]) -> Optional[Refusal]:
+    """Extensions are asked for by the head of the unit leading the issue; a cooperating unit's head,
+    staff and the offices are refused (the issue's state is the service's to judge: a conflict)."""
+    if actor.role not in ROLES[Permission.REQUEST_EXTENSION]:
+        if actor.role in UNIT_ROLES:
+            return Refusal("forbidden", "只有牵头单位负责人可以申请延期,经办人请报请单位负责人申请。")
+        return Refusal("forbidden", "只有牵头单位负责人可以申请延期。")
+    if subject is None:
+        return None
+    if actor.unit_id is None or actor.unit_id != subject.lead_unit_id:
+        return Refusal("forbidden", "只有牵头单位负责人可以申请延期;配合单位请与牵头单位协商。")
+    return None
+
+
+def _decide_extension_refusal(actor: Actor, subject: Optional[ExtensionSubject]) -> Optional[Refusal]:
+    """Extension requests are decided by the office (督察整改办) whose area holds the issue's lead unit;
+    an office user without an area serves the whole tree."""
+    if actor.role not in ROLES[Permission.DECIDE_EXTENSION]:
+        return Refusal("forbidden", "只有督察整改办可以审批延期申请。")
+    if subject is None or actor.unit_id is None:
+        return None
+    office = getattr(actor, "unit", None)
+    lead = subject.lead_unit
+    if office is None or lead is None or not office.contains(lead):
+        return Refusal("forbidden", "该问题的牵头单位不在您所在督察整改办的管辖范围内,不能审批其延期申请。")
     return None
 
 

@@ -9,7 +9,8 @@ def init_app(app: Flask) -> None:
     """Register the issue pages and API."""
     from tracker.core.api import register
     from tracker.issues.api import blp as api_blp
-    from tracker.issues.views import bp
+    from tracker.issues.views import bp, extensions_bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(extensions_bp)
     register(app, api_blp)

@@ -19,13 +19,17 @@ from tracker.core.antivirus import scanner_from_config
 from tracker.core.api import ApiBlueprint, current_api_user
 from tracker.core.extensions import db
 from tracker.issues import chain
+from tracker.issues import extensions as extension_service
 from tracker.issues import services as issue_service
-from tracker.issues.models import Attachment, Event, Issue, ProgressReport
+from tracker.issues.models import Attachment, Event, ExtensionRequest, Issue, ProgressReport
 from tracker.issues.queries import issue_row, search_issues
 from tracker.issues.schemas import (
     AttachmentSchema,
     EventListSchema,
     EvidenceUploadSchema,
+    ExtensionCreateSchema,
+    ExtensionDecisionSchema,
+    ExtensionSchema,
     IssueCreateSchema,
     IssueDetailSchema,
     IssueListQuerySchema,
@@ -44,6 +48,7 @@ from tracker.units.models import Unit
 blp = ApiBlueprint("issues_api", __name__, tag="issues", description="问题、进展、佐证材料与办理")
 
 ISSUE_ID = {"in": "path", "name": "issue_id", "description": "问题 id"}
+REQUEST_ID = {"in": "path", "name": "request_id", "description": "延期申请 id"}
 
 
 # --- helpers -----------------------------------------------------------------
@@ -54,9 +59,10 @@ def issue_out(issue: Issue, *, with_history: bool = False) -> IssueOut:
     row = issue_row(db.session, issue, clock.today(), current_app.config)
     coop = issue_service.cooperating_codes(db.session, [issue.id])[issue.id]
     history = issue_service.deadline_history(db.session, issue) if with_history else None
+    requests = extension_service.requests_of(db.session, issue) if with_history else None
     seen = visible_among(db.session, current_api_user(), [issue.merged_into_id])
     return IssueOut(row, codes(coop), history, issue.merged_into_id if issue.merged_into_id in seen else None,
-                    chain.waiting_for(issue) if with_history else None)
+                    chain.waiting_for(issue) if with_history else None, requests)
 
 
 def codes(units: list[Unit]) -> list[str]:
@@ -193,3 +199,46 @@ def transition(data: dict[str, Any], issue: Issue) -> IssueOut:
                              target_code=data.get("target_code"))
     db.session.commit()
     return issue_out(issue)
+
+
+@blp.post("/issues/<int:issue_id>/extensions", parameters=[ISSUE_ID])
+@blp.operation("requestExtension", "申请延期(牵头单位负责人):申请延至的日期和理由,由督察整改办审批",
+               description="问题须在整改中或基本完成且未合并整改;同一问题同时只能有一份待审批的申请;"
+                           "批准的延期次数不能超过轮次的上限(max_extensions),超过时返回 409。",
+               errors=(400, 401, 403, 404, 409, 422))
+@visible_issue
+@blp.arguments(ExtensionCreateSchema)
+@blp.response(201, ExtensionSchema, description="提交的延期申请(待审批)")
+def request_extension(data: dict[str, Any], issue: Issue) -> ExtensionRequest:
+    """Ask for a later deadline (the lead unit's head)."""
+    request = extension_service.request_extension(db.session, current_api_user(), clock.now(), issue,
+                                                  data.get("new_deadline"), data.get("reason"))
+    db.session.commit()
+    return request
+
+
+def visible_request(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Hand the view the path's extension request, looked up before the body is parsed: one of an
+    issue outside the caller's scope answers 404 whatever the body says."""
+    @wraps(view)
+    def wrapper(*args: Any, request_id: int, **kwargs: Any) -> Any:
+        request = extension_service.get_visible_request(db.session, current_api_user(), request_id)
+        return view(*args, request=request, **kwargs)
+
+    return wrapper
+
+
+@blp.post("/extensions/<int:request_id>/decision", parameters=[REQUEST_ID])
+@blp.operation("decideExtension", "审批延期申请(督察整改办):批准(按申请的日期或另定日期)或驳回(须写明理由)",
+               description="批准时整改时限随即调整,记入整改时限调整记录(source 为 extension),"
+                           "提醒与督办按新时限重新计算;已处理的申请返回 409。",
+               errors=(400, 401, 403, 404, 409, 422))
+@visible_request
+@blp.arguments(ExtensionDecisionSchema)
+@blp.response(200, ExtensionSchema, description="审批后的延期申请")
+def decide_extension(data: dict[str, Any], request: ExtensionRequest) -> ExtensionRequest:
+    """Approve or reject a pending extension request (the office whose area holds the lead unit)."""
+    extension_service.decide_extension(db.session, current_api_user(), clock.now(), request, data.get("decision"),
+                                       deadline=data.get("deadline"), reason=data.get("reason"))
+    db.session.commit()
+    return request

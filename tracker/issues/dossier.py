@@ -21,8 +21,18 @@ from tracker.core.extensions import DbSession
 from tracker.core.labels import ESCALATION_LABELS
 from tracker.core.permissions import Permission
 from tracker.issues import chain as chain_views
+from tracker.issues import extensions as extension_svc
 from tracker.issues import services as issue_svc
-from tracker.issues.models import Attachment, DeadlineChange, Escalation, Event, Issue, ProgressReport, ReportLateness
+from tracker.issues.models import (
+    Attachment,
+    DeadlineChange,
+    Escalation,
+    Event,
+    ExtensionRequest,
+    Issue,
+    ProgressReport,
+    ReportLateness,
+)
 from tracker.issues.queries import IssueRow, issue_row
 from tracker.issues.scoping import shown_events, unit_relation, visible_among, visible_issues
 from tracker.units.models import Unit
@@ -154,6 +164,43 @@ class Dossier:
     deadline_history: list[DeadlineChange] = field(default_factory=list)
     # The round's approval chain with this issue's signatures (审核进度).
     chain: list[chain_views.StepView] = field(default_factory=list)
+    extensions: Extensions = field(default_factory=lambda: Extensions())
+
+
+@dataclass
+class Extensions:
+    """The issue page's 延期申请 section: the requests, and what this viewer may do with them."""
+
+    requests: list[ExtensionRequest] = field(default_factory=list)
+    # Whether the viewer is the lead unit's head (the one who asks); then `refusal` says why they may
+    # not ask now (None: the form is shown) and `left` how many more extensions the round allows.
+    asks: bool = False
+    refusal: Optional[str] = None
+    left: int = 0
+    limit: int = 0
+    # Whether the viewer may decide this issue's requests (a decision form per pending one).
+    decides: bool = False
+
+    @property
+    def pending(self) -> list[ExtensionRequest]:
+        """The requests waiting for a decision."""
+        return [r for r in self.requests if r.state == enums.ExtensionState.PENDING]
+
+
+def extensions_section(session: DbSession, user: User, issue: Issue) -> Extensions:
+    """The 延期申请 section for `user` (one query: the requests; the rules judge on what is loaded)."""
+    requests = extension_svc.requests_of(session, issue)
+    approved = sum(1 for r in requests if r.state == enums.ExtensionState.APPROVED)
+    section = Extensions(requests=requests, limit=issue.round.max_extensions,
+                         left=extension_svc.remaining(issue, approved))
+    section.asks = permissions.can(user, Permission.REQUEST_EXTENSION, issue)
+    if section.asks:
+        refused = extension_svc.open_refusal(issue) or extension_svc.limit_refusal(issue, approved)
+        if refused is None and any(r.state == enums.ExtensionState.PENDING for r in requests):
+            refused = extension_svc.pending_refusal()
+        section.refusal = refused.message if refused else None
+    section.decides = permissions.can(user, Permission.DECIDE_EXTENSION, issue)
+    return section
 
 
 def build(session: DbSession, user: User, issue: Issue) -> Dossier:
@@ -215,6 +262,7 @@ def build(session: DbSession, user: User, issue: Issue) -> Dossier:
         escalations=escalation_record(session, issue),
         deadline_history=issue_svc.deadline_history(session, issue),
         chain=chain_views.progress(session, issue),
+        extensions=extensions_section(session, user, issue),
     )
 
 

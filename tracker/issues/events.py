@@ -75,3 +75,25 @@ class PublicationChanged(IssueEvent):
     """The office marked an issue for the public page, or took it off."""
 
     public: bool = False
+
+
+@dataclass(frozen=True)
+class ExtensionRequested(IssueEvent):
+    """The lead unit's head asked for a later deadline (延期申请): from `old` to `new`, with why."""
+
+    request_id: int = 0
+    old: Optional[date] = None
+    new: Optional[date] = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ExtensionDecided(IssueEvent):
+    """The office decided an extension request: approved (with the date `granted`) or rejected (with why)."""
+
+    request_id: int = 0
+    approved: bool = False
+    asked: Optional[date] = None
+    granted: Optional[date] = None
+    old: Optional[date] = None
+    reason: Optional[str] = None

@@ -6,6 +6,9 @@ mail, statistic and the API.
 - Of the record: under supervision order (挂牌督办), interviewed (约谈/通报), sent back to the unit
   (被退回), extended (延期), closed on time (按期销号), late report (未按时报送: an (issue, period)
   row of `report_lateness`, written by the monthly cycle from `owes_report` / `late_for`).
+- The outcome of an issue closed or due (`OUTCOMES`): 按期完成 (closed by its deadline with no approved
+  extension needed), 延期后完成 (closed after its original deadline, by the one an approved extension
+  set), 逾期 (closed after its deadline in force, or still open past it).
 - Of a past day: the deadline in force then (`deadline_on`), open then (`open_on`), overdue then
   (`overdue_on`): the monthly report's "at the month's end" uses the deadline of that time.
 
@@ -194,6 +197,37 @@ def _today(fig: Figures) -> date:
     return fig.today
 
 
+# --- outcomes: 按期完成, 延期后完成, 逾期 ------------------------------------------------------
+
+def approved_extension() -> ColumnElement[bool]:
+    """An extension request of the issue was approved (延期申请获批)."""
+    return exists().where(and_(ExtensionRequest.issue_id == Issue.id,
+                               ExtensionRequest.state == ExtensionState.APPROVED))
+
+
+def _needed_extension(hours: int) -> ColumnElement[bool]:
+    """Closed after its original deadline, with an approved extension: the extension was needed."""
+    return and_(local_date_of(Issue.closed_at, hours) > Issue.original_deadline, approved_extension())
+
+
+def done_on_time(hours: int) -> ColumnElement[bool]:
+    """按期完成: closed by its deadline, and no approved extension was needed for that (closed by the
+    original deadline, or its deadline moved by an edit rather than an extension)."""
+    return and_(closed_on_time(hours), ~_needed_extension(hours))
+
+
+def done_after_extension(hours: int) -> ColumnElement[bool]:
+    """延期后完成: closed after its original deadline, by the deadline an approved extension set."""
+    return and_(closed_on_time(hours), _needed_extension(hours))
+
+
+def late(fig: Figures, hours: int) -> ColumnElement[bool]:
+    """逾期: closed after its deadline in force, or being rectified past it today (`fig.overdue`)."""
+    closed_late = and_(Issue.state == workflow.CLOSED, Issue.closed_at.is_not(None),
+                       local_date_of(Issue.closed_at, hours) > Issue.deadline)
+    return or_(closed_late, fig.overdue)
+
+
 # --- late reports (未按时报送) ----------------------------------------------------------
 
 def has_late_report(period: Optional[str] = None) -> ColumnElement[bool]:
@@ -279,7 +313,12 @@ FLAGS: dict[str, Flag] = {
     "progress_full": lambda fig, hours: progress_full(),
     "unreported": lambda fig, hours: unreported(period_of(_today(fig))),
     "extension_decided": lambda fig, hours: extension_decided(news_since(_today(fig), hours)),
+    "done_on_time": lambda fig, hours: done_on_time(hours),
+    "done_after_extension": lambda fig, hours: done_after_extension(hours),
+    "late": late,
 }
+# The three outcomes of an issue closed or due, in the order pages show them.
+OUTCOMES = ("done_on_time", "done_after_extension", "late")
 
 
 def late_periods_of(session: DbSession, issue_ids: Iterable[int]) -> dict[int, list[str]]:

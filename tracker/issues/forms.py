@@ -125,3 +125,23 @@ class PublicForm(FlaskForm):
     public = HiddenField(validators=[DataRequired("请求格式不正确:缺少公示设置。"),
                                      AnyOf(("0", "1"), message="请求格式不正确:公示设置无效。")])
     version = HiddenField(validators=[DataRequired(STALE_FORM), _whole_number])
+
+
+class ExtensionRequestForm(FlaskForm):
+    """A deadline extension request (延期申请): the date asked for, why, and optionally evidence."""
+
+    new_deadline = StringField("申请延期至", widget=DateInput(),
+                               validators=[DataRequired("请填写申请延期至的日期。"), Length(max=10)])
+    reason = TextAreaField("延期理由", validators=[DataRequired("请填写延期理由。"),
+                                               Length(max=500, message="延期理由不能超过 500 个字。")])
+    file = FileField("佐证材料(选填)")
+
+
+class ExtensionDecisionForm(FlaskForm):
+    """A decision on a pending extension request: approve as asked, approve with another date, or reject."""
+
+    decision = HiddenField(validators=[DataRequired("请求格式不正确:缺少审批结果。"),
+                                       AnyOf(("approve", "approve_other", "reject"),
+                                             message="请求格式不正确:审批结果无效。")])
+    deadline = StringField("批准的整改时限", widget=DateInput(), validators=[Optional(), Length(max=10)])
+    reason = TextAreaField("意见", validators=[Optional(), Length(max=500, message="意见不能超过 500 个字。")])

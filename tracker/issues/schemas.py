@@ -33,7 +33,7 @@ from tracker.core.schemas import (
 )
 from tracker.issues.chain import Waiting
 from tracker.issues.filters import MAX_DAYS_OVERDUE
-from tracker.issues.models import DeadlineChange
+from tracker.issues.models import DeadlineChange, ExtensionRequest
 from tracker.issues.queries import IssueFilters, IssueRow
 from tracker.units.models import Unit
 
@@ -199,6 +199,24 @@ class TransitionSchema(Body):
             raise ValidationError(ACTION_MISSING)
 
 
+class ExtensionCreateSchema(Body):
+    """POST /issues/{id}/extensions: ask for a later deadline (the lead unit's head; the service checks
+    the values: 422, and the issue's state, a pending request and the round's limit: 409)."""
+
+    new_deadline = Str(required=True, metadata={"format": "date", **DATE_META,
+                                                "description": "申请延期至的日期,须晚于现整改时限"})
+    reason = Str(required=True, metadata={"maxLength": 500, "description": "延期理由"})
+
+
+class ExtensionDecisionSchema(Body):
+    """POST /extensions/{id}/decision: approve (the date asked, or `deadline`) or reject (with `reason`)."""
+
+    decision = Str(required=True, metadata={"enum": ["approve", "reject"]})
+    deadline = Str(allow_none=True, metadata={"format": "date", **DATE_META,
+                                              "description": "按其他日期批准时的整改时限;不给出时按申请的日期"})
+    reason = Str(allow_none=True, metadata={"maxLength": 500, "description": "意见;驳回时必填"})
+
+
 class EvidenceUploadSchema(Inline, Multipart):
     """POST /issues/{id}/attachments: the evidence file."""
 
@@ -218,6 +236,8 @@ class IssueOut:
     merged_into: Optional[int] = None
     # The approval-chain step the issue waits for (detail only); None outside the chain.
     waiting_for: Optional[Waiting] = None
+    # Its extension requests (延期申请), oldest first, for `IssueDetailSchema`.
+    extensions: Optional[list[ExtensionRequest]] = None
 
 
 class IssueSchema(Reply):
@@ -274,9 +294,31 @@ class WaitingSchema(Reply):
     role = fields.String(required=True, metadata={"enum": values(enums.CHAIN_ROLES), "description": "办理角色"})
 
 
+class ExtensionSchema(Reply):
+    """A deadline extension request (延期申请) and its decision."""
+
+    id = fields.Integer(required=True)
+    issue_id = fields.Integer(required=True)
+    state = fields.String(required=True, metadata={"enum": values(enums.ExtensionState)})
+    state_label = fields.Function(lambda r: labels.EXTENSION_STATE_LABELS.get(r.state, r.state), required=True,
+                                  metadata={"type": "string", "description": "状态的中文名称"})
+    old_deadline = fields.Date(required=True, metadata={**DATE_META, "description": "申请时的整改时限"})
+    new_deadline = fields.Date(required=True, metadata={**DATE_META, "description": "申请延期至的日期"})
+    reason = fields.String(required=True, metadata={"description": "延期理由"})
+    requested_at = UtcDateTime(required=True)
+    requested_by = fields.String(required=True, allow_none=True, attribute="requested_by.username",
+                                 dump_default=None, metadata={"description": "申请人用户名"})
+    granted_deadline = fields.Date(required=True, allow_none=True,
+                                   metadata={**DATE_META, "description": "批准的整改时限;未批准时为 null"})
+    decided_at = UtcDateTime(required=True, allow_none=True)
+    decided_by = fields.String(required=True, allow_none=True, attribute="decided_by.username", dump_default=None,
+                               metadata={"description": "审批人用户名"})
+    decision_reason = fields.String(required=True, allow_none=True, metadata={"description": "审批意见或驳回理由"})
+
+
 class IssueDetailSchema(IssueSchema):
-    """One issue, as the list shows it, with its deadline history (oldest first) and, while it is in the
-    approval chain, the step it waits for."""
+    """One issue, as the list shows it, with its deadline history (oldest first), extension requests and,
+    while it is in the approval chain, the step it waits for."""
 
     waiting_for = fields.Nested(WaitingSchema, required=True, allow_none=True, metadata={
         "type": "object", "description": "问题在审核链中等待的环节(已提交销号、尚未销号时);其他时候为 null"})
@@ -285,6 +327,8 @@ class IssueDetailSchema(IssueSchema):
         **DATE_META, "description": "交办时的整改时限(此后的调整见 deadline_history)"})
     deadline_history = fields.List(fields.Nested(DeadlineChangeSchema), required=True,
                                    metadata={"description": "整改时限调整记录(时间先后)"})
+    extensions = fields.List(fields.Nested(ExtensionSchema), required=True,
+                             metadata={"description": "延期申请(时间先后)"})
 
 
 class IssueListSchema(Reply):

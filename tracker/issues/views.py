@@ -24,10 +24,20 @@ from tracker.core.labels import LIGHT_LABELS
 from tracker.core.permissions import Permission
 from tracker.core.web import attempt
 from tracker.issues import dossier
+from tracker.issues import extensions as extension_svc
 from tracker.issues import services as issue_svc
 from tracker.issues.figures import FLAGS, late_periods_of
 from tracker.issues.filters import OVERDUE_FILTERS, STATE_FILTERS, parse_list_args
-from tracker.issues.forms import EvidenceForm, IssueForm, ProgressForm, PublicForm, TransitionForm, choices
+from tracker.issues.forms import (
+    EvidenceForm,
+    ExtensionDecisionForm,
+    ExtensionRequestForm,
+    IssueForm,
+    ProgressForm,
+    PublicForm,
+    TransitionForm,
+    choices,
+)
 from tracker.issues.models import Attachment, Issue
 from tracker.issues.queries import SORT_LABELS, SORTS, search_issues
 from tracker.rounds.models import Round
@@ -36,6 +46,8 @@ from tracker.units.models import Unit
 
 # Sort keys the queries module knows but does not label, for the sort menu.
 bp = Blueprint("issues", __name__, url_prefix="/issues")
+# The list of extension requests (延期申请) a user may decide, or sees.
+extensions_bp = Blueprint("extensions", __name__, url_prefix="/extensions")
 
 EXTRA_SORT_LABELS = {"-code": "问题编号(倒序)"}
 
@@ -364,3 +376,65 @@ def set_public(issue_id: int):
         return "已取消公示。"
 
     return _run(issue_id, form, call)
+
+
+@bp.route("/<int:issue_id>/extensions", methods=["GET", "POST"])
+@login_required
+def request_extension(issue_id: int):
+    """Ask for a later deadline (延期申请): the lead unit's head, with a reason and optional evidence."""
+    form = ExtensionRequestForm()
+
+    def call(issue: Issue) -> str:
+        upload = form.file.data
+        attachment = None
+        if upload is not None and getattr(upload, "filename", None):
+            attachment = extension_svc.EvidenceUpload(
+                upload.filename or "", upload.stream, current_app.config["UPLOAD_DIR"],
+                current_app.config["MAX_UPLOAD_BYTES"],
+                quota_bytes=current_app.config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
+                timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
+                scanner=scanner_from_config(current_app.config))
+        request_ = extension_svc.request_extension(db.session, current_user, clock.now(), issue,
+                                                   form.new_deadline.data, form.reason.data, attachment)
+        return f"延期申请已提交(申请延至 {request_.new_deadline:%Y-%m-%d}),等待督察整改办审批。"
+
+    return _run(issue_id, form, call)
+
+
+@bp.route("/<int:issue_id>/extensions/<int:request_id>/decision", methods=["GET", "POST"])
+@login_required
+def decide_extension(issue_id: int, request_id: int):
+    """Approve (as asked or with another date) or reject a pending extension request (the office)."""
+    form = ExtensionDecisionForm()
+
+    def call(issue: Issue) -> str:
+        request_ = extension_svc.get_visible_request(db.session, current_user, request_id)
+        if request_.issue_id != issue.id:
+            raise Refusal("not_found", "延期申请不存在或您无权查看。")
+        choice = form.decision.data
+        if choice == "approve_other" and not (form.deadline.data or "").strip():
+            raise Refusal("invalid", "按其他日期批准时请填写批准的整改时限。", "deadline")
+        decision = extension_svc.REJECT if choice == "reject" else extension_svc.APPROVE
+        deadline = form.deadline.data if choice == "approve_other" else None
+        extension_svc.decide_extension(db.session, current_user, clock.now(), request_, decision,
+                                       deadline=deadline, reason=form.reason.data)
+        if decision == extension_svc.REJECT:
+            return "已驳回延期申请。"
+        return f"已批准延期,整改时限调整为 {request_.granted_deadline:%Y-%m-%d}。"
+
+    return _run(issue_id, form, call)
+
+
+@extensions_bp.route("/", endpoint="index")
+@login_required
+def extension_list():
+    """Extension requests: for a supervisor those they may decide, for others those of the issues they
+    see; ?state=pending (default), approved, rejected or all."""
+    state = (request.args.get("state") or "pending").strip()
+    note = None
+    if state not in extension_svc.LIST_STATES:
+        note = f"状态「{state[:40]}」无效,已显示待审批的申请。"
+        state = "pending"
+    rows = extension_svc.list_requests(db.session, current_user, state)
+    return render_template("issues/extensions.html", rows=rows, state=state, note=note,
+                           states={**labels.EXTENSION_STATE_LABELS, "all": "全部"})

@@ -24,22 +24,24 @@ from sqlalchemy.orm import aliased
 from tracker.accounts.models import User
 from tracker.core import labels, workflow
 from tracker.core.clock import local_date, utc_offset_hours
+from tracker.core.enums import ExtensionState
 from tracker.core.extensions import DbSession
 from tracker.core.text import clean_text
 from tracker.core.xlsx import is_formula_like, xlsx_row, xlsx_text
-from tracker.issues.models import Issue, IssueUnit, ProgressReport
+from tracker.issues.models import ExtensionRequest, Issue, IssueUnit, ProgressReport
 from tracker.issues.queries import IssueFilters, day_figures, filtered, sort_order
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 
 LEDGER_COLUMNS = (
     "序号", "问题编号", "督察轮次", "问题类别", "问题描述", "整改目标", "整改措施", "牵头单位", "配合单位",
-    "责任领导", "责任人", "整改时限", "整改类型", "最新进展", "进度", "状态", "是否逾期", "逾期天数", "销号时间",
+    "责任领导", "责任人", "原定整改时限", "现整改时限", "延期次数", "整改类型", "最新进展", "进度", "状态", "是否逾期",
+    "逾期天数", "销号时间",
 )
 
 
 # Column widths in the workbook (characters), in the order of LEDGER_COLUMNS.
-COLUMN_WIDTHS = (6, 16, 24, 10, 50, 40, 50, 20, 24, 14, 12, 12, 10, 40, 8, 12, 8, 8, 12)
+COLUMN_WIDTHS = (6, 16, 24, 10, 50, 40, 50, 20, 24, 14, 12, 12, 12, 8, 10, 40, 8, 12, 8, 8, 12)
 
 
 DEFAULT_BATCH = 1000
@@ -121,12 +123,16 @@ def ledger_rows(
     tz = config.get("TIMEZONE", "Asia/Shanghai")
     fig = day_figures(today, config)
     lead = aliased(Unit)
+    # 延期次数: the approved extension requests, counted in the same query.
+    extensions = (select(func.count(ExtensionRequest.id))
+                  .where(ExtensionRequest.issue_id == Issue.id, ExtensionRequest.state == ExtensionState.APPROVED)
+                  .correlate(Issue).scalar_subquery())
     stmt = (
         select(
             Issue.id, Issue.code, Round.name, Issue.category, Issue.title, Issue.description, Issue.target,
-            Issue.measures, lead.name, Issue.responsible_leader, Issue.responsible_person, Issue.deadline,
-            Issue.rectify_type, Issue.progress_percent, Issue.state, Issue.merged_into_id, fig.overdue,
-            fig.days_overdue, Issue.closed_at,
+            Issue.measures, lead.name, Issue.responsible_leader, Issue.responsible_person, Issue.original_deadline,
+            Issue.deadline, extensions, Issue.rectify_type, Issue.progress_percent, Issue.state, Issue.merged_into_id,
+            fig.overdue, fig.days_overdue, Issue.closed_at,
         )
         .join(Round, Round.id == Issue.round_id)
         .join(lead, lead.id == Issue.lead_unit_id)
@@ -141,8 +147,8 @@ def ledger_rows(
         cooperating = _cooperating_names(session, ids)
         reports = _latest_reports(session, ids)
         for (issue_id, code, round_name, category, title, description, target, measures, lead_name,
-             leader, person, deadline, rectify_type, percent, state, merged_into, overdue, days_overdue,
-             closed_at) in batch:
+             leader, person, original_deadline, deadline, extended, rectify_type, percent, state, merged_into, overdue,
+             days_overdue, closed_at) in batch:
             number += 1
             closed = state == workflow.CLOSED and closed_at is not None
             yield [
@@ -150,7 +156,8 @@ def ledger_rows(
                 # The ledger has one text column for the problem: the description, or the title
                 # when an issue was registered without one.
                 description or title, target or "", measures or "", lead_name,
-                UNIT_SEPARATOR.join(cooperating.get(issue_id, ())), leader or "", person or "", deadline,
+                UNIT_SEPARATOR.join(cooperating.get(issue_id, ())), leader or "", person or "",
+                original_deadline or deadline, deadline, int(extended or 0),
                 labels.RECTIFY_TYPE_LABELS.get(rectify_type, rectify_type), reports.get(issue_id, ""), percent,
                 _state_label(state, merged_into is not None), "是" if overdue else "否",
                 int(days_overdue or 0) if overdue else None,

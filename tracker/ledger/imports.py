@@ -62,7 +62,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "cooperating_units": ("配合单位", "协办单位", "配合责任单位"),
     "responsible_leader": ("责任领导", "牵头领导"),
     "responsible_person": ("责任人",),
-    "deadline": ("整改时限", "完成时限", "整改期限"),
+    # The export names the deadline in force 现整改时限 (beside 原定整改时限, which is not read back).
+    "deadline": ("整改时限", "现整改时限", "完成时限", "整改期限"),
     "rectify_type": ("整改类型", "整改方式"),
     "state": ("状态", "整改状态"),
     "assigned_on": ("交办日期",),

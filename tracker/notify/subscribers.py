@@ -10,6 +10,10 @@ Subscribers of the issues' domain events, run in the action's own transaction:
 | approved (销号)           | the lead and cooperating units' heads, staff  |
 | reopened (重新打开)       | the lead unit's head and staff                |
 | deadline changed          | the lead unit's head and staff                |
+| extension requested       | the supervisors who may decide it             |
+| extension decided         | the lead unit's head and staff                |
+
+A deadline moved by an approved extension is told once, as the decision (not again as a change).
 
 Each active recipient gets one in-app notice at once and one mail through the outbox — or, by
 their preference (`UserPref.action_mail`), a line in their next digest instead. The person who
@@ -29,12 +33,13 @@ from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
 from tracker.core import events
-from tracker.core.enums import UNIT_ROLES, Action, ActionMail, NoticeKind
+from tracker.core.enums import UNIT_ROLES, Action, ActionMail, DeadlineSource, NoticeKind
 from tracker.core.extensions import DbSession
 from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import insert_ignore
 from tracker.issues import chain
-from tracker.issues.events import DeadlineChanged, IssueTransitioned
+from tracker.issues.events import DeadlineChanged, ExtensionDecided, ExtensionRequested, IssueTransitioned
+from tracker.issues.extensions import deciders
 from tracker.issues.models import Issue, IssueUnit
 from tracker.notify.models import DigestLine, UserPref
 from tracker.notify.outbox import Mail, NoticeDraft, mail_config, queue
@@ -185,10 +190,47 @@ def tell_whoever_acts_next(session: DbSession, event: IssueTransitioned) -> None
 def tell_the_unit_of_a_new_deadline(session: DbSession, event: DeadlineChanged) -> None:
     """A moved deadline reaches the lead unit, with the old and new dates and why."""
     issue = session.get(Issue, event.issue_id)
-    if issue is None or event.old is None or event.new is None:
+    if issue is None or event.old is None or event.new is None or event.source == DeadlineSource.EXTENSION:
         return
     sentence = (f"{_who(session, event.actor_id)}将问题 {issue.code}「{issue.title}」的整改时限由 "
                 f"{event.old:%Y-%m-%d} 调整为 {event.new:%Y-%m-%d}" + (f",理由:{event.reason}" if event.reason else ""))
     tell(session, lead_unit(session, issue), kind=NoticeKind.DEADLINE_CHANGED, ref=f"entry:{event.entry_id}",
          issue=issue, tag="整改时限调整", sentence=sentence,
          ask="请按新的整改时限安排整改并按月报送进展。", at=event.at, actor_id=event.actor_id)
+
+
+def extension_deciders(session: DbSession, issue: Issue) -> list[Person]:
+    """The supervisors who may decide the issue's extension requests (`permissions.DECIDE_EXTENSION`)."""
+    return _people(session, deciders(session, issue))
+
+
+@events.subscribe(ExtensionRequested)
+def tell_the_office_of_an_extension_request(session: DbSession, event: ExtensionRequested) -> None:
+    """A request for a later deadline reaches the supervisors who may decide it, with the dates and why."""
+    issue = session.get(Issue, event.issue_id)
+    if issue is None or event.old is None or event.new is None:
+        return
+    sentence = (f"{_who(session, event.actor_id)}申请将问题 {issue.code}「{issue.title}」的整改时限由 "
+                f"{event.old:%Y-%m-%d} 延至 {event.new:%Y-%m-%d},理由:{event.reason}")
+    tell(session, extension_deciders(session, issue), kind=NoticeKind.EXTENSION_REQUESTED,
+         ref=f"entry:{event.entry_id}", issue=issue, tag="延期申请", sentence=sentence,
+         ask="请审核延期理由,批准、按其他日期批准或驳回。", at=event.at, actor_id=event.actor_id)
+
+
+@events.subscribe(ExtensionDecided)
+def tell_the_unit_of_an_extension_decision(session: DbSession, event: ExtensionDecided) -> None:
+    """The decision on a request reaches the lead unit: the new deadline, or why it was rejected."""
+    issue = session.get(Issue, event.issue_id)
+    if issue is None:
+        return
+    who = _who(session, event.actor_id)
+    if event.approved and event.old is not None and event.granted is not None:
+        sentence = (f"{who}批准了问题 {issue.code}「{issue.title}」的延期申请,整改时限由 {event.old:%Y-%m-%d} "
+                    f"调整为 {event.granted:%Y-%m-%d}" + (f",意见:{event.reason}" if event.reason else ""))
+        tag, ask = "延期已批准", "请按新的整改时限完成整改,并按月报送进展。"
+    else:
+        asked = f"(申请延至 {event.asked:%Y-%m-%d})" if event.asked else ""
+        sentence = f"{who}驳回了问题 {issue.code}「{issue.title}」的延期申请{asked},理由:{event.reason or '(未写明)'}"
+        tag, ask = "延期申请被驳回", "请按现整改时限抓紧整改。"
+    tell(session, lead_unit(session, issue), kind=NoticeKind.EXTENSION_DECIDED, ref=f"entry:{event.entry_id}",
+         issue=issue, tag=tag, sentence=sentence, ask=ask, at=event.at, actor_id=event.actor_id)

@@ -106,6 +106,10 @@ class RoundStatsSchema(Inline, Reply):
     in_progress = fields.Integer(required=True, metadata={"description": "整改中"})
     overdue = fields.Integer(required=True, metadata={"description": "逾期未完成"})
     supervised = fields.Integer(required=True, metadata={"description": "挂牌督办(未销号)"})
+    done_on_time = fields.Integer(required=True, metadata={"description": "按期完成(按原定整改时限销号,未经延期)"})
+    done_after_extension = fields.Integer(required=True, metadata={
+        "description": "延期后完成(超过原定时限、在批准延期后的整改时限内销号)"})
+    late = fields.Integer(required=True, metadata={"description": "逾期(超过整改时限销号,或逾期未完成)"})
     completion_rate = Figure(required=True, metadata={"description": "完成率(已销号占比,百分数)"})
     summary = fields.String(required=True, metadata={"description": "汇报用语"})
 
@@ -123,6 +127,10 @@ class UnitStatsSchema(Inline, Reply):
     supervised = fields.Integer(required=True, metadata={"description": "挂牌督办的问题数"})
     interviewed = fields.Integer(required=True, metadata={"description": "约谈/通报的问题数"})
     extended = fields.Integer(required=True, metadata={"description": "延期的问题数(整改时限晚于最初确定的时限)"})
+    done_on_time = fields.Integer(required=True, metadata={"description": "按期完成(按原定整改时限销号,未经延期)"})
+    done_after_extension = fields.Integer(required=True, metadata={
+        "description": "延期后完成(超过原定时限、在批准延期后的整改时限内销号)"})
+    late = fields.Integer(required=True, metadata={"description": "逾期(超过整改时限销号,或逾期未完成)"})
 
 
 class StatsSchema(Inline, Reply):

@@ -38,6 +38,10 @@ class RoundFigures:
 
     totals: RoundStats
     supervised: int = 0
+    # The outcomes of issues closed or due (figures.OUTCOMES): 按期完成, 延期后完成, 逾期.
+    done_on_time: int = 0
+    done_after_extension: int = 0
+    late: int = 0
 
     @property
     def round(self) -> Round:
@@ -74,6 +78,9 @@ class RoundFigures:
             "in_progress": self.in_progress,
             "overdue": t.overdue,
             "supervised": self.supervised,
+            "done_on_time": self.done_on_time,
+            "done_after_extension": self.done_after_extension,
+            "late": self.late,
             "completion_rate": t.completion_rate,
             "summary": self.sentence(),
         }
@@ -94,6 +101,10 @@ class UnitFigures:
     supervision_orders: int = 0  # issues under supervision order (挂牌督办), interviewed ones included
     interviews: int = 0  # issues called to an interview or publicly named (约谈/通报)
     extended: int = 0  # issues whose deadline was moved later (延期)
+    # The outcomes of issues closed or due (figures.OUTCOMES): 按期完成, 延期后完成, 逾期.
+    done_on_time: int = 0
+    done_after_extension: int = 0
+    late: int = 0
 
     @property
     def escalations(self) -> int:
@@ -105,7 +116,9 @@ class UnitFigures:
         return {"unit": {"id": self.unit_id, "code": self.code, "name": self.name},
                 "assigned": self.assigned, "closed": self.closed, "closed_on_time": self.closed_on_time,
                 "overdue": self.overdue, "late_reports": self.late_reports, "escalations": self.escalations,
-                "supervised": self.supervision_orders, "interviewed": self.interviews, "extended": self.extended}
+                "supervised": self.supervision_orders, "interviewed": self.interviews, "extended": self.extended,
+                "done_on_time": self.done_on_time, "done_after_extension": self.done_after_extension,
+                "late": self.late}
 
 
 def summary_sentence(total: int, closed: int, by_category: dict[str, int]) -> str:
@@ -123,18 +136,25 @@ def summary_sentence(total: int, closed: int, by_category: dict[str, int]) -> st
 def round_stats(session: DbSession, user: User, today: date, config: dict,
                 round_id: Optional[int] = None) -> list[RoundFigures]:
     """Per round (newest first) in the user's scope: totals by category and state, closed, basically
-    done, in progress, overdue, under supervision order (挂牌督办) and the completion rate. Three queries.
+    done, in progress, overdue, under supervision order (挂牌督办), the outcomes (按期完成, 延期后完成,
+    逾期) and the completion rate. Three queries.
     """
     fig = day_figures(today, config)
     totals = round_totals(session, user, fig, round_id)
     if not totals:
         return []
-    stmt = (select(Issue.round_id, func.count()).where(visible_issues(user), supervised())
-            .group_by(Issue.round_id))
+    hours = utc_offset_hours(today, config.get("TIMEZONE", "Asia/Shanghai"))
+    stmt = (select(Issue.round_id, func.sum(_flag(supervised())),
+                   *(func.sum(_flag(figures.FLAGS[name](fig, hours))) for name in figures.OUTCOMES))
+            .where(visible_issues(user)).group_by(Issue.round_id))
     if round_id is not None:
         stmt = stmt.where(Issue.round_id == round_id)
-    flagged = dict(session.execute(stmt).all())
-    return [RoundFigures(t, int(flagged.get(rid, 0))) for rid, t in totals.items()]
+    flagged = {rid: [int(n or 0) for n in counts] for rid, *counts in session.execute(stmt).all()}
+    out = []
+    for rid, t in totals.items():
+        sv, on_time, after, late = flagged.get(rid, [0, 0, 0, 0])
+        out.append(RoundFigures(t, sv, on_time, after, late))
+    return out
 
 
 def unit_stats(session: DbSession, user: User, today: date, config: dict, round_id: Optional[int] = None,
@@ -163,15 +183,17 @@ def unit_stats(session: DbSession, user: User, today: date, config: dict, round_
     stmt = (
         select(Unit.id, Unit.code, Unit.name, func.count(Issue.id), func.sum(_flag(closed)),
                func.sum(_flag(figures.closed_on_time(hours))), overdue, func.sum(_flag(figures.supervised())),
-               func.sum(_flag(figures.interviewed())), func.sum(_flag(figures.extended())))
+               func.sum(_flag(figures.interviewed())), func.sum(_flag(figures.extended())),
+               *(func.sum(_flag(figures.FLAGS[name](fig, hours))) for name in figures.OUTCOMES))
         .join(Unit, Unit.id == Issue.lead_unit_id)
         .where(*scope)
         .group_by(Unit.id, Unit.code, Unit.name)
     )
     stmt = stmt.order_by(overdue.desc(), Unit.code) if order == "overdue" else stmt.order_by(Unit.code)
     units = [UnitFigures(uid, code, name, int(n), int(c or 0), int(t or 0), int(o or 0),
-                         supervision_orders=int(sv or 0), interviews=int(iv or 0), extended=int(ex or 0))
-             for uid, code, name, n, c, t, o, sv, iv, ex in session.execute(stmt).all()]
+                         supervision_orders=int(sv or 0), interviews=int(iv or 0), extended=int(ex or 0),
+                         done_on_time=int(ot or 0), done_after_extension=int(ae or 0), late=int(lt or 0))
+             for uid, code, name, n, c, t, o, sv, iv, ex, ot, ae, lt in session.execute(stmt).all()]
     if not units:
         return []
     late = dict(session.execute(

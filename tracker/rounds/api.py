@@ -23,7 +23,7 @@ def create_round(data: dict[str, Any]) -> Round:
     """Register an inspection round (admin, supervisor), with its approval chain."""
     round_ = rounds.create_round(db.session, current_api_user(), data.get("name"), data.get("level"),
                                  data.get("kind"), data.get("feedback_date"), data.get("document_no"),
-                                 data.get("chain"))
+                                 data.get("chain"), max_extensions=data.get("max_extensions"))
     db.session.commit()
     return round_
 

@@ -7,7 +7,7 @@ from typing import Any, Optional
 from marshmallow import fields
 
 from tracker.core import enums, labels
-from tracker.core.schemas import DATE_META, Body, BodyField, Reply, Str, values
+from tracker.core.schemas import DATE_META, Body, BodyField, Int, Reply, Str, values
 from tracker.core.text import clean_line
 from tracker.rounds.services import LABEL_MAX, MAX_STEPS
 
@@ -45,6 +45,8 @@ class RoundCreateSchema(Body):
     kind = Str(required=True, metadata={"enum": values(labels.ROUND_KIND_LABELS)})
     feedback_date = Str(allow_none=True, metadata={"format": "date", **DATE_META})
     document_no = Str(allow_none=True)
+    max_extensions = Int(allow_none=True, metadata={"minimum": 0, "maximum": 10,
+                                                    "description": "每个问题最多延期次数(0-10),默认 2"})
     chain = ChainArg(metadata={"type": "array", "minItems": 1, "maxItems": MAX_STEPS, "items": STEP_DOC,
                                "description": "审核链:依次办理的环节,除最后一个以 verify 签署外,最后一个以 approve "
                                               "批准销号;不填为默认的「验收」(督察整改办)→「销号」(销号审批)"})
@@ -67,5 +69,7 @@ class RoundSchema(Reply):
     kind = fields.String(required=True, metadata={"enum": values(labels.ROUND_KIND_LABELS)})
     feedback_date = fields.Date(required=True, allow_none=True, metadata=DATE_META)
     document_no = fields.String(required=True, allow_none=True)
+    max_extensions = fields.Integer(required=True, metadata={"minimum": 0, "maximum": 10,
+                                                             "description": "每个问题最多延期次数"})
     chain = fields.List(fields.Nested(StepSchema), required=True, attribute="steps",
                         metadata={"description": "审核链(依次办理的环节)"})

@@ -90,13 +90,35 @@ def round_fields(session: DbSession, name: Any, level: Any, kind: Any, feedback_
     return {"name": name, "level": level, "kind": kind, "feedback_date": fb, "document_no": document_no or None}
 
 
+MAX_EXTENSIONS_LIMIT = 10
+
+
+def max_extensions_value(value: Any) -> Optional[int]:
+    """How many extensions (延期) an issue of the round may have, 0..10; None (not given) keeps what is set."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        value = "x"
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = -1
+    if not 0 <= number <= MAX_EXTENSIONS_LIMIT:
+        raise Refusal("invalid", f"每个问题最多延期次数应为 0 到 {MAX_EXTENSIONS_LIMIT} 的整数。", "max_extensions")
+    return number
+
+
 def create_round(session: DbSession, actor: Optional[Actor], name: Any, level: Any, kind: Any,
-                 feedback_date: Any = None, document_no: Any = None, chain: Any = None) -> Round:
+                 feedback_date: Any = None, document_no: Any = None, chain: Any = None,
+                 max_extensions: Any = None) -> Round:
     """Register an inspection round (admin or supervisor), with its approval chain (today's default
-    when none is given)."""
+    when none is given); `max_extensions` defaults to the model's."""
     permissions.require(actor, Permission.MANAGE_ROUNDS, message="您的角色无权登记督察轮次。")
     round_ = Round(**round_fields(session, name, level, kind, feedback_date, document_no))
     replace_chain(round_, parse_chain(chain))
+    limit = max_extensions_value(max_extensions)
+    if limit is not None:
+        round_.max_extensions = limit
     session.add(round_)
     session.flush()
     return round_
@@ -108,11 +130,15 @@ def rounds_newest_first(session: DbSession) -> list[Round]:
 
 
 def update_round(session: DbSession, actor: Actor, round_: Round, name: Any, level: Any, kind: Any,
-                 feedback_date: Any = None, document_no: Any = None) -> Round:
-    """Correct an inspection round's name, level, kind, feedback date or document number."""
+                 feedback_date: Any = None, document_no: Any = None, max_extensions: Any = None) -> Round:
+    """Correct an inspection round's name, level, kind, feedback date, document number or limit of
+    extensions per issue (an issue already extended more often keeps its extensions, and gets no more)."""
     permissions.require(actor, Permission.MANAGE_ROUNDS, message="您的角色无权管理督察轮次。")
-    for field, value in round_fields(session, name, level, kind, feedback_date, document_no,
-                                     round_id=round_.id).items():
+    fields = round_fields(session, name, level, kind, feedback_date, document_no, round_id=round_.id)
+    limit = max_extensions_value(max_extensions)
+    for field, value in fields.items():
         setattr(round_, field, value)
+    if limit is not None:
+        round_.max_extensions = limit
     session.flush()
     return round_
