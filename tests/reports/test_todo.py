@@ -37,8 +37,8 @@ from tests.support.tree import make_tree
 from tests.support.web import client_for
 from tracker.core.extensions import db
 from tracker.escalation.settings import JobSettings
+from tracker.issues.extensions import decidable_extensions
 from tracker.issues.models import Escalation, Event, ExtensionRequest, Signature
-from tracker.issues.queues import decidable_extensions
 from tracker.reports import todo
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -145,7 +145,7 @@ def test_each_count_is_the_list_its_link_opens(app, world, who):
     for item in items:
         expected = EXPECTED[who][item.kind]
         if item.kind == "extensions":
-            assert item.url == "/extensions?state=pending"
+            assert item.url == "/extensions/?state=pending"
             assert item.count == expected == db.session.scalar(
                 select(func.count()).select_from(ExtensionRequest).where(decidable_extensions(user)))
             continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any, Optional
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
@@ -246,6 +246,13 @@ def decidable_issues(user: User) -> ColumnElement[bool]:
         return true() if user.unit_id is None else false()
     area = select(Unit.id).where(Unit.path.startswith(user.unit.path, autoescape=True))
     return Issue.lead_unit_id.in_(area)
+
+
+def decidable_extensions(user: User) -> ColumnElement[bool]:
+    """The WHERE clause over `ExtensionRequest` of the pending requests `user` may decide: the to-do
+    list counts them, the extensions page (`list_requests`, state pending) lists exactly them."""
+    issues = select(Issue.id).where(visible_issues(user), decidable_issues(user))
+    return and_(ExtensionRequest.state == ExtensionState.PENDING, ExtensionRequest.issue_id.in_(issues))
 
 
 def ancestor_paths(unit: Unit) -> list[str]:

@@ -11,7 +11,7 @@ and the link opens the list with them, so that the count and the list never disa
   yet filed, extension requests decided in the last 7 days. The tracker has no separate sign-off of
   reports by the head, so there is no "reports waiting for sign-off" item.
 - Supervisor (an office): closure requests waiting for a step the user may sign, pending extension
-  requests the user may decide (`issues.queues.decidable_extensions`), issues turning red within the
+  requests the user may decide (`issues.extensions.decidable_extensions`), issues turning red within the
   due-soon window (临期).
 - Approver: closures waiting for the user's approval (the chain's step they may sign).
 - Leader, admin: overdue issues, issues under supervision order (挂牌督办).
@@ -31,14 +31,14 @@ from tracker.core.clock import utc_offset_hours
 from tracker.core.enums import Role
 from tracker.core.extensions import DbSession
 from tracker.escalation.settings import JobSettings, get_settings
+from tracker.issues.extensions import decidable_extensions
 from tracker.issues.figures import EXTENSION_NEWS_DAYS, period_of
 from tracker.issues.filters import parse_list_args
 from tracker.issues.models import ExtensionRequest
 from tracker.issues.queries import day_figures, filtered
-from tracker.issues.queues import decidable_extensions
 
 ISSUE_LIST = "/issues/"
-EXTENSIONS_PENDING = "/extensions?state=pending"
+EXTENSIONS_PENDING = "/extensions/?state=pending"
 
 
 @dataclass(frozen=True)
