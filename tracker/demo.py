@@ -42,6 +42,7 @@ from tracker.core.labels import ROLE_LABELS, UNIT_LEVEL_LABELS
 from tracker.escalation.monthly import backfill_late_reports
 from tracker.escalation.settings import get_settings
 from tracker.issues import chain
+from tracker.issues import extensions as extension_service
 from tracker.issues import services as issue_service
 from tracker.issues.figures import figures
 from tracker.issues.models import Attachment, Event, Issue, IssueUnit, ProgressReport, ReportLateness
@@ -417,16 +418,30 @@ class _Demo:
         return day
 
     def _extensions(self, spec: dict, issue: Issue) -> None:
-        """The issue's deadline extensions (延期申请), as spec["extensions"] tells them.
-
-        TODO(issue 10, extensions): not played yet; the extension services (request_extension,
-        decide_extension) are on another branch. At the merge, for each planned extension of
-        `extension_plan(spec, deadline)`: request it as the lead unit's head on `asked_on`, then (unless
-        `decision` is None: still pending) decide it as `self._office(spec)` on `decided_on`; and create the
-        issue with the plan's `original` deadline (the approved ones move it to today's). Called where a
-        request fits the issue's history: after its reports began, before it is submitted.
-        """
-        return None
+        """The issue's deadline extensions (延期申请), as spec["extensions"] tells them: each asked by the
+        lead unit's head, then approved (maybe with another date), rejected, or left pending, by the
+        office nearest the lead unit. The issue was created with its original deadline; the approved
+        ones move it to the scenario's. Called where a request fits the issue's history."""
+        wanted = spec.get("extensions", [])
+        if not wanted:
+            return
+        granted = sum(e["granted_days"] for e in wanted if e["decision"] in ("approve", "redate"))
+        _original, planned = extension_plan(spec, issue.deadline + timedelta(days=granted))
+        head, office = self.heads[spec["lead"]], self._office(spec)
+        for ext in planned:
+            request = extension_service.request_extension(self.s, head, _at(ext.asked_on, 15), issue,
+                                                          ext.asked_deadline, ext.reason)
+            if ext.decision is None or ext.decided_on is None:
+                continue
+            when = _at(ext.decided_on, 10)
+            if ext.decision == "reject":
+                extension_service.decide_extension(self.s, office, when, request, "reject",
+                                                   reason=ext.decision_reason)
+            else:
+                extension_service.decide_extension(
+                    self.s, office, when, request, "approve",
+                    deadline=ext.granted_deadline if ext.decision == "redate" else None,
+                    reason=ext.decision_reason)
 
     def _play(self, spec: dict, todo: list[dict]) -> None:
         """Play one issue's scenario, and its merged followers' (before it leaves 整改中)."""
@@ -549,7 +564,7 @@ class _Demo:
             shift = approve - (self.today - timedelta(days=sc["closed_ago"]))
         assigned, deadline, submit, approve = (d - shift for d in (assigned, deadline, submit, approve))
         signs = [d - shift for d in signs]
-        issue = self._create(spec, assigned, deadline)
+        issue = self._create(spec, assigned, extension_plan(spec, deadline)[0])
         head = self.heads[spec["lead"]]
         evidence_day = (first_submit - shift if first_submit else submit) - timedelta(days=1)
         self._reports(spec, issue, assigned, evidence_day, 100)
@@ -599,7 +614,7 @@ class _Demo:
             return issue
         sc = spec["scenario"]
         assigned, deadline = self._dates(sc)
-        issue = self._create(spec, assigned, deadline)
+        issue = self._create(spec, assigned, extension_plan(spec, deadline)[0])
         kind = sc["kind"]
         if kind in ("submitted", "verified"):
             # The day before the first closure request (a returned one comes RETURN_LEAD_DAYS earlier).

@@ -17,7 +17,15 @@ from tracker.core.enums import ROLES
 from tracker.core.extensions import db
 from tracker.demo import DATA_DIR, SYN_ISSUE_PREFIX, extension_plan, load_demo, make_pdf
 from tracker.issues import chain
-from tracker.issues.models import Attachment, Event, Issue, ProgressReport, Signature
+from tracker.issues.models import (
+    Attachment,
+    DeadlineChange,
+    Event,
+    ExtensionRequest,
+    Issue,
+    ProgressReport,
+    Signature,
+)
 from tracker.issues.queries import IssueFilters, issue_row, search_issues
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
@@ -241,6 +249,15 @@ def test_extension_scenarios_are_dated_inside_their_issues_history(app):
                 assert (ext.decided_on or ext.asked_on) < issue.submitted_at.date()
         if planned[-1].granted_deadline is not None:
             assert planned[-1].granted_deadline == issue.deadline
+        # Played through the services: the requests and their decisions are in the issue's history.
+        requests = db.session.scalars(select(ExtensionRequest).where(ExtensionRequest.issue_id == issue.id)
+                                      .order_by(ExtensionRequest.id)).all()
+        states = {"approve": "approved", "redate": "approved", "reject": "rejected", None: "pending"}
+        assert [r.state for r in requests] == [states[e.decision] for e in planned], spec["code"]
+        assert issue.original_deadline == original
+        moved = db.session.scalars(select(DeadlineChange.new_deadline).where(
+            DeadlineChange.issue_id == issue.id, DeadlineChange.source == "extension")).all()
+        assert moved == [e.granted_deadline for e in planned if e.granted_deadline is not None]
     assert decisions == {"approve", "redate", "reject", None}
 
 
