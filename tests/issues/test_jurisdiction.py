@@ -14,7 +14,7 @@ from tests.support.factories import make_attachment, make_issue, make_report, ma
 from tests.support.jobs import notices, outbox, run
 from tests.support.queries import statements_for
 from tracker.accounts.models import User
-from tracker.core.enums import CHAIN_ROLES
+from tracker.core.enums import AREA_ROLES
 from tracker.core.extensions import db
 from tracker.issues import services as issue_service
 from tracker.issues.models import Issue
@@ -82,7 +82,7 @@ def tree(session):
                                   cooperating=tuple(units[c] for c in cooperating),
                                   deadline=date(2020, 6, 1 + n), progress_percent=30)
     users: dict[tuple[str, str | None], User] = {}
-    for role in CHAIN_ROLES:
+    for role in AREA_ROLES:
         for area in SEEN_BY_AREA:
             name = f"{role}-{(area or 'all').lower()}"
             users[(role, area)] = make_user(role, units[area] if area else None, username=name,
@@ -107,7 +107,7 @@ def listed(session, user) -> set[str]:
 
 # --- the rule ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("role", CHAIN_ROLES)
+@pytest.mark.parametrize("role", AREA_ROLES)
 @pytest.mark.parametrize("area", list(SEEN_BY_AREA))
 def test_an_office_sees_its_subtree_and_the_record_check_agrees(session, tree, role, area):
     user = tree["users"][(role, area)]
@@ -142,9 +142,9 @@ def test_office_users_for_holds_the_issue_exactly_where_the_office_sees_it(sessi
     by_issue = office_users_by_issue(session, issue_ids, ["supervisor", "approver", "leader", "admin",
                                                           "unit_staff"])
     for code, issue in tree["issues"].items():
-        holders = {u.username for u in office_users_for(session, issue, (*CHAIN_ROLES, "admin"))}
+        holders = {u.username for u in office_users_for(session, issue, (*AREA_ROLES, "admin"))}
         expected = {u.username for (role, _a), u in users.items()
-                    if role in (*CHAIN_ROLES, "admin") and can_see(session, u, issue)}
+                    if role in (*AREA_ROLES, "admin") and can_see(session, u, issue)}
         assert holders == expected, code
         assert {session.get(User, uid).username for uid in by_issue[issue.id]} == expected
     supervisors = {u.username for u in office_users_for(session, [tree["issues"]["I-B1"].id], ["supervisor"])}
@@ -226,7 +226,7 @@ def test_the_ledger_export_holds_the_jurisdiction(client, login_as, tree, area):
     assert len(codes) == len(SEEN_BY_AREA[area]) and set(codes) == SEEN_BY_AREA[area]
 
 
-@pytest.mark.parametrize("role", CHAIN_ROLES)
+@pytest.mark.parametrize("role", AREA_ROLES)
 @pytest.mark.parametrize("area", ["A", "B", None])
 def test_the_api_lists_the_jurisdiction_and_answers_404_outside(client, tree, role, area):
     api = api_for(client, tree["users"][(role, area)])

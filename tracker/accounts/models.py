@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.core.clock import utcnow
-from tracker.core.enums import CHAIN_ROLES, UNIT_ROLES, Role
+from tracker.core.enums import AREA_ROLES, UNIT_ROLES, Role
 from tracker.core.extensions import Base
 from tracker.core.labels import ROLE_LABELS
 from tracker.core.sql import EncryptedText, string_enum
@@ -86,7 +86,7 @@ class User(UserMixin, Base):
     def jurisdiction_label(self) -> Optional[str]:
         """An office user's jurisdiction (辖区) as shown: the name of the area node they serve, or 全部
         (the whole tree); None for unit users and admins."""
-        if self.role not in CHAIN_ROLES:
+        if self.role not in AREA_ROLES:
             return None
         return self.unit.name if self.unit is not None else "全部"
 

@@ -41,6 +41,9 @@ LEVEL_RANK: dict[str, int] = {UnitLevel.TOWN: 0, UnitLevel.COUNTY: 1, UnitLevel.
 # Roles that may take a step of an approval chain (they serve an office, or the whole tree). Leaders read
 # and are told; they sign nothing (DOMAIN.md).
 CHAIN_ROLES = (Role.SUPERVISOR, Role.APPROVER)
+# Office roles that serve an area of the unit tree (a user's unit is then the area node, whose subtree is
+# their jurisdiction, 辖区) or, without one, the whole tree.
+AREA_ROLES = (Role.SUPERVISOR, Role.APPROVER, Role.LEADER)
 
 
 class ExtensionState(StrEnum):

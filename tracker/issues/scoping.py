@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.accounts.models import User
 from tracker.core import permissions
-from tracker.core.enums import CHAIN_ROLES, UNIT_ROLES, EventKind
+from tracker.core.enums import AREA_ROLES, UNIT_ROLES, EventKind
 from tracker.core.extensions import DbSession
 from tracker.core.labels import HIDDEN_ISSUE_LABEL
 from tracker.issues.models import Event, Issue, IssueUnit
@@ -41,7 +41,7 @@ def jurisdiction(user: User) -> Optional[Unit]:
     """The area node an office user serves (its subtree is their jurisdiction, 辖区), or None: the whole
     tree (an office user without one, an admin) or not an office user at all. Loaded once per user
     object (the `unit` relationship), never per row."""
-    if user.role not in CHAIN_ROLES or user.unit_id is None:
+    if user.role not in AREA_ROLES or user.unit_id is None:
         return None
     return user.unit
 
@@ -82,12 +82,12 @@ def office_user_ids(issue_ids: Iterable[int], roles: Iterable[str]) -> CompoundS
     area node, and admins, hold every issue. Unit roles are never included. One statement."""
     ids = sorted(set(issue_ids))
     wanted = sorted({str(r) for r in roles} - set(UNIT_ROLES))
-    scoped_roles = [r for r in wanted if r in CHAIN_ROLES]
+    scoped_roles = [r for r in wanted if r in AREA_ROLES]
     everywhere = (
         select(Issue.id.label("issue_id"), User.id.label("user_id"))
         .select_from(Issue).join(User, true())  # every issue with every such user
         .where(Issue.id.in_(ids), User.active.is_(True), User.role.in_(wanted),
-               or_(User.unit_id.is_(None), User.role.not_in(CHAIN_ROLES)))
+               or_(User.unit_id.is_(None), User.role.not_in(AREA_ROLES)))
     )
     links = union(
         select(Issue.id.label("issue_id"), Issue.lead_unit_id.label("unit_id")).where(Issue.id.in_(ids)),

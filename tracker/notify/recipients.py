@@ -8,7 +8,7 @@ from typing import Optional
 from sqlalchemy import select
 
 from tracker.accounts.models import User
-from tracker.core.enums import CHAIN_ROLES, UNIT_ROLES
+from tracker.core.enums import AREA_ROLES, UNIT_ROLES
 from tracker.core.extensions import DbSession
 from tracker.notify.models import UserPref
 from tracker.units.models import Unit
@@ -64,7 +64,7 @@ class Directory:
                     self._by_unit.setdefault((unit_id, role), []).append(who)
             else:
                 self._by_role.setdefault(role, []).append(who)
-                self._area[uid] = unit_id if role in CHAIN_ROLES else None
+                self._area[uid] = unit_id if role in AREA_ROLES else None
 
     def user(self, user_id: int) -> Optional[Recipient]:
         """An active user, or None (gone or deactivated since)."""
