@@ -3,7 +3,7 @@
 (c) A supervisor opens an issue with a photo and a PDF as evidence and views each in the page's
 viewer: the photo is decoded (naturalWidth > 0) and PDF.js paints the PDF's page on its canvas; the
 files come with their inline headers and sandbox. (b, on a phone) A clerk on a 390×844 screen opens
-an issue of the unit from the list, finds the report form at once, files this month's report and
+the to-do list's 本月未报送 item, then the issue from the list it opens, finds the report form at once, files this month's report and
 a photo from the camera button, and sees both saved. Screenshots are kept in the test's tmp_path.
 """
 from __future__ import annotations
@@ -205,6 +205,9 @@ def test_a_clerk_on_a_phone_files_this_months_report_with_a_photo(app, live_serv
     for month in range(1, 7):  # a long history above the forms on a one-column page
         make_report(issue, period=f"2020-{month:02d}", percent=5 * month, text="推进管网建设。" * 15, author=staff)
     other = make_issue(lead_unit=make_unit(name="别的单位"), round=issue.round, title="别的单位的问题")
+    # Reported this month already: not on the to-do list, nor in the list it opens.
+    done = make_issue(lead_unit=unit, round=issue.round, title="本月已报送的问题")
+    make_report(done, period="2020-07", percent=60, author=staff)
     db.session.commit()
     check = expect()
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
@@ -223,13 +226,24 @@ def test_a_clerk_on_a_phone_files_this_months_report_with_a_photo(app, live_serv
         check(page.get_by_role("button", name="退出")).to_be_visible()
         page.screenshot(path=str(tmp_path / "phone-menu.png"))
 
-        # The list: filters folded away, the issue as a card, no sideways scrolling.
-        page.goto(f"{base}/issues/")
+        # The home page opens on the to-do list: this month's unreported issues, within the first screen.
+        page.goto(f"{base}/")
+        todo = page.locator('#todo-list a.todo-item[data-kind="unreported"]')
+        check(todo).to_be_visible()
+        check(todo.locator(".todo-count")).to_have_text("1")
+        assert todo.bounding_box()["y"] + todo.bounding_box()["height"] <= PHONE["height"]
+        page.screenshot(path=str(tmp_path / "phone-home.png"))
+
+        # Its list holds exactly that issue: filters folded away, the issue as a card, no sideways scrolling.
+        with page.expect_navigation():
+            todo.tap()
+        assert "unreported=1" in page.url
         check(page.locator("#filter-form")).to_be_hidden()
         check(page.locator("#filter-toggle")).to_be_visible()
         row = page.locator(f'tr.issue-row[data-issue-id="{issue.id}"]')
         check(row).to_be_visible()
         check(page.locator(f'tr.issue-row[data-issue-id="{other.id}"]')).to_have_count(0)
+        check(page.locator(f'tr.issue-row[data-issue-id="{done.id}"]')).to_have_count(0)
         assert row.bounding_box()["y"] < PHONE["height"]
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(tmp_path / "phone-list.png"), full_page=True)
