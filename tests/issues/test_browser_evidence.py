@@ -3,8 +3,9 @@
 (c) A supervisor opens an issue with a photo and a PDF as evidence and views each in the page's
 viewer: the photo is decoded (naturalWidth > 0) and PDF.js paints the PDF's page on its canvas; the
 files come with their inline headers and sandbox. (b, on a phone) A clerk on a 390×844 screen opens
-the to-do list's 本月未报送 item, then the issue from the list it opens, finds the report form at once, files this month's report and
-a photo from the camera button, and sees both saved. Screenshots are kept in the test's tmp_path.
+the to-do list's 本月未报送 item, then the issue from the list it opens, finds the report form at once,
+files this month's report and a photo from the camera button, and sees both saved. Screenshots are kept
+in the test's tmp_path.
 """
 from __future__ import annotations
 

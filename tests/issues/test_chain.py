@@ -283,3 +283,23 @@ def test_the_issue_page_shows_each_signature_and_the_step_waited_for(client, ses
     assert "待市级验收" in page
     other = client.get(f"/issues/{skipping.id}").get_data(as_text=True)
     assert "不经过此环节" in other
+
+
+def test_the_statistics_say_where_issues_wait_and_each_count_opens_its_rows(client, session, tree, login_as):
+    waiting_county = ready(make_issue(lead_unit=tree["town_dept"], round=tree["round"]))
+    waiting_city = ready(make_issue(lead_unit=tree["town_dept"], round=tree["round"]))
+    skipping = ready(make_issue(lead_unit=tree["city_dept"], round=tree["round"]))
+    make_issue(lead_unit=tree["town_dept"], round=tree["round"])  # not in the chain
+    for issue, head in ((waiting_county, tree["head"]), (waiting_city, tree["head"]), (skipping, tree["city_head"])):
+        act(session, head, issue, "submit")
+    act(session, tree["sup_k1"], waiting_city, "verify")
+    login_as(tree["sup_city"])
+    page = client.get("/stats/").get_data(as_text=True)
+    line = page[page.index('class="small waiting-steps"'):]
+    line = line[:line.index("</span>")]
+    assert "待县级验收 1 个" in line and "待市级验收 2 个" in line
+    listed = client.get(f"/issues/?round={tree['round'].id}&step=1").get_data(as_text=True)
+    assert waiting_city.code in listed and skipping.code in listed and waiting_county.code not in listed
+    assert "待审核链第 2 个环节" in listed
+    bad = client.get(f"/issues/?round={tree['round'].id}&step=9")
+    assert bad.status_code == 200 and "审核环节" in bad.get_data(as_text=True)

@@ -14,6 +14,7 @@ from tracker.core.labels import LIGHT_LABELS
 from tracker.issues.figures import FLAGS
 from tracker.issues.queries import SORT_LABELS, SORTS, IssueFilters
 from tracker.rounds.models import Round
+from tracker.rounds.services import MAX_STEPS
 from tracker.units.models import Unit
 
 DEFAULT_SORT = "urgent"
@@ -62,7 +63,8 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
     leads), light, category, rectify_type, overdue (1/0), each yes/no figure of `figures.FLAGS` (1: only
     issues having it, e.g. supervised=1, lagging=1, returned=1, unreported=1, progress_full=1),
     late_period (YYYY-MM), lead_only=1 (the user's own unit leads), waiting=mine (waiting for a step the
-    user may sign), min_days_overdue (N: overdue N days or more), deadline_from, deadline_to
+    user may sign), min_days_overdue (N: overdue N days or more), step (N: waiting at the approval chain's
+    step N, counted from 0; with round), deadline_from, deadline_to
     (YYYY-MM-DD), q, sort, page.
     """
     out = ListArgs(filters=IssueFilters())
@@ -191,6 +193,15 @@ def parse_list_args(args: Mapping[str, str], rounds: Sequence[Round], units: Seq
             f.min_days_overdue = days
             out.values["min_days_overdue"] = raw
 
+    raw = get("step")
+    if raw:
+        position = whole_number(raw, maximum=MAX_STEPS - 1)
+        if position is None:
+            bad(f"审核环节(应为 0 到 {MAX_STEPS - 1} 的整数)", raw)
+        else:
+            f.step = position
+            out.values["step"] = raw
+
     raw = get("q")
     if raw:
         if len(raw) > MAX_Q:
@@ -239,6 +250,7 @@ def describe(values: Mapping[str, str], rounds: Sequence[Round], units: Sequence
         "lead_only": lambda v: "仅本单位牵头",
         "waiting": lambda v: WAITING_FILTERS.get(v, v),
         "min_days_overdue": lambda v: f"逾期 {v} 天以上",
+        "step": lambda v: f"审核中,待审核链第 {int(v) + 1} 个环节",
         "deadline_from": lambda v: f"整改时限不早于 {v}",
         "deadline_to": lambda v: f"整改时限不晚于 {v}",
         "q": lambda v: f"关键词:{v}",

@@ -63,6 +63,7 @@ class IssueFilters:
     lead_only: bool = False  # only issues the user's own unit leads (not those it cooperates on)
     waiting_mine: bool = False  # only issues waiting for a step of the approval chain the user may sign
     min_days_overdue: Optional[int] = None  # only issues overdue by at least this many days
+    step: Optional[int] = None  # only issues waiting at this step (position) of their round's approval chain
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,6 +126,8 @@ def filtered(user: User, filters: IssueFilters, fig: Figures, hours: int = 8) ->
         conds.append(chain.awaiting(user))
     if filters.min_days_overdue is not None:
         conds.append(and_(fig.overdue, fig.days_overdue >= filters.min_days_overdue))
+    if filters.step is not None:
+        conds.append(and_(Issue.state.in_(chain.CHAIN_STATES), Issue.chain_step == filters.step))
     if filters.q:
         like = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(or_(Issue.code.ilike(like, escape="\\"), Issue.title.ilike(like, escape="\\"),

@@ -7,7 +7,7 @@ number of issues, rounds or units. The per-round totals are the home page's
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
@@ -18,6 +18,7 @@ from tracker.core import enums, labels, workflow
 from tracker.core.clock import utc_offset_hours
 from tracker.core.extensions import DbSession
 from tracker.issues import figures
+from tracker.issues.chain import CHAIN_STATES
 from tracker.issues.figures import supervised
 from tracker.issues.models import Issue, ReportLateness
 from tracker.issues.queries import day_figures
@@ -42,6 +43,8 @@ class RoundFigures:
     done_on_time: int = 0
     done_after_extension: int = 0
     late: int = 0
+    # Where its issues in the approval chain wait: (step position, "待市级验收", how many), in chain order.
+    waiting: list[tuple[int, str, int]] = field(default_factory=list)
 
     @property
     def round(self) -> Round:
@@ -137,7 +140,8 @@ def round_stats(session: DbSession, user: User, today: date, config: dict,
                 round_id: Optional[int] = None) -> list[RoundFigures]:
     """Per round (newest first) in the user's scope: totals by category and state, closed, basically
     done, in progress, overdue, under supervision order (挂牌督办), the outcomes (按期完成, 延期后完成,
-    逾期) and the completion rate. Three queries.
+    逾期), the completion rate, and where its issues in the approval chain wait. Four queries (and the
+    rounds' chains).
     """
     fig = day_figures(today, config)
     totals = round_totals(session, user, fig, round_id)
@@ -150,11 +154,30 @@ def round_stats(session: DbSession, user: User, today: date, config: dict,
     if round_id is not None:
         stmt = stmt.where(Issue.round_id == round_id)
     flagged = {rid: [int(n or 0) for n in counts] for rid, *counts in session.execute(stmt).all()}
+    waiting = waiting_by_step(session, user, round_id)
     out = []
     for rid, t in totals.items():
         sv, on_time, after, late = flagged.get(rid, [0, 0, 0, 0])
-        out.append(RoundFigures(t, sv, on_time, after, late))
+        steps = t.round.steps
+        where = [(pos, f"待{steps[pos].label}", n) for pos, n in sorted(waiting.get(rid, {}).items())
+                 if 0 <= pos < len(steps)]
+        out.append(RoundFigures(t, sv, on_time, after, late, where))
     return out
+
+
+def waiting_by_step(session: DbSession, user: User, round_id: Optional[int] = None) -> dict[int, dict[int, int]]:
+    """Per round, how many issues in the user's scope wait at each step of its approval chain
+    ({round id: {position: count}}): one query. Each count is the list `?round=&step=` holds."""
+    stmt = (select(Issue.round_id, Issue.chain_step, func.count())
+            .where(visible_issues(user), Issue.state.in_(CHAIN_STATES), Issue.chain_step.is_not(None))
+            .group_by(Issue.round_id, Issue.chain_step))
+    if round_id is not None:
+        stmt = stmt.where(Issue.round_id == round_id)
+    found: dict[int, dict[int, int]] = {}
+    for rid, position, n in session.execute(stmt).all():
+        if position is not None:  # excluded by the query; said again for the type checker
+            found.setdefault(rid, {})[int(position)] = int(n)
+    return found
 
 
 def unit_stats(session: DbSession, user: User, today: date, config: dict, round_id: Optional[int] = None,
