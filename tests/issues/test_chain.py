@@ -303,3 +303,21 @@ def test_the_statistics_say_where_issues_wait_and_each_count_opens_its_rows(clie
     assert "待审核链第 2 个环节" in listed
     bad = client.get(f"/issues/?round={tree['round'].id}&step=9")
     assert bad.status_code == 200 and "审核环节" in bad.get_data(as_text=True)
+
+
+def test_an_area_office_registers_issues_only_inside_its_area(session, tree):
+    data = {"round_id": tree["round"].id, "code": "K2-001", "title": "二号区的问题", "category": "feedback",
+            "rectify_type": "deadline", "deadline": "2020-12-31", "lead_unit": "K2"}
+    session.commit()
+    count = session.scalar(select(func.count()).select_from(Issue))
+    with pytest.raises(Refusal) as err:
+        svc.create_issue(session, tree["sup_k1"], NOW, dict(data), NOW.date())
+    session.rollback()
+    assert err.value.field == "lead_unit" and "不在您的辖区(一号旗人民政府)内" in err.value.message
+    assert session.scalar(select(func.count()).select_from(Issue)) == count
+    created = svc.create_issue(session, tree["sup_k2"], NOW, dict(data), NOW.date())
+    session.commit()
+    with pytest.raises(Refusal):
+        svc.update_issue(session, tree["sup_k2"], NOW, created, {"lead_unit": "T1"}, NOW.date())
+    session.rollback()
+    assert session.get(Issue, created.id).lead_unit_id == tree["k2"].id

@@ -39,7 +39,7 @@ from tracker.issues.events import (
     PublicationChanged,
 )
 from tracker.issues.models import Attachment, DeadlineChange, Event, Issue, IssueUnit, ProgressReport
-from tracker.issues.scoping import can_see, unit_relation, visible_issues
+from tracker.issues.scoping import can_see, jurisdiction, unit_relation, visible_issues
 from tracker.rounds.models import Round
 from tracker.units.models import Unit
 from tracker.units.services import unit_by_code
@@ -436,6 +436,16 @@ def _unit_by_code(session: DbSession, code: Any, field: str) -> Unit:
     return unit
 
 
+def _require_in_jurisdiction(session: DbSession, actor: Optional[User], issue: Issue) -> None:
+    """An office serving an area registers (or hands) issues only to lead units inside it: one led from
+    outside would vanish from its own lists at once."""
+    node = jurisdiction(actor) if actor is not None else None
+    lead = session.get(Unit, issue.lead_unit_id)
+    if node is not None and lead is not None and not node.contains(lead):
+        raise Refusal("invalid", f"牵头单位「{lead.name}」不在您的辖区({node.name})内;请选择辖区内的单位,"
+                                 "或请上级整改办登记。", "lead_unit")
+
+
 def _apply_fields(session: DbSession, issue: Issue, data: dict, creating: bool, today: date) -> None:
     def text(name: str, label: str, required: bool = False, max_len: Optional[int] = None) -> None:
         if name not in data and not creating:
@@ -516,6 +526,7 @@ def create_issue(session: DbSession, actor: User, now: datetime, data: dict, tod
     permissions.require(actor, Permission.MANAGE_ISSUES, doing="登记问题")
     issue = Issue(state=workflow.IN_PROGRESS, progress_percent=0, created_at=now, updated_at=now)
     _apply_fields(session, issue, data, creating=True, today=today)
+    _require_in_jurisdiction(session, actor, issue)
     issue.original_deadline = issue.deadline
     session.add(issue)
     session.flush()
@@ -558,6 +569,8 @@ def update_issue(session: DbSession, actor: Optional[User], now: datetime, issue
         raise Refusal("invalid", f"理由不能超过 {REASON_MAX} 个字。", "reason")
     before = _snapshot(session, issue)
     _apply_fields(session, issue, data, creating=False, today=today)
+    if "lead_unit" in data:
+        _require_in_jurisdiction(session, actor, issue)
     after = _snapshot(session, issue)
     changes = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
     if not changes:
