@@ -364,10 +364,12 @@ def test_a_get_changes_nothing(app, world):
 
 def test_others_see_the_section_without_forms(app, world):
     ask(world)
-    for who in ("staff", "coop", "sup2", "approver"):
+    for who in ("staff", "coop", "approver"):
         html = client_for(app, world[who]).get(f"/issues/{world['issue'].id}").get_data(as_text=True)
         assert 'id="extensions"' in html and 'data-state="pending"' in html, who
         assert 'id="extension-form"' not in html and "decide-extension-" not in html, who
+    # Another county's office does not see the issue at all (its jurisdiction).
+    assert client_for(app, world["sup2"]).get(f"/issues/{world['issue'].id}").status_code == 404
 
 
 def test_the_extensions_list_holds_what_the_office_may_decide(app, world):

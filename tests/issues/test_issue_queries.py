@@ -46,4 +46,5 @@ def test_issue_page_query_count_does_not_grow(app, population, session, who):
         assert html.count('<li class="event"') == n + 3
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 13, counts  # 11 when measured
+    # 11 when measured before approval chains and extensions; their panel and section add one each.
+    assert counts[0] <= 14, counts

@@ -63,11 +63,13 @@ def test_a_returned_issue_reaches_the_unit_head_on_the_home_page_and_by_one_mail
     check(returned).to_contain_text("被退回的问题")
     check(returned.locator(f'.returned-issue[data-issue-id="{issue_id}"]')).to_contain_text(code)
     check(returned.locator(".returned-reason")).to_contain_text(REASON)
-    # Above the to-do list and everything else in the page's content.
+    # The page opens on the to-do list, whose 被退回 item counts it; the returned issues with their
+    # reasons come next, above everything else in the page's content.
+    check(page.locator('#todo-list a.todo-item[data-kind="returned"] .todo-count')).to_have_text("1")
     assert page.evaluate("""() => {
         const returned = document.querySelector('#returned');
-        const first = returned.parentElement.querySelector('section');
-        return first === returned
+        const sections = [...returned.parentElement.querySelectorAll(':scope > section')];
+        return sections[0].id === 'todo-list' && sections[1] === returned
             && !!(returned.compareDocumentPosition(document.querySelector('#todo-title'))
                   & Node.DOCUMENT_POSITION_FOLLOWING);
     }""")
