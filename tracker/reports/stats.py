@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from tracker.accounts.models import User
 from tracker.core import enums, labels, workflow
@@ -24,7 +24,7 @@ from tracker.issues.models import Issue, ReportLateness
 from tracker.issues.queries import day_figures
 from tracker.issues.scoping import area_units, visible_issues
 from tracker.reports.dashboard import RoundStats, _flag, round_totals
-from tracker.rounds.models import Round
+from tracker.rounds.models import Round, RoundStep
 from tracker.units.models import Unit
 
 # The order of categories in the leaders' sentence (重点关注问题 first, as the leaders write it).
@@ -158,25 +158,25 @@ def round_stats(session: DbSession, user: User, today: date, config: dict,
     out = []
     for rid, t in totals.items():
         sv, on_time, after, late = flagged.get(rid, [0, 0, 0, 0])
-        steps = t.round.steps
-        where = [(pos, f"待{steps[pos].label}", n) for pos, n in sorted(waiting.get(rid, {}).items())
-                 if 0 <= pos < len(steps)]
-        out.append(RoundFigures(t, sv, on_time, after, late, where))
+        out.append(RoundFigures(t, sv, on_time, after, late, waiting.get(rid, [])))
     return out
 
 
-def waiting_by_step(session: DbSession, user: User, round_id: Optional[int] = None) -> dict[int, dict[int, int]]:
+def waiting_by_step(session: DbSession, user: User,
+                    round_id: Optional[int] = None) -> dict[int, list[tuple[int, str, int]]]:
     """Per round, how many issues in the user's scope wait at each step of its approval chain
-    ({round id: {position: count}}): one query. Each count is the list `?round=&step=` holds."""
-    stmt = (select(Issue.round_id, Issue.chain_step, func.count())
-            .where(visible_issues(user), Issue.state.in_(CHAIN_STATES), Issue.chain_step.is_not(None))
-            .group_by(Issue.round_id, Issue.chain_step))
+    ({round id: [(position, "待市级验收", count), ...]} in chain order): one query, the steps' labels
+    joined in. Each count is the list `?round=&step=` holds."""
+    stmt = (select(Issue.round_id, Issue.chain_step, RoundStep.label, func.count())
+            .join(RoundStep, and_(RoundStep.round_id == Issue.round_id, RoundStep.position == Issue.chain_step))
+            .where(visible_issues(user), Issue.state.in_(CHAIN_STATES))
+            .group_by(Issue.round_id, Issue.chain_step, RoundStep.label)
+            .order_by(Issue.round_id, Issue.chain_step))
     if round_id is not None:
         stmt = stmt.where(Issue.round_id == round_id)
-    found: dict[int, dict[int, int]] = {}
-    for rid, position, n in session.execute(stmt).all():
-        if position is not None:  # excluded by the query; said again for the type checker
-            found.setdefault(rid, {})[int(position)] = int(n)
+    found: dict[int, list[tuple[int, str, int]]] = {}
+    for rid, position, label, n in session.execute(stmt).all():
+        found.setdefault(rid, []).append((int(position or 0), f"待{label}", int(n)))  # joined: never null
     return found
 
 
