@@ -70,14 +70,8 @@ def actions_of(round_: Round) -> frozenset[tuple[str, str]]:
 
 
 def position_of(issue: Issue) -> Optional[int]:
-    """The position of the step the issue waits for; None outside the chain. An issue put in the chain
-    without one (written directly, as before chains) waits where its state says: submitted at the first
-    step, verified at the last."""
-    if issue.state not in CHAIN_STATES:
-        return None
-    if issue.chain_step is not None:
-        return issue.chain_step
-    return 0 if issue.state == State.SUBMITTED else len(steps_of(issue.round)) - 1
+    """The position of the step the issue waits for; None outside the chain (`Issue.waiting_position`)."""
+    return issue.waiting_position
 
 
 def step_at(round_: Round, position: Optional[int]) -> Optional[StepSpec]:

@@ -12,6 +12,7 @@ Who may ask and decide is `tracker.core.permissions` (REQUEST_EXTENSION, DECIDE_
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO, Any, Optional
@@ -21,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from tracker.accounts.models import User
 from tracker.core import events, permissions
-from tracker.core.antivirus import ClamdScanner
+from tracker.core.antivirus import ClamdScanner, scanner_from_config
 from tracker.core.enums import OPEN_STATES, DeadlineSource, EventKind, ExtensionState, State
 from tracker.core.errors import Refusal
 from tracker.core.extensions import DbSession
@@ -29,7 +30,7 @@ from tracker.core.labels import EXTENSION_STATE_LABELS
 from tracker.core.permissions import Permission
 from tracker.issues import services as issue_svc
 from tracker.issues.events import DeadlineChanged, ExtensionDecided, ExtensionRequested
-from tracker.issues.models import DeadlineChange, ExtensionRequest, Issue
+from tracker.issues.models import ExtensionRequest, Issue
 from tracker.issues.scoping import visible_issues
 from tracker.units.models import Unit
 
@@ -49,6 +50,13 @@ class EvidenceUpload:
     quota_bytes: Optional[int] = None
     timezone: str = "Asia/Shanghai"
     scanner: Optional[ClamdScanner] = None
+
+    @classmethod
+    def from_config(cls, filename: str, stream: IO[bytes], config: Mapping[str, Any]) -> EvidenceUpload:
+        """An upload kept as the app's configuration says (folder, size, daily quota, timezone, antivirus)."""
+        return cls(filename, stream, config["UPLOAD_DIR"], config["MAX_UPLOAD_BYTES"],
+                   quota_bytes=config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
+                   timezone=config.get("TIMEZONE", "Asia/Shanghai"), scanner=scanner_from_config(config))
 
 
 def _date(value: Any, field: str, label: str) -> date:
@@ -202,8 +210,8 @@ def decide_extension(session: DbSession, actor: User, now: datetime, request: Ex
         note += f",延期理由:{request.reason}" + (f";审批意见:{why}" if why else "")
         entry = issue_svc.record_event(session, issue, actor, now, EventKind.EXTENSION_APPROVE, issue.state,
                                        issue.state, note, {"deadline": (old, granted)})
-        session.add(DeadlineChange(issue_id=issue.id, old_deadline=old, new_deadline=granted, changed_at=now,
-                                   changed_by_id=actor.id, reason=request.reason, source=DeadlineSource.EXTENSION))
+        issue_svc.record_deadline_change(session, issue, actor, now, old, granted, request.reason,
+                                         DeadlineSource.EXTENSION)
     else:
         entry = issue_svc.record_event(
             session, issue, actor, now, EventKind.EXTENSION_REJECT, issue.state, issue.state,

@@ -99,15 +99,24 @@ class Issue(Base):
     verified_by: Mapped[Optional[User]] = relationship(foreign_keys=[verified_by_id])
 
     @property
+    def waiting_position(self) -> Optional[int]:
+        """The position of the approval-chain step the issue waits for; None outside the chain. One put in
+        the chain without a step (written directly, as before chains) waits where its state says: submitted
+        at the first step, verified at the last. Reads the round's steps only then."""
+        if self.state not in (State.SUBMITTED, State.VERIFIED):
+            return None
+        if self.chain_step is not None:
+            return self.chain_step
+        return 0 if self.state == State.SUBMITTED else len(self.round.steps) - 1
+
+    @property
     def waiting_label(self) -> Optional[str]:
         """Where the issue waits in its round's approval chain ("待市级验收"); None outside it. Reads the
         round's steps (one query per round, cached in the session)."""
-        if self.state not in (State.SUBMITTED, State.VERIFIED):
+        position = self.waiting_position
+        if position is None:
             return None
         steps = self.round.steps
-        # Written directly without a step (as before chains): where its state says.
-        position = self.chain_step if self.chain_step is not None else (
-            0 if self.state == State.SUBMITTED else len(steps) - 1)
         return f"待{steps[position].label}" if 0 <= position < len(steps) else None
 
 

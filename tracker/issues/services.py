@@ -579,8 +579,7 @@ def update_issue(session: DbSession, actor: Optional[User], now: datetime, issue
     entry = record_event(session, issue, actor, now, EventKind.EDIT, issue.state, issue.state, reason, changes)
     if "deadline" in changes:
         old, new = changes["deadline"]
-        session.add(DeadlineChange(issue_id=issue.id, old_deadline=old, new_deadline=new, changed_at=now,
-                                   changed_by_id=actor.id if actor else None, reason=reason, source=source))
+        record_deadline_change(session, issue, actor, now, old, new, reason, source)
     _flush(session)
     actor_id = actor.id if actor else None
     events.publish(session, IssueEdited(now, actor_id, issue.id, entry.id, changes))
@@ -588,6 +587,16 @@ def update_issue(session: DbSession, actor: Optional[User], now: datetime, issue
         old, new = changes["deadline"]
         events.publish(session, DeadlineChanged(now, actor_id, issue.id, entry.id, old, new, reason, source))
     return changes
+
+
+def record_deadline_change(session: DbSession, issue: Issue, actor: Optional[User], now: datetime, old: date,
+                           new: date, reason: Optional[str], source: str) -> DeadlineChange:
+    """Keep one move of the issue's deadline in its history (an edit, an import, an approved extension);
+    the caller flushes and then publishes `DeadlineChanged`, which re-arms the ladder and tells the unit."""
+    change = DeadlineChange(issue_id=issue.id, old_deadline=old, new_deadline=new, changed_at=now,
+                            changed_by_id=actor.id if actor else None, reason=reason, source=source)
+    session.add(change)
+    return change
 
 
 def deadline_history(session: DbSession, issue: Issue) -> list[DeadlineChange]:

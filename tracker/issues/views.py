@@ -388,12 +388,8 @@ def request_extension(issue_id: int):
         upload = form.file.data
         attachment = None
         if upload is not None and getattr(upload, "filename", None):
-            attachment = extension_svc.EvidenceUpload(
-                upload.filename or "", upload.stream, current_app.config["UPLOAD_DIR"],
-                current_app.config["MAX_UPLOAD_BYTES"],
-                quota_bytes=current_app.config.get("UPLOAD_QUOTA_BYTES_PER_DAY"),
-                timezone=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
-                scanner=scanner_from_config(current_app.config))
+            attachment = extension_svc.EvidenceUpload.from_config(upload.filename or "", upload.stream,
+                                                                  current_app.config)
         request_ = extension_svc.request_extension(db.session, current_user, clock.now(), issue,
                                                    form.new_deadline.data, form.reason.data, attachment)
         return f"延期申请已提交(申请延至 {request_.new_deadline:%Y-%m-%d}),等待督察整改办审批。"
